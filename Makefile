@@ -1,0 +1,67 @@
+# Two commands: `make run` (set up and serve) and `make test` (the whole suite). See README.md.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+# Development mode for the two commands, unless the caller says otherwise. The app itself defaults to DEBUG off.
+export DEBUG ?= true
+
+.PHONY: run test lint format install migrate demo worker beat bench lock clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Re-installs only when the lock file changes.
+$(VENV)/.installed: requirements.lock | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.lock
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+var:
+	mkdir -p var/media
+
+migrate: install | var
+	$(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	$(BIN)/python manage.py load_demo
+
+run: demo
+	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: lint | var
+	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null || \
+		(echo "Model changes have no migration: run manage.py makemigrations"; exit 1)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# With CELERY_BROKER_URL set, the worker and beat for tasks (make run alone runs them in-process).
+worker: install
+	$(BIN)/celery -A register worker --loglevel=info
+beat: install | var
+	$(BIN)/celery -A register beat --loglevel=info
+
+bench: install
+	$(BIN)/python bench/publish.py --rows 100 --rows 1000 --rows 10000
+
+# Re-pin the whole dependency tree after changing pyproject.toml.
+lock:
+	$(BIN)/pip install --quiet uv
+	$(BIN)/uv pip compile pyproject.toml --extra dev -o requirements.lock --python-version 3.11
+
+clean:
+	rm -rf $(VENV) node_modules

@@ -1,0 +1,92 @@
+"""Django admin, for superusers only. The IG team works in the staff area (/staff/), which checks object
+permissions row by row; guardian's admin does not, so it is not a staff surface."""
+
+from django.contrib import admin
+from django.http import HttpRequest
+from guardian.admin import GuardedModelAdmin
+
+from agreements.models import (
+    Agreement,
+    AuditEvent,
+    Dataset,
+    Document,
+    Organisation,
+    Party,
+    Purpose,
+    ReferenceSequence,
+)
+
+
+class SuperuserOnlyMixin:
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    def has_view_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+
+@admin.register(Organisation)
+class OrganisationAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
+    # "Object permissions" on an organisation is where a superuser grants partner-contact rights.
+    list_display = ["name", "ods_code", "kind", "dspt_status", "dspt_assessment_year"]
+    list_filter = ["kind", "dspt_status"]
+    search_fields = ["name", "ods_code"]
+
+
+class PartyInline(admin.TabularInline):
+    model = Party
+    extra = 0
+    autocomplete_fields = ["organisation"]
+
+
+class DocumentInline(admin.TabularInline):
+    model = Document
+    extra = 0
+    fields = ["title", "kind", "filename", "size", "uploaded_by", "uploaded_at"]
+    readonly_fields = fields
+
+
+@admin.register(Agreement)
+class AgreementAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
+    list_display = ["reference", "title", "kind", "status", "data_level", "start_date", "end_date", "is_public"]
+    list_filter = ["kind", "status", "data_level", "is_public"]
+    search_fields = ["reference", "title", "parties__organisation__name"]
+    autocomplete_fields = ["parent", "owner", "datasets", "purposes"]
+    readonly_fields = ["last_edited_by", "created_at", "updated_at"]
+    inlines = [PartyInline, DocumentInline]
+
+
+@admin.register(Dataset)
+class DatasetAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["name", "provider", "category"]
+    list_filter = ["category"]
+    search_fields = ["name"]
+
+
+@admin.register(Purpose)
+class PurposeAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["at", "action", "actor", "agreement", "organisation", "reason"]
+    list_filter = ["action"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(ReferenceSequence)
+class ReferenceSequenceAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["prefix", "year", "last_number"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,0 +1,303 @@
+"""The demo register: exactly the published Sub Licence Release Register (shared/seeds/000_*), SL/25/1 to
+Leicester City Council under the LLR ICB, plus a few realistic extras so that every page has something to show.
+
+Everything goes through the services, so the demo has the same history a real register would. Running it again
+changes nothing: each record is looked up by its natural key (ODS code, reference or name) first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.db import transaction
+from django.utils import timezone
+
+from agreements import roles, services
+from agreements.models import Agreement, DataLevel, Dataset, Organisation, Party, Purpose
+
+DEMO_PASSWORD = "register-demo"  # noqa: S105 - documented in the README; accounts exist only with DEBUG on.
+REASON = "Demo data"
+
+ORGANISATIONS = [
+    {
+        "name": "NHS Leicester, Leicestershire and Rutland ICB",
+        "ods_code": "QK1",
+        "kind": Organisation.Kind.ICB,
+        "dspt_status": Organisation.DsptStatus.MET,
+        "dspt_assessment_year": "2024-25",
+        "ico_registration_number": "ZB310554",
+        "website": "https://leicesterleicestershireandrutland.icb.nhs.uk/",
+    },
+    {
+        "name": "Leicester City Council",
+        "ods_code": "509",
+        "kind": Organisation.Kind.LOCAL_AUTHORITY,
+        "dspt_status": Organisation.DsptStatus.MET,
+        "dspt_assessment_year": "2024-25",
+        "ico_registration_number": "Z7141059",
+        "website": "https://www.leicester.gov.uk/",
+    },
+    {
+        "name": "NHS England",
+        "ods_code": "X24",
+        "kind": Organisation.Kind.OTHER,
+        "dspt_status": Organisation.DsptStatus.EXCEEDED,
+        "dspt_assessment_year": "2024-25",
+        "website": "https://www.england.nhs.uk/",
+    },
+    {
+        "name": "University Hospitals of Leicester NHS Trust",
+        "ods_code": "RWE",
+        "kind": Organisation.Kind.NHS_TRUST,
+        "dspt_status": Organisation.DsptStatus.MET,
+        "dspt_assessment_year": "2024-25",
+        "website": "https://www.leicestershospitals.nhs.uk/",
+    },
+    {
+        "name": "Charnwood Health Analytics Ltd",
+        "ods_code": "8JX41",
+        "kind": Organisation.Kind.DATA_PROCESSOR,
+        "dspt_status": Organisation.DsptStatus.MET,
+        "dspt_assessment_year": "2024-25",
+        "ico_registration_number": "ZA512388",
+    },
+]
+
+DATASETS = [
+    ("Secondary Uses Service (SUS+)", "X24", Dataset.Category.HEALTH_COMMISSIONING,
+     "Hospital activity used for commissioning: admissions, outpatient appointments and A&E attendances."),
+    ("GP data for pandemic planning and research", "X24", Dataset.Category.HEALTH_COMMISSIONING,
+     "Coded GP records, pseudonymised at source."),
+    ("Adult social care client level data", "509", Dataset.Category.ADULT_SOCIAL_CARE,
+     "The statutory quarterly return of adult social care services received."),
+    ("Children's social care and early help", "509", Dataset.Category.CHILDRENS_SOCIAL_CARE,
+     "Referrals, assessments and early help episodes."),
+]
+
+PURPOSES = [
+    "Commissioning health and care services",
+    "Population health management",
+    "Planning and improving local services",
+]
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    username: str
+    role: str
+    description: str
+
+
+ACCOUNTS = [
+    DemoAccount("ig-officer", roles.IG_OFFICER, "IG officer: records and edits partners and agreements"),
+    DemoAccount("ig-approver", roles.IG_APPROVER, "IG approver: approves agreements, publishes registers"),
+    DemoAccount("auditor", roles.AUDITOR, "Auditor: reads everything, changes nothing"),
+    DemoAccount("lcc-partner", "", "Partner contact for Leicester City Council (ODS 509)"),
+    DemoAccount("admin", "", "Superuser: the Django admin at /admin/"),
+]
+
+
+def _organisation(ods_code: str) -> Organisation:
+    return Organisation.objects.get(ods_code=ods_code)
+
+
+def _users() -> dict[str, object]:
+    """The demo accounts, created once; a second run leaves their passwords as they are."""
+    User = get_user_model()
+    users = {}
+    for account in ACCOUNTS:
+        user, created = User.objects.get_or_create(
+            username=account.username,
+            defaults={"email": f"{account.username}@example.nhs.uk", "is_staff": account.username == "admin",
+                      "is_superuser": account.username == "admin"},
+        )
+        if created:
+            user.set_password(DEMO_PASSWORD)
+            user.save(update_fields=["password"])
+        if account.role:
+            user.groups.add(Group.objects.get(name=account.role))
+        users[account.username] = user
+    return users
+
+
+def _agreement(reference: str) -> Agreement | None:
+    return Agreement.objects.filter(reference=reference).first()
+
+
+@transaction.atomic
+def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
+    roles.roles_sync()
+    users = _users() if with_accounts else {}
+    officer = users.get("ig-officer")
+    approver = users.get("ig-approver")
+
+    for fields in ORGANISATIONS:
+        if not Organisation.objects.filter(ods_code=fields["ods_code"]).exists():
+            services.organisation_create(actor=officer, fields=fields, reason=REASON)
+    for name, provider, category, description in DATASETS:
+        Dataset.objects.get_or_create(
+            name=name, provider=_organisation(provider), defaults={"category": category, "description": description}
+        )
+    for name in PURPOSES:
+        Purpose.objects.get_or_create(name=name)
+
+    icb, lcc, nhse = _organisation("QK1"), _organisation("509"), _organisation("X24")
+    uhl, processor = _organisation("RWE"), _organisation("8JX41")
+    commissioning = Purpose.objects.get(name="Commissioning health and care services")
+    phm = Purpose.objects.get(name="Population health management")
+    sus = Dataset.objects.get(name="Secondary Uses Service (SUS+)")
+    gp = Dataset.objects.get(name="GP data for pandemic planning and research")
+    ascl = Dataset.objects.get(name="Adult social care client level data")
+
+    def approved(agreement: Agreement) -> None:
+        services.agreement_submit(actor=officer, agreement=agreement, reason=REASON)
+        services.agreement_approve(actor=approver or _system_approver(), agreement=agreement, reason=REASON)
+
+    parent_reference = "DARS-NIC-655409-Q1L8R"
+    if not (parent := _agreement(parent_reference)):
+        parent = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.DSA,
+                "reference": parent_reference,
+                "title": "NHS England data sharing agreement for commissioning",
+                "summary": "NHS England shares pseudonymised data with the ICB to commission health and care "
+                "services for Leicester, Leicestershire and Rutland.",
+                "start_date": dt.date(2024, 4, 1),
+                "end_date": dt.date(2028, 3, 31),
+                "review_date": dt.date(2027, 3, 31),
+                "data_level": DataLevel.PSEUDONYMISED,
+                "article_6_basis": Agreement.Article6.PUBLIC_TASK,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
+                "statutory_gateway": "Health and Social Care Act 2012, section 261(2)(b)(ii)",
+                "opt_out": Agreement.OptOut.APPLIED,
+                "permits_sub_licensing": True,
+                "dpia_reference": "DPIA-LLR-2024-001",
+            },
+            parties=[(nhse, Party.Role.PROVIDER), (icb, Party.Role.RECIPIENT)],
+            datasets=[sus, gp],
+            purposes=[commissioning],
+            reason=REASON,
+        )
+        approved(parent)
+
+    if not Agreement.objects.filter(kind=Agreement.Kind.SUB_LICENCE, parties__organisation=lcc).exists():
+        sub_licence = services.sub_licence_create(
+            actor=officer,
+            sub_licensee=lcc,
+            licensor=icb,
+            agreed_on=dt.date(2025, 10, 22),
+            fields={
+                "title": "Sub-licence of commissioning data to Leicester City Council",
+                "summary": "Leicester City Council uses pseudonymised health data to plan public health and "
+                "social care services with the ICB.",
+                "parent": parent,
+                "start_date": dt.date(2025, 10, 22),
+                "end_date": dt.date(2028, 3, 31),
+                "review_date": dt.date(2026, 10, 22),
+                "data_level": DataLevel.PSEUDONYMISED,
+                "article_6_basis": Agreement.Article6.PUBLIC_TASK,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
+                "opt_out": Agreement.OptOut.APPLIED,
+                "dpia_reference": "DPIA-LLR-2025-014",
+            },
+            datasets=[sus],
+            purposes=[phm],
+            reason=REASON,
+        )
+        approved(sub_licence)
+
+    today = timezone.localdate()
+    if not _agreement("DPA-LLR-2025-004"):
+        dpa = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.DPA,
+                "reference": "DPA-LLR-2025-004",
+                "title": "Data processing agreement for the linked population health dataset",
+                "summary": "Charnwood Health Analytics processes pseudonymised data for the ICB, on its "
+                "written instructions only.",
+                "start_date": dt.date(2025, 4, 1),
+                "end_date": dt.date(2027, 3, 31),
+                "review_date": dt.date(2026, 4, 1),
+                "data_level": DataLevel.PSEUDONYMISED,
+                "article_6_basis": Agreement.Article6.PUBLIC_TASK,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
+                "opt_out": Agreement.OptOut.APPLIED,
+                "is_public": False,
+            },
+            parties=[(icb, Party.Role.CONTROLLER), (processor, Party.Role.PROCESSOR)],
+            datasets=[sus, ascl],
+            purposes=[phm],
+            reason=REASON,
+        )
+        approved(dpa)
+
+    if not _agreement("PC-LLR-2024-011"):
+        contract = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.PROCESSOR_CONTRACT,
+                "reference": "PC-LLR-2024-011",
+                "title": "Analytics platform contract with Charnwood Health Analytics",
+                "summary": "The commercial contract for the ICB's analytics platform.",
+                "start_date": dt.date(2024, 7, 1),
+                # Ends soon after the first load, so the dashboard has something to warn about.
+                "end_date": today + dt.timedelta(days=75),
+                "data_level": DataLevel.PSEUDONYMISED,
+                "article_6_basis": Agreement.Article6.CONTRACT,
+                "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
+                "opt_out": Agreement.OptOut.NOT_APPLICABLE,
+                "is_public": False,
+            },
+            parties=[(icb, Party.Role.CONTROLLER), (processor, Party.Role.PROCESSOR)],
+            reason=REASON,
+        )
+        approved(contract)
+
+    if not _agreement("DSA-LLR-2026-002"):
+        draft = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.DSA,
+                "reference": "DSA-LLR-2026-002",
+                "title": "Linked hospital and GP data for population health management",
+                "summary": "University Hospitals of Leicester and the ICB share pseudonymised data to find "
+                "patients who would benefit from earlier support.",
+                "start_date": today,
+                "end_date": today + dt.timedelta(days=3 * 365),
+                "review_date": today + dt.timedelta(days=365),
+                "data_level": DataLevel.PSEUDONYMISED,
+                "article_6_basis": Agreement.Article6.PUBLIC_TASK,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
+                "opt_out": Agreement.OptOut.APPLIED,
+            },
+            parties=[(icb, Party.Role.JOINT_CONTROLLER), (uhl, Party.Role.JOINT_CONTROLLER)],
+            datasets=[sus],
+            purposes=[phm],
+            reason=REASON,
+        )
+        services.agreement_submit(actor=officer, agreement=draft, reason=REASON)
+
+    if with_accounts:
+        partner = users["lcc-partner"]
+        if not partner.has_perm("agreements.act_for_organisation", lcc):
+            services.partner_contact_grant(actor=None, user=partner, organisation=lcc, reason=REASON)
+    return ACCOUNTS if with_accounts else []
+
+
+def _system_approver() -> object:
+    """Without demo accounts (DEBUG off), the demo approvals are recorded against a disabled system user."""
+    User = get_user_model()
+    user, created = User.objects.get_or_create(username="demo-loader", defaults={"is_active": False})
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return user

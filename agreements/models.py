@@ -1,0 +1,470 @@
+"""The register's domain: organisations, agreements, the parties to them, datasets, documents and history.
+
+Models hold field-level validation only. Every write goes through agreements.services, which also writes the
+AuditEvent saying who changed what, when and why.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+ODS_CODE_MESSAGE = (
+    "Enter an ODS code of 3 to 10 letters and numbers, like 509, QK1 or C82001"
+)
+ODS_CODE_RE = re.compile(r"^[A-Z0-9]{3,10}$")
+ICO_NUMBER_MESSAGE = "Enter an ICO registration number like Z1234567 or ZA123456"
+REFERENCE_MESSAGE = (
+    "Enter a reference of up to 50 letters, numbers, slashes, hyphens, dots or underscores"
+)
+SUB_LICENCE_PREFIX = "SL"
+SUB_LICENCE_REFERENCE_RE = re.compile(r"^SL/(\d{2})/(\d+)$")
+
+
+def normalise_ods_code(value: str) -> str:
+    """ODS codes are trimmed and upper-cased before they are checked; nothing else is changed."""
+    return (value or "").strip().upper()
+
+
+def validate_ods_code(value: str) -> None:
+    if not ODS_CODE_RE.fullmatch(value or ""):
+        raise ValidationError(ODS_CODE_MESSAGE, code="invalid_ods_code")
+
+
+validate_ico_number = RegexValidator(
+    r"^(Z\d{7}|Z[A-Z]\d{6})$", ICO_NUMBER_MESSAGE, code="invalid_ico_number"
+)
+validate_reference = RegexValidator(r"^[A-Za-z0-9][A-Za-z0-9/._-]{0,49}$", REFERENCE_MESSAGE)
+validate_dspt_year = RegexValidator(
+    r"^20\d\d-\d\d$", "Enter the assessment year like 2024-25", code="invalid_dspt_year"
+)
+
+
+class DataLevel(models.TextChoices):
+    """Most identifiable first: the order is what the sub-licence chain rules compare."""
+
+    IDENTIFIABLE = "identifiable", "Identifiable"
+    PSEUDONYMISED = "pseudonymised", "Pseudonymised"
+    ANONYMISED = "anonymised", "Anonymised"
+    AGGREGATE = "aggregate", "Aggregate"
+
+    @classmethod
+    def rank(cls, value: str) -> int:
+        """0 for the most identifiable; a larger number is less identifiable."""
+        return list(cls.values).index(value)
+
+
+class Organisation(models.Model):
+    class Kind(models.TextChoices):
+        ICB = "icb", "Integrated care board"
+        NHS_TRUST = "nhs_trust", "NHS trust"
+        GP_PRACTICE = "gp_practice", "GP practice"
+        LOCAL_AUTHORITY = "local_authority", "Local authority"
+        PUBLIC_HEALTH = "public_health", "Public health body"
+        DATA_PROCESSOR = "data_processor", "Data processor"
+        COMMERCIAL = "commercial", "Commercial company"
+        VOLUNTARY = "voluntary", "Voluntary sector"
+        OTHER = "other", "Other"
+
+    class DsptStatus(models.TextChoices):
+        EXCEEDED = "exceeded", "Standards Exceeded"
+        MET = "met", "Standards Met"
+        APPROACHING = "approaching", "Approaching Standards"
+        NOT_MET = "not_met", "Not Met"
+        NOT_PUBLISHED = "not_published", "Not published"
+
+    name = models.CharField(max_length=200)
+    ods_code = models.CharField(
+        "ODS code",
+        max_length=10,
+        unique=True,
+        validators=[validate_ods_code],
+        error_messages={"unique": "An organisation with this ODS code already exists"},
+    )
+    kind = models.CharField("Type of organisation", max_length=20, choices=Kind.choices)
+    ico_registration_number = models.CharField(
+        "ICO registration number", max_length=8, blank=True, validators=[validate_ico_number]
+    )
+    ico_registration_expires = models.DateField("ICO registration expires", null=True, blank=True)
+    dspt_status = models.CharField(
+        "DSPT status",
+        max_length=20,
+        choices=DsptStatus.choices,
+        default=DsptStatus.NOT_PUBLISHED,
+    )
+    dspt_assessment_year = models.CharField(
+        "DSPT assessment year", max_length=7, blank=True, validators=[validate_dspt_year]
+    )
+    website = models.URLField(blank=True)
+    # A form's one-time key: a double-clicked submit finds the record the first click made.
+    creation_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        permissions = [("act_for_organisation", "Act as partner contact for the organisation")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ods_code})"
+
+    def clean_fields(self, exclude: Collection[str] | None = None) -> None:
+        # Normalise before the field validators run, so " qk1 " is accepted as QK1.
+        self.ods_code = normalise_ods_code(self.ods_code)
+        self.ico_registration_number = (self.ico_registration_number or "").strip().upper()
+        super().clean_fields(exclude=exclude)
+
+
+class Purpose(models.Model):
+    """A plain-English purpose for which data is shared, e.g. "Commissioning health and care services"."""
+
+    name = models.CharField(max_length=200, unique=True)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Dataset(models.Model):
+    class Category(models.TextChoices):
+        HEALTH_COMMISSIONING = "health_commissioning", "Health commissioning"
+        ADULT_SOCIAL_CARE = "adult_social_care", "Adult social care client level data"
+        CHILDRENS_SOCIAL_CARE = "childrens_social_care", "Children's social care and early help"
+        EDUCATION = "education", "Education"
+        HOUSING = "housing", "Housing"
+        CHILDRENS_YOUTH_OFFER = "childrens_youth_offer", "Children's youth offer"
+        OTHER = "other", "Other"
+
+    name = models.CharField(max_length=200)
+    provider = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="datasets_provided", null=True, blank=True
+    )
+    category = models.CharField(max_length=30, choices=Category.choices)
+    description = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["name", "provider"],
+                name="dataset_unique_name_per_provider",
+                violation_error_message="This provider already has a dataset with this name",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Agreement(models.Model):
+    class Kind(models.TextChoices):
+        DSA = "dsa", "Data sharing agreement"
+        DPA = "dpa", "Data processing agreement"
+        ISA = "isa", "Information sharing agreement"
+        PROCESSOR_CONTRACT = "processor_contract", "Processor contract"
+        SUB_LICENCE = "sub_licence", "Sub-licence"
+        STATUTORY_RETURN = "statutory_return", "Statutory return"
+        OTHER = "other", "Other"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        IN_REVIEW = "in_review", "In review"
+        ACTIVE = "active", "Active"
+        EXPIRED = "expired", "Expired"
+        TERMINATED = "terminated", "Terminated"
+        SUPERSEDED = "superseded", "Superseded"
+
+    class Article6(models.TextChoices):
+        CONSENT = "6_1_a", "6(1)(a) consent"
+        CONTRACT = "6_1_b", "6(1)(b) contract"
+        LEGAL_OBLIGATION = "6_1_c", "6(1)(c) legal obligation"
+        VITAL_INTERESTS = "6_1_d", "6(1)(d) vital interests"
+        PUBLIC_TASK = "6_1_e", "6(1)(e) public task"
+        LEGITIMATE_INTERESTS = "6_1_f", "6(1)(f) legitimate interests"
+
+    class Article9(models.TextChoices):
+        NONE = "", "Not applicable (no special category data)"
+        EXPLICIT_CONSENT = "9_2_a", "9(2)(a) explicit consent"
+        EMPLOYMENT_SOCIAL = "9_2_b", "9(2)(b) employment, social security and social protection"
+        VITAL_INTERESTS = "9_2_c", "9(2)(c) vital interests"
+        SUBSTANTIAL_PUBLIC_INTEREST = "9_2_g", "9(2)(g) substantial public interest"
+        HEALTH_SOCIAL_CARE = "9_2_h", "9(2)(h) health or social care"
+        PUBLIC_HEALTH = "9_2_i", "9(2)(i) public health"
+        ARCHIVING_RESEARCH = "9_2_j", "9(2)(j) archiving, research and statistics"
+
+    class CommonLaw(models.TextChoices):
+        NOT_CONFIDENTIAL = "not_confidential", "Not confidential (anonymised or aggregate)"
+        IMPLIED_CONSENT = "implied_consent", "Implied consent (direct care)"
+        EXPLICIT_CONSENT = "explicit_consent", "Explicit consent"
+        SECTION_251 = "section_251", "Section 251 support"
+        LEGAL_REQUIREMENT = "legal_requirement", "Legal requirement or statutory gateway"
+        OVERRIDING_PUBLIC_INTEREST = "public_interest", "Overriding public interest"
+
+    class OptOut(models.TextChoices):
+        APPLIED = "applied", "Applied"
+        NOT_APPLIED = "not_applied", "Not applied"
+        NOT_APPLICABLE = "not_applicable", "Not applicable"
+
+    kind = models.CharField("Type of agreement", max_length=20, choices=Kind.choices)
+    reference = models.CharField(
+        max_length=50,
+        unique=True,
+        validators=[validate_reference],
+        error_messages={"unique": "An agreement with this reference already exists"},
+    )
+    title = models.CharField(max_length=200)
+    summary = models.TextField(
+        "Public summary", blank=True, help_text="Plain English. Shown on the public registers."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    review_date = models.DateField(null=True, blank=True)
+    data_level = models.CharField("Level of data shared", max_length=20, choices=DataLevel.choices)
+    article_6_basis = models.CharField("UK GDPR Article 6 basis", max_length=10, choices=Article6.choices)
+    article_9_condition = models.CharField(
+        "UK GDPR Article 9 condition", max_length=10, choices=Article9.choices, blank=True
+    )
+    common_law_basis = models.CharField(
+        "Common law duty of confidentiality basis", max_length=30, choices=CommonLaw.choices
+    )
+    statutory_gateway = models.CharField(max_length=500, blank=True)
+    opt_out = models.CharField(
+        "National data opt-out", max_length=20, choices=OptOut.choices, default=OptOut.APPLIED
+    )
+    opt_out_reason = models.TextField("Why the national data opt-out is not applied", blank=True)
+    purposes = models.ManyToManyField(Purpose, blank=True, related_name="agreements")
+    datasets = models.ManyToManyField(Dataset, blank=True, related_name="agreements")
+    parent = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="children",
+        help_text="For a sub-licence, the NHS England agreement it re-shares data under (DARS-NIC-…).",
+    )
+    permits_sub_licensing = models.BooleanField(
+        default=False, help_text="Whether this agreement allows the data to be sub-licensed to partners."
+    )
+    dpia_reference = models.CharField("DPIA reference", max_length=100, blank=True)
+    is_public = models.BooleanField("Show on public registers", default=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="owned_agreements",
+    )
+    # The four-eyes rule compares the approver with whoever last changed the agreement.
+    last_edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        editable=False,
+    )
+    creation_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-start_date", "reference"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
+                name="agreement_end_not_before_start",
+                violation_error_message="The end date must be the same as or after the start date",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "end_date"]),
+            models.Index(fields=["kind", "status"]),
+        ]
+        permissions = [
+            ("submit_agreement", "Submit an agreement for review"),
+            ("approve_agreement", "Approve an agreement"),
+            ("terminate_agreement", "Terminate an agreement"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference}: {self.title}"
+
+    def clean(self) -> None:
+        errors = {}
+        if self.start_date and self.end_date and self.end_date < self.start_date:
+            errors["end_date"] = "The end date must be the same as or after the start date"
+        if self.review_date and self.start_date and self.review_date < self.start_date:
+            errors["review_date"] = "The review date must be the same as or after the start date"
+        if self.opt_out == self.OptOut.NOT_APPLIED and not (self.opt_out_reason or "").strip():
+            errors["opt_out_reason"] = "Enter why the national data opt-out is not applied"
+        if self.parent_id and self.parent_id == self.pk:
+            errors["parent"] = "An agreement cannot be its own parent"
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def sub_licence_sort_key(self) -> tuple[int, int, str]:
+        """SL/25/2 before SL/25/10: year, then number; other references after, alphabetically."""
+        match = SUB_LICENCE_REFERENCE_RE.fullmatch(self.reference)
+        if match:
+            return (int(match[1]), int(match[2]), "")
+        return (10**6, 0, self.reference)
+
+
+class Party(models.Model):
+    class Role(models.TextChoices):
+        CONTROLLER = "controller", "Controller"
+        JOINT_CONTROLLER = "joint_controller", "Joint controller"
+        PROCESSOR = "processor", "Processor"
+        SUB_PROCESSOR = "sub_processor", "Sub-processor"
+        PROVIDER = "provider", "Provider"
+        RECIPIENT = "recipient", "Recipient"
+        SUB_LICENSEE = "sub_licensee", "Sub-licensee"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.CASCADE, related_name="parties")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="parties")
+    role = models.CharField(max_length=20, choices=Role.choices)
+
+    class Meta:
+        ordering = ["agreement", "role", "organisation__name"]
+        verbose_name_plural = "parties"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement", "organisation", "role"],
+                name="party_unique_role",
+                violation_error_message="This organisation already has this role on the agreement",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.organisation.name} ({self.get_role_display()})"
+
+
+def document_upload_to(instance: Document, filename: str) -> str:
+    # The stored name never comes from the user; the original is kept in `filename`.
+    return f"agreements/{instance.agreement_id}/{instance.sha256}.pdf"
+
+
+class Document(models.Model):
+    class Kind(models.TextChoices):
+        SIGNED_COPY = "signed_copy", "Signed copy"
+        ANNEX = "annex", "Annex"
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SIGNED_COPY)
+    title = models.CharField(max_length=200)
+    file = models.FileField(upload_to=document_upload_to, max_length=255)
+    filename = models.CharField("Original file name", max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField("SHA-256", max_length=64)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["agreement", "-uploaded_at"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ReferenceSequence(models.Model):
+    """The last number allocated for a prefix and year. Numbers only go up, so none is ever reused."""
+
+    prefix = models.CharField(max_length=10)
+    year = models.PositiveSmallIntegerField()
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["prefix", "year"], name="reference_sequence_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}/{self.year % 100:02d}: {self.last_number}"
+
+
+class AuditEvent(models.Model):
+    """One row for every change a service makes: who, when, what changed and why.
+
+    Kept apart from the records it describes (the Zulip audit-log pattern), so that one action is one entry,
+    whatever number of rows and relations it touched.
+    """
+
+    class Action(models.TextChoices):
+        CREATED = "created", "Created"
+        UPDATED = "updated", "Updated"
+        SUBMITTED = "submitted", "Submitted for review"
+        APPROVED = "approved", "Approved"
+        RETURNED = "returned", "Returned to draft"
+        TERMINATED = "terminated", "Terminated"
+        EXPIRED = "expired", "Expired"
+        SUPERSEDED = "superseded", "Superseded"
+        DOCUMENT_ADDED = "document_added", "Document added"
+        ACCESS_GRANTED = "access_granted", "Access granted"
+        ACCESS_REVOKED = "access_revoked", "Access revoked"
+
+    at = models.DateTimeField(auto_now_add=True, db_index=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="audit_events",
+        help_text="Empty when the system made the change (a scheduled task).",
+    )
+    action = models.CharField(max_length=20, choices=Action.choices)
+    agreement = models.ForeignKey(
+        Agreement, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    organisation = models.ForeignKey(
+        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
+    )
+    reason = models.TextField(blank=True)
+    # {"Field label": ["old", "new"]}, values as shown to people.
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        indexes = [
+            models.Index(fields=["agreement", "-at"]),
+            models.Index(fields=["organisation", "-at"]),
+            models.Index(fields=["actor", "-at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} by {self.actor_name} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def actor_name(self) -> str:
+        return self.actor.get_username() if self.actor else "System"
+
+
+# Direct foreign-key object permission tables, as django-guardian recommends for performance.
+# https://django-guardian.readthedocs.io/en/stable/userguide/performance.html
+class OrganisationUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+
+
+class OrganisationGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Organisation, on_delete=models.CASCADE)
+
+
+class AgreementUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)
+
+
+class AgreementGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)

@@ -1,0 +1,47 @@
+"""The roles of the IG team, as groups with model permissions. Partner contacts hold object permissions on
+their organisation instead (see selectors.organisations_for_partner), so they have no group here.
+
+roles_sync() runs after every migrate, so a new permission reaches its roles without a hand-written migration.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.models import Group, Permission
+from django.db.models import Q
+
+IG_OFFICER = "IG officer"
+IG_APPROVER = "IG approver"
+AUDITOR = "Auditor"
+
+_REGISTER_MODELS = ["organisation", "agreement", "party", "dataset", "document", "purpose"]
+_PUBLISHING_MODELS = ["register", "edition"]
+
+_VIEW = [f"agreements.view_{m}" for m in _REGISTER_MODELS] + [f"publishing.view_{m}" for m in _PUBLISHING_MODELS]
+_EDIT = [f"agreements.{action}_{m}" for m in _REGISTER_MODELS for action in ("add", "change")]
+
+ROLES: dict[str, list[str]] = {
+    IG_OFFICER: [*_VIEW, *_EDIT, "agreements.submit_agreement", "publishing.change_register"],
+    IG_APPROVER: [
+        *_VIEW,
+        *_EDIT,
+        "agreements.submit_agreement",
+        "agreements.approve_agreement",
+        "agreements.terminate_agreement",
+        "publishing.change_register",
+        "publishing.publish_edition",
+    ],
+    AUDITOR: [*_VIEW],
+}
+
+
+def roles_sync(**kwargs: Any) -> None:
+    """Create the role groups and give each exactly its permissions. Idempotent."""
+    for name, codenames in ROLES.items():
+        group, _ = Group.objects.get_or_create(name=name)
+        query = Q(pk__in=[])
+        for dotted in codenames:
+            app_label, codename = dotted.split(".")
+            query |= Q(content_type__app_label=app_label, codename=codename)
+        group.permissions.set(Permission.objects.filter(query))

@@ -1,0 +1,525 @@
+"""Every write to the register. Each service is one transaction that leaves one AuditEvent.
+
+Services take the acting user (None for the system) and a reason, validate fully before writing, and raise
+django.core.exceptions.ValidationError with a plain message when a rule is broken. Views only call them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, models, transaction
+from django.db.models import F
+from django.utils import timezone
+from guardian.shortcuts import assign_perm, remove_perm
+
+from agreements.models import (
+    SUB_LICENCE_PREFIX,
+    SUB_LICENCE_REFERENCE_RE,
+    Agreement,
+    AuditEvent,
+    Dataset,
+    Document,
+    Organisation,
+    Party,
+    Purpose,
+    ReferenceSequence,
+)
+
+User = AbstractBaseUser
+Action = AuditEvent.Action
+Status = Agreement.Status
+
+# Fields a service sets itself; they never come from a form.
+_AGREEMENT_SYSTEM_FIELDS = {"id", "reference", "status", "last_edited_by", "creation_key", "created_at",
+                            "updated_at"}
+_ORGANISATION_SYSTEM_FIELDS = {"id", "creation_key", "created_at", "updated_at"}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# History
+
+
+def _display(instance: models.Model, field: models.Field) -> str:
+    value = getattr(instance, field.attname)
+    if value in (None, ""):
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if field.is_relation:
+        return str(getattr(instance, field.name))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.date):
+        return f"{value.day} {value:%B %Y}"
+    return str(value)
+
+
+def _snapshot(instance: models.Model, m2m: Mapping[str, Iterable[models.Model]] | None = None) -> dict[str, str]:
+    """What a person would read of the record: field label -> displayed value."""
+    values = {
+        str(field.verbose_name).capitalize(): _display(instance, field)
+        for field in instance._meta.concrete_fields
+        if field.editable and field.name not in _AGREEMENT_SYSTEM_FIELDS | _ORGANISATION_SYSTEM_FIELDS
+    }
+    for name, objects in (m2m or {}).items():
+        values[name] = ", ".join(sorted(str(o) for o in objects))
+    return values
+
+
+def _diff(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, list[str]]:
+    return {label: [before.get(label, ""), value] for label, value in after.items() if before.get(label, "") != value}
+
+
+def _audit(
+    *,
+    actor: User | None,
+    action: str,
+    reason: str = "",
+    agreement: Agreement | None = None,
+    organisation: Organisation | None = None,
+    changes: Mapping[str, list[str]] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        reason=reason.strip(),
+        agreement=agreement,
+        organisation=organisation,
+        changes=dict(changes or {}),
+    )
+
+
+def _agreement_relations(agreement: Agreement) -> dict[str, Iterable[models.Model]]:
+    return {
+        "Parties": agreement.parties.select_related("organisation"),
+        "Datasets": agreement.datasets.all(),
+        "Purposes": agreement.purposes.all(),
+    }
+
+
+def _validate(instance: models.Model) -> None:
+    """Full model validation, with the error raised before anything is written."""
+    instance.full_clean()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Organisations
+
+
+@transaction.atomic
+def organisation_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+) -> Organisation:
+    """Create an organisation. A repeated creation_key (a double-clicked submit) returns the first one."""
+    if creation_key and (existing := Organisation.objects.filter(creation_key=creation_key).first()):
+        return existing
+    organisation = Organisation(creation_key=creation_key, **_only_editable(fields, _ORGANISATION_SYSTEM_FIELDS))
+    _validate(organisation)
+    organisation.save()
+    _audit(
+        actor=actor,
+        action=Action.CREATED,
+        reason=reason,
+        organisation=organisation,
+        changes=_diff({}, _snapshot(organisation)),
+    )
+    return organisation
+
+
+@transaction.atomic
+def organisation_update(
+    *, actor: User | None, organisation: Organisation, fields: Mapping[str, Any], reason: str = ""
+) -> Organisation:
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    before = _snapshot(organisation)
+    for name, value in _only_editable(fields, _ORGANISATION_SYSTEM_FIELDS).items():
+        setattr(organisation, name, value)
+    _validate(organisation)
+    changes = _diff(before, _snapshot(organisation))
+    if not changes:
+        return organisation
+    organisation.save()
+    _audit(actor=actor, action=Action.UPDATED, reason=reason, organisation=organisation, changes=changes)
+    return organisation
+
+
+@transaction.atomic
+def partner_contact_grant(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+    """Let a user see and edit the agreements on which the organisation is a party."""
+    assign_perm("agreements.act_for_organisation", user, organisation)
+    _audit(
+        actor=actor,
+        action=Action.ACCESS_GRANTED,
+        reason=reason,
+        organisation=organisation,
+        changes={"Partner contact": ["", user.get_username()]},
+    )
+
+
+@transaction.atomic
+def partner_contact_revoke(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+    remove_perm("agreements.act_for_organisation", user, organisation)
+    _audit(
+        actor=actor,
+        action=Action.ACCESS_REVOKED,
+        reason=reason,
+        organisation=organisation,
+        changes={"Partner contact": [user.get_username(), ""]},
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Reference numbers
+
+
+def reference_allocate(*, prefix: str, on: dt.date) -> str:
+    """The next reference for the prefix in the year of `on`, e.g. SL/25/1. Call inside a transaction.
+
+    The increment is one UPDATE, so concurrent callers queue on the sequence row (PostgreSQL row lock; SQLite
+    database lock) and each reads back its own number. A rolled-back caller consumes nothing, and a number once
+    committed is never handed out again, because the sequence only goes up.
+    """
+    year = on.year
+    ReferenceSequence.objects.bulk_create(
+        [ReferenceSequence(prefix=prefix, year=year, last_number=0)], ignore_conflicts=True
+    )
+    sequence = ReferenceSequence.objects.filter(prefix=prefix, year=year)
+    sequence.update(last_number=F("last_number") + 1)
+    number = sequence.values_list("last_number", flat=True).get()
+    return f"{prefix}/{year % 100:02d}/{number}"
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Agreements
+
+
+def _only_editable(fields: Mapping[str, Any], system: set[str]) -> dict[str, Any]:
+    unknown = set(fields) & system
+    if unknown:
+        raise ValueError(f"These fields are set by the system, not by callers: {sorted(unknown)}")
+    return dict(fields)
+
+
+def _set_relations(
+    agreement: Agreement,
+    *,
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
+) -> None:
+    if parties is not None:
+        wanted = {(organisation.pk, role) for organisation, role in parties}
+        valid_roles = set(Party.Role.values)
+        if bad := {role for _, role in wanted if role not in valid_roles}:
+            raise ValidationError({"parties": f"Unknown party role: {', '.join(sorted(bad))}"})
+        existing = {(p.organisation_id, p.role): p for p in agreement.parties.all()}
+        for key, party in existing.items():
+            if key not in wanted:
+                party.delete()
+        Party.objects.bulk_create(
+            [Party(agreement=agreement, organisation_id=org_id, role=role) for org_id, role in wanted - set(existing)]
+        )
+    if datasets is not None:
+        agreement.datasets.set(datasets)
+    if purposes is not None:
+        agreement.purposes.set(purposes)
+
+
+def _check_reference(agreement: Agreement) -> None:
+    is_sl = bool(SUB_LICENCE_REFERENCE_RE.fullmatch(agreement.reference or ""))
+    if agreement.kind != Agreement.Kind.SUB_LICENCE and is_sl:
+        raise ValidationError({"reference": "References like SL/25/1 are kept for sub-licences"})
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] = (),
+    datasets: Iterable[Dataset] = (),
+    purposes: Iterable[Purpose] = (),
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+    agreed_on: dt.date | None = None,
+) -> Agreement:
+    """Create an agreement as a draft. A sub-licence's reference is allocated here, from the year of
+    `agreed_on` (today in Europe/London unless given, e.g. when loading an existing register)."""
+    if creation_key and (existing := Agreement.objects.filter(creation_key=creation_key).first()):
+        return existing
+    values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS - {"reference"})
+    if values.get("kind") == Agreement.Kind.SUB_LICENCE and "reference" in values:
+        raise ValueError("Sub-licence references are allocated by the system: use sub_licence_create")
+    agreement = Agreement(status=Status.DRAFT, last_edited_by=actor, creation_key=creation_key, **values)
+    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+        agreement.reference = reference_allocate(prefix=SUB_LICENCE_PREFIX, on=agreed_on or timezone.localdate())
+    _check_reference(agreement)
+    _validate(agreement)
+    try:
+        with transaction.atomic():
+            agreement.save()
+    except IntegrityError as error:
+        raise ValidationError({"reference": "An agreement with this reference already exists"}) from error
+    _set_relations(agreement, parties=parties, datasets=datasets, purposes=purposes)
+    agreement.owner_id = agreement.owner_id or (actor.pk if actor else None)
+    agreement.save(update_fields=["owner"])
+    _audit(
+        actor=actor,
+        action=Action.CREATED,
+        reason=reason,
+        agreement=agreement,
+        changes=_diff({}, _snapshot(agreement, _agreement_relations(agreement))),
+    )
+    return agreement
+
+
+def sub_licence_create(
+    *,
+    actor: User | None,
+    sub_licensee: Organisation,
+    fields: Mapping[str, Any],
+    licensor: Organisation | None = None,
+    datasets: Iterable[Dataset] = (),
+    purposes: Iterable[Purpose] = (),
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+    agreed_on: dt.date | None = None,
+) -> Agreement:
+    """Create a draft sub-licence with the next SL/YY/N reference (YY from today's date in Europe/London)."""
+    parties = [(sub_licensee, Party.Role.SUB_LICENSEE)]
+    if licensor:
+        parties.append((licensor, Party.Role.PROVIDER))
+    return agreement_create(
+        actor=actor,
+        fields={**fields, "kind": Agreement.Kind.SUB_LICENCE},
+        parties=parties,
+        datasets=datasets,
+        purposes=purposes,
+        reason=reason,
+        creation_key=creation_key,
+        agreed_on=agreed_on,
+    )
+
+
+@transaction.atomic
+def agreement_update(
+    *,
+    actor: User | None,
+    agreement: Agreement,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None = None,
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[Purpose] | None = None,
+    reason: str = "",
+) -> Agreement:
+    """Change an agreement's details. A change to an active agreement must say why."""
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.status in {Status.EXPIRED, Status.TERMINATED, Status.SUPERSEDED}:
+        raise ValidationError(f"This agreement is {agreement.get_status_display().lower()} and can no longer be changed")
+    if agreement.status == Status.ACTIVE and not reason.strip():
+        raise ValidationError({"reason": "Enter why you are changing an active agreement"})
+    values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS)
+    if "kind" in values and (values["kind"] == Agreement.Kind.SUB_LICENCE) != (
+        agreement.kind == Agreement.Kind.SUB_LICENCE
+    ):
+        raise ValidationError({"kind": "A sub-licence cannot become another kind of agreement, or the reverse"})
+    before = _snapshot(agreement, _agreement_relations(agreement))
+    for name, value in values.items():
+        setattr(agreement, name, value)
+    _check_reference(agreement)
+    _validate(agreement)
+    agreement.save()
+    _set_relations(agreement, parties=parties, datasets=datasets, purposes=purposes)
+    changes = _diff(before, _snapshot(agreement, _agreement_relations(agreement)))
+    if not changes:
+        return agreement
+    agreement.last_edited_by = actor
+    agreement.save(update_fields=["last_edited_by", "updated_at"])
+    _audit(actor=actor, action=Action.UPDATED, reason=reason, agreement=agreement, changes=changes)
+    return agreement
+
+
+def _transition(
+    *, actor: User | None, agreement: Agreement, allowed_from: set[str], to: str, action: str, reason: str
+) -> Agreement:
+    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if locked.status not in allowed_from:
+        allowed = " or ".join(sorted(Status(s).label.lower() for s in allowed_from))
+        raise ValidationError(
+            f"{locked.reference} is {locked.get_status_display().lower()}; only an agreement that is {allowed} "
+            f"can be {Action(action).label.lower()}"
+        )
+    before = locked.get_status_display()
+    locked.status = to
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(
+        actor=actor,
+        action=action,
+        reason=reason,
+        agreement=locked,
+        changes={"Status": [before, locked.get_status_display()]},
+    )
+    return locked
+
+
+@transaction.atomic
+def agreement_submit(*, actor: User | None, agreement: Agreement, reason: str = "") -> Agreement:
+    """Draft to in review."""
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.DRAFT},
+        to=Status.IN_REVIEW,
+        action=Action.SUBMITTED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_return(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    """In review back to draft, with what needs to change."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter what needs to change before it can be approved"})
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.IN_REVIEW},
+        to=Status.DRAFT,
+        action=Action.RETURNED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_approve(*, actor: User, agreement: Agreement, reason: str = "") -> Agreement:
+    """In review to active. Four eyes: the approver must not be whoever last edited the agreement."""
+    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if locked.last_edited_by_id is not None and locked.last_edited_by_id == actor.pk:
+        raise ValidationError(
+            "You cannot approve this agreement because you were the last person to edit it. "
+            "Another approver must approve it."
+        )
+    return _transition(
+        actor=actor,
+        agreement=locked,
+        allowed_from={Status.IN_REVIEW},
+        to=Status.ACTIVE,
+        action=Action.APPROVED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_terminate(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the agreement is being terminated"})
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.ACTIVE, Status.IN_REVIEW, Status.DRAFT},
+        to=Status.TERMINATED,
+        action=Action.TERMINATED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_supersede(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter what supersedes this agreement"})
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.ACTIVE},
+        to=Status.SUPERSEDED,
+        action=Action.SUPERSEDED,
+        reason=reason,
+    )
+
+
+def agreements_expire(*, today: dt.date | None = None) -> list[str]:
+    """Mark active agreements whose end date has passed as expired, as the system. Safe to run again.
+
+    Returns the references it expired. Each agreement is its own transaction, so one failure does not hold
+    back the others, and a re-run finds nothing left to do.
+    """
+    today = today or timezone.localdate()
+    expired = []
+    due = Agreement.objects.filter(status=Status.ACTIVE, end_date__lt=today).values_list("pk", flat=True)
+    for pk in due:
+        with transaction.atomic():
+            agreement = Agreement.objects.select_for_update().get(pk=pk)
+            if agreement.status != Status.ACTIVE:
+                continue
+            _transition(
+                actor=None,
+                agreement=agreement,
+                allowed_from={Status.ACTIVE},
+                to=Status.EXPIRED,
+                action=Action.EXPIRED,
+                reason=f"End date {agreement.end_date:%d/%m/%Y} has passed",
+            )
+            expired.append(agreement.reference)
+    return expired
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Documents
+
+PDF_MAGIC = b"%PDF-"
+
+
+@transaction.atomic
+def document_add(
+    *, actor: User | None, agreement: Agreement, upload: UploadedFile, title: str, kind: str, reason: str = ""
+) -> Document:
+    """Attach a signed PDF (or an annex) to an agreement."""
+    if upload.size is None or upload.size > settings.DOCUMENT_MAX_BYTES:
+        limit = settings.DOCUMENT_MAX_BYTES // (1024 * 1024)
+        raise ValidationError({"file": f"The file must be smaller than {limit} MB"})
+    upload.seek(0)
+    if upload.read(len(PDF_MAGIC)) != PDF_MAGIC:
+        raise ValidationError({"file": "The file must be a PDF"})
+    digest = hashlib.sha256()
+    upload.seek(0)
+    for chunk in upload.chunks():
+        digest.update(chunk)
+    upload.seek(0)
+    document = Document(
+        agreement=agreement,
+        kind=kind,
+        title=title.strip(),
+        filename=(upload.name or "document.pdf")[-255:],
+        size=upload.size,
+        sha256=digest.hexdigest(),
+        uploaded_by=actor,
+    )
+    # The stored name comes from the digest (see document_upload_to), never from the user's file name.
+    document.file.save("document.pdf", upload, save=False)
+    try:
+        _validate(document)
+        document.save()
+    except Exception:
+        document.file.delete(save=False)
+        raise
+    _audit(
+        actor=actor,
+        action=Action.DOCUMENT_ADDED,
+        reason=reason,
+        agreement=agreement,
+        changes={"Document": ["", f"{document.title} ({document.filename})"]},
+    )
+    return document
