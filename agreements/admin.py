@@ -48,7 +48,16 @@ class DocumentInline(admin.TabularInline):
 
 @admin.register(Agreement)
 class AgreementAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
-    list_display = ["reference", "title", "kind", "status", "data_level", "start_date", "end_date", "is_public"]
+    list_display = [
+        "reference",
+        "title",
+        "kind",
+        "status",
+        "data_level",
+        "start_date",
+        "end_date",
+        "is_public",
+    ]
     list_filter = ["kind", "status", "data_level", "is_public"]
     search_fields = ["reference", "title", "parties__organisation__name"]
     autocomplete_fields = ["parent", "owner", "datasets", "purposes"]

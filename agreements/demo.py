@@ -67,14 +67,30 @@ ORGANISATIONS = [
 ]
 
 DATASETS = [
-    ("Secondary Uses Service (SUS+)", "X24", Dataset.Category.HEALTH_COMMISSIONING,
-     "Hospital activity used for commissioning: admissions, outpatient appointments and A&E attendances."),
-    ("GP data for pandemic planning and research", "X24", Dataset.Category.HEALTH_COMMISSIONING,
-     "Coded GP records, pseudonymised at source."),
-    ("Adult social care client level data", "509", Dataset.Category.ADULT_SOCIAL_CARE,
-     "The statutory quarterly return of adult social care services received."),
-    ("Children's social care and early help", "509", Dataset.Category.CHILDRENS_SOCIAL_CARE,
-     "Referrals, assessments and early help episodes."),
+    (
+        "Secondary Uses Service (SUS+)",
+        "X24",
+        Dataset.Category.HEALTH_COMMISSIONING,
+        "Hospital activity used for commissioning: admissions, outpatient appointments and A&E attendances.",
+    ),
+    (
+        "GP data for pandemic planning and research",
+        "X24",
+        Dataset.Category.HEALTH_COMMISSIONING,
+        "Coded GP records, pseudonymised at source.",
+    ),
+    (
+        "Adult social care client level data",
+        "509",
+        Dataset.Category.ADULT_SOCIAL_CARE,
+        "The statutory quarterly return of adult social care services received.",
+    ),
+    (
+        "Children's social care and early help",
+        "509",
+        Dataset.Category.CHILDRENS_SOCIAL_CARE,
+        "Referrals, assessments and early help episodes.",
+    ),
 ]
 
 PURPOSES = [
@@ -111,8 +127,11 @@ def _users() -> dict[str, object]:
     for account in ACCOUNTS:
         user, created = User.objects.get_or_create(
             username=account.username,
-            defaults={"email": f"{account.username}@example.nhs.uk", "is_staff": account.username == "admin",
-                      "is_superuser": account.username == "admin"},
+            defaults={
+                "email": f"{account.username}@example.nhs.uk",
+                "is_staff": account.username == "admin",
+                "is_superuser": account.username == "admin",
+            },
         )
         if created:
             user.set_password(DEMO_PASSWORD)
@@ -139,7 +158,9 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
             services.organisation_create(actor=officer, fields=fields, reason=REASON)
     for name, provider, category, description in DATASETS:
         Dataset.objects.get_or_create(
-            name=name, provider=_organisation(provider), defaults={"category": category, "description": description}
+            name=name,
+            provider=_organisation(provider),
+            defaults={"category": category, "description": description},
         )
     for name in PURPOSES:
         Purpose.objects.get_or_create(name=name)

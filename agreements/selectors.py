@@ -43,7 +43,9 @@ def agreement_with_relations(queryset: QuerySet[Agreement]) -> QuerySet[Agreemen
 def agreements_ending(*, within_days: int, today: dt.date | None = None) -> QuerySet[Agreement]:
     today = today or timezone.localdate()
     return Agreement.objects.filter(
-        status=Agreement.Status.ACTIVE, end_date__gte=today, end_date__lte=today + dt.timedelta(days=within_days)
+        status=Agreement.Status.ACTIVE,
+        end_date__gte=today,
+        end_date__lte=today + dt.timedelta(days=within_days),
     ).order_by("end_date")
 
 

@@ -39,8 +39,15 @@ Action = AuditEvent.Action
 Status = Agreement.Status
 
 # Fields a service sets itself; they never come from a form.
-_AGREEMENT_SYSTEM_FIELDS = {"id", "reference", "status", "last_edited_by", "creation_key", "created_at",
-                            "updated_at"}
+_AGREEMENT_SYSTEM_FIELDS = {
+    "id",
+    "reference",
+    "status",
+    "last_edited_by",
+    "creation_key",
+    "created_at",
+    "updated_at",
+}
 _ORGANISATION_SYSTEM_FIELDS = {"id", "creation_key", "created_at", "updated_at"}
 
 
@@ -328,7 +335,9 @@ def agreement_update(
     """Change an agreement's details. A change to an active agreement must say why."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.status in {Status.EXPIRED, Status.TERMINATED, Status.SUPERSEDED}:
-        raise ValidationError(f"This agreement is {agreement.get_status_display().lower()} and can no longer be changed")
+        raise ValidationError(
+            f"This agreement is {agreement.get_status_display().lower()} and can no longer be changed"
+        )
     if agreement.status == Status.ACTIVE and not reason.strip():
         raise ValidationError({"reason": "Enter why you are changing an active agreement"})
     values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS)

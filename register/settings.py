@@ -19,7 +19,7 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 
-_DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"
+_DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
 SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
 if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
@@ -151,6 +151,9 @@ STORAGES = {
         )
     },
 }
+# In development WhiteNoise serves straight from the finders (node_modules included), with no collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
 # Uploaded agreement documents (signed PDFs): the largest accepted file.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_MB", default=20) * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
@@ -163,9 +166,7 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 IG_TEAM_EMAILS = env.list("IG_TEAM_EMAILS", default=[])
 
 # The deployment's organisation, shown in the header of every page.
-PORTAL_ORGANISATION_NAME = env.str(
-    "PORTAL_ORGANISATION_NAME", default="NHS Leicester, Leicestershire and Rutland"
-)
+PORTAL_ORGANISATION_NAME = env.str("PORTAL_ORGANISATION_NAME", default="NHS Leicester, Leicestershire and Rutland")
 PORTAL_SERVICE_NAME = env.str("PORTAL_SERVICE_NAME", default="Data sharing register")
 # Absolute address of the site, for links in e-mails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
@@ -205,7 +206,8 @@ SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# nhs.uk and gov.uk services are on the browsers' HSTS preload list; a deployment elsewhere may turn this off.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
