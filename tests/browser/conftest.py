@@ -1,0 +1,90 @@
+"""Browser journeys: Playwright driving Debian's Chromium, with axe-core checking every page visited.
+
+Chromium cannot be downloaded here, so Playwright launches /usr/bin/chromium. Without it the browser tests skip
+on a developer's machine, but never in CI (CI=true), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make are still synchronous.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+# Chromium's background services try to reach Google; this machine's network refuses them.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+# WCAG 2.2 AA, and everything below it. https://github.com/dequelabs/axe-core/blob/develop/doc/API.md#axe-core-tags
+AXE_OPTIONS = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]},
+    "resultTypes": ["violations"],
+}
+_axe = Axe()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser_items = [item for item in items if "tests/browser/" in str(item.path)]
+    for item in browser_items:
+        item.add_marker(pytest.mark.browser)
+    if browser_items and not shutil.which(CHROMIUM) and not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            raise pytest.UsageError(f"CI=true but there is no Chromium at {CHROMIUM}: .ci/run must install it")
+        for item in browser_items:
+            item.add_marker(pytest.mark.skip(reason=f"no Chromium at {CHROMIUM} (apt-get install chromium)"))
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="Europe/London")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def assert_accessible(page: Any, context: str | None = None) -> None:
+    """No axe violations (WCAG 2.2 AA) on the page as it is now."""
+    results = _axe.run(page, context=context, options=AXE_OPTIONS)
+    violations = results.response["violations"]
+    details = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in violations]
+    assert not violations, f"axe found {len(violations)} violation(s) on {page.url}:\n" + "\n".join(details)
+
+
+@pytest.fixture
+def sign_in(page: Any) -> Any:
+    """Sign in through the real login page. Users come from tests.factories (password factories.PASSWORD)."""
+    from tests.factories import PASSWORD
+
+    def _sign_in(username: str, password: str = PASSWORD) -> None:
+        page.goto("/accounts/login/")
+        page.get_by_label("Username").fill(username)
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+
+    return _sign_in
