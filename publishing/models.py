@@ -1,0 +1,154 @@
+"""Registers and their editions.
+
+An Edition is a frozen publication: its rows and the register's wording are copied in when it is snapshotted,
+and its files (HTML fragment, PDF, CSV, JSON) are stored with their size and SHA-256 before it becomes public.
+Writes go through publishing.services; public pages read published editions only.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from publishing.registers import REGISTER_KINDS, Cadence, RegisterKind, register_kind
+
+
+class Register(models.Model):
+    slug = models.SlugField(max_length=50, unique=True, choices=[(slug, slug) for slug in REGISTER_KINDS])
+    title = models.CharField(max_length=200)
+    organisation_name = models.CharField(
+        "Organisation named on the register",
+        max_length=200,
+        help_text="For example NHS Leicester, Leicestershire and Rutland",
+    )
+    introduction = models.TextField(help_text="Plain English. Leave a blank line between paragraphs.")
+    contact_email = models.EmailField("Contact email address")
+    privacy_notice_url = models.URLField("Privacy notice web address", max_length=500)
+    privacy_notice_title = models.CharField("Privacy notice link text", max_length=200, default="Public Privacy Notice")
+    cadence = models.CharField(max_length=20, choices=Cadence.CHOICES)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+
+    class Meta:
+        ordering = ["title"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def kind(self) -> RegisterKind:
+        return register_kind(self.slug)
+
+
+def edition_upload_to(instance: EditionFile, filename: str) -> str:
+    edition = instance.edition
+    return f"registers/{edition.register.slug}/{edition.pk}/{filename}"
+
+
+class Edition(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Preview (not published)"
+        RENDERING = "rendering", "Rendering"
+        PUBLISHED = "published", "Published"
+        FAILED = "failed", "Failed"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    class Trigger(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        STAFF = "staff", "Publish now"
+        COMMAND = "command", "Command line"
+        PREVIEW = "preview", "Preview"
+
+    register = models.ForeignKey(Register, on_delete=models.PROTECT, related_name="editions")
+    # Permanent, in public URLs: the last-updated date, with -2, -3 when a day has more than one edition.
+    slug = models.SlugField(max_length=40)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.RENDERING)
+    trigger = models.CharField(max_length=20, choices=Trigger.choices)
+    last_updated = models.DateField("Last updated")
+    period = models.CharField(max_length=20, help_text="For example 2025/26 Q3")
+    # Set only by scheduled runs: the unique key that makes a quarter publish at most one scheduled edition.
+    scheduled_period = models.CharField(max_length=20, null=True, blank=True, editable=False)
+    # The register's wording and the rows, frozen when the snapshot is taken.
+    metadata = models.JSONField(default=dict)
+    columns = models.JSONField(default=list)
+    rows = models.JSONField(default=list)
+    row_count = models.PositiveIntegerField(default=0)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    snapshot_at = models.DateTimeField(null=True, blank=True)
+    # A worker renders under a lease; a worker killed mid-render leaves an expired lease that a re-run takes over.
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    published_at = models.DateTimeField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    withdrawal_reason = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-published_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["register", "slug"], name="edition_unique_slug"),
+            models.UniqueConstraint(
+                fields=["register", "scheduled_period"],
+                condition=Q(scheduled_period__isnull=False),
+                name="edition_one_scheduled_per_period",
+            ),
+        ]
+        indexes = [models.Index(fields=["register", "status", "-published_at"])]
+        permissions = [("publish_edition", "Publish or withdraw an edition")]
+
+    def __str__(self) -> str:
+        return f"{self.register.title}, {self.slug} ({self.get_status_display()})"
+
+    @property
+    def published_by_label(self) -> str:
+        if self.trigger == self.Trigger.SCHEDULED:
+            return "Scheduled"
+        return self.requested_by.get_username() if self.requested_by else "System"
+
+    @property
+    def is_public(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    @property
+    def file_stem(self) -> str:
+        return f"{self.register.kind.file_stem}-{self.slug}"
+
+
+class EditionFile(models.Model):
+    class Format(models.TextChoices):
+        HTML = "html", "HTML"
+        PDF = "pdf", "PDF"
+        CSV = "csv", "CSV"
+        JSON = "json", "JSON"
+
+    CONTENT_TYPES = {
+        "html": "text/html; charset=utf-8",
+        "pdf": "application/pdf",
+        "csv": "text/csv; charset=utf-8",
+        "json": "application/json",
+    }
+
+    edition = models.ForeignKey(Edition, on_delete=models.PROTECT, related_name="files")
+    format = models.CharField(max_length=10, choices=Format.choices)
+    file = models.FileField(upload_to=edition_upload_to, max_length=255)
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField("SHA-256", max_length=64)
+
+    class Meta:
+        ordering = ["edition", "format"]
+        constraints = [models.UniqueConstraint(fields=["edition", "format"], name="edition_file_unique_format")]
+
+    def __str__(self) -> str:
+        return f"{self.edition} {self.format}"
+
+    @property
+    def content_type(self) -> str:
+        return self.CONTENT_TYPES[self.format]

@@ -1,0 +1,181 @@
+"""Rendering an edition's frozen content to its four files: HTML fragment, PDF, CSV and JSON.
+
+Everything here is a pure function of an EditionContent: no database access, no clock. That is what makes the
+same edition render to the same bytes every time, and what lets a later version split the PDF render into
+chunks or run the formats in parallel without touching the rest of publishing.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import io
+import json
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pydyf
+from django.template.loader import render_to_string
+
+FORMATS = ("html", "pdf", "csv", "json")
+JSON_FORMAT_VERSION = 1
+# Cells a spreadsheet would run as a formula. https://owasp.org/www-community/attacks/CSV_Injection
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class EditionContent:
+    """What an edition shows, frozen at snapshot time."""
+
+    register_slug: str
+    register_title: str
+    document_title: str
+    edition_slug: str
+    period: str
+    last_updated: dt.date
+    organisation_name: str
+    introduction: str
+    table_lead: str
+    contact_email: str
+    privacy_notice_url: str
+    privacy_notice_title: str
+    columns: list[dict[str, str]]
+    rows: list[dict[str, str]]
+
+    @property
+    def paragraphs(self) -> list[str]:
+        return [part.strip() for part in self.introduction.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+    @property
+    def last_updated_display(self) -> str:
+        return f"{self.last_updated.day} {self.last_updated:%B %Y}"
+
+    @property
+    def caption(self) -> str:
+        return f"{self.register_title} (last updated {self.last_updated_display})"
+
+    @property
+    def footer_line(self) -> str:
+        return f"{self.document_title} \u2014 {self.last_updated:%B %Y}"
+
+    def table_rows(self) -> list[list[str]]:
+        keys = [column["key"] for column in self.columns]
+        return [[row.get(key, "") for key in keys] for row in self.rows]
+
+
+@dataclass
+class RenderedFile:
+    format: str
+    content: bytes
+    size: int = field(init=False)
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.size = len(self.content)
+        self.sha256 = hashlib.sha256(self.content).hexdigest()
+
+
+def render_edition(content: EditionContent) -> dict[str, RenderedFile]:
+    """Every format of the edition. The one place a faster (chunked, parallel) renderer would plug in."""
+    renderers: dict[str, Callable[[EditionContent], bytes]] = {
+        "html": render_html_fragment,
+        "pdf": render_pdf,
+        "csv": render_csv,
+        "json": render_json,
+    }
+    return {name: RenderedFile(name, renderers[name](content)) for name in FORMATS}
+
+
+def render_html_fragment(content: EditionContent) -> bytes:
+    """The table as the public page shows it (NHS.UK table markup). Django's autoescaping escapes every cell."""
+    return render_to_string("publishing/_edition_table.html", {"content": content}).encode()
+
+
+def pdf_document_html(content: EditionContent) -> str:
+    return render_to_string("publishing/pdf/edition.html", {"content": content})
+
+
+def _scope_table_headers(document: Any, pdf: pydyf.PDF) -> None:
+    """WeasyPrint tags <th> as TH but does not write the Scope attribute PDF/UA checkers ask for; every header
+    cell in our tables is a column header, so each TH gets /Scope /Column."""
+    for pdf_object in pdf.objects:
+        if isinstance(pdf_object, pydyf.Dictionary) and pdf_object.get("S") == "/TH":
+            attributes = pdf_object.get("A")
+            if isinstance(attributes, pydyf.Dictionary):
+                attributes["Scope"] = "/Column"
+            else:
+                pdf_object["A"] = pydyf.Dictionary({"O": "/Table", "Scope": "/Column"})
+
+
+def render_pdf(content: EditionContent) -> bytes:
+    return write_pdf(pdf_document_html(content))
+
+
+def write_pdf(html: str) -> bytes:
+    """A4, tagged PDF/UA-1. No clock or random input reaches the file: the dates come from the document's
+    dcterms meta tags and the identifier is a hash of the content, so equal HTML gives equal bytes."""
+    # Imported here: WeasyPrint loads Pango, which only the rendering worker needs.
+    from weasyprint import HTML
+
+    return HTML(string=html, base_url=None).write_pdf(
+        pdf_variant="pdf/ua-1",
+        pdf_identifier=False,
+        finisher=_scope_table_headers,
+        # Fonts are subset and embedded (PDF/UA requires embedding).
+        full_fonts=False,
+    )
+
+
+def neutralise_cell(value: str) -> str:
+    """A leading apostrophe makes a spreadsheet show a would-be formula as text."""
+    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
+
+
+def render_csv(content: EditionContent) -> bytes:
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([neutralise_cell(column["label"]) for column in content.columns])
+    writer.writerows([neutralise_cell(cell) for cell in row] for row in content.table_rows())
+    # UTF-8 with a byte-order mark, so that Excel opens non-ASCII names correctly.
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def json_document(content: EditionContent) -> dict[str, Any]:
+    return {
+        "format_version": JSON_FORMAT_VERSION,
+        "register": {"slug": content.register_slug, "title": content.register_title},
+        "edition": content.edition_slug,
+        "period": content.period,
+        "last_updated": content.last_updated.isoformat(),
+        "organisation": content.organisation_name,
+        "contact_email": content.contact_email,
+        "privacy_notice_url": content.privacy_notice_url,
+        "columns": [{"key": column["key"], "label": column["label"]} for column in content.columns],
+        "row_count": len(content.rows),
+        "rows": [{column["key"]: row.get(column["key"], "") for column in content.columns} for row in content.rows],
+    }
+
+
+def render_json(content: EditionContent) -> bytes:
+    return (json.dumps(json_document(content), ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode()
+
+
+def diff_rows(
+    previous: Iterable[dict[str, str]] | None, current: Iterable[dict[str, str]], *, key: str
+) -> dict[str, list[Any]]:
+    """Rows added, removed and changed between two editions, matched on the register's key column."""
+    before = {row[key]: row for row in previous or []}
+    after = {row[key]: row for row in current}
+    changed = []
+    for reference, row in after.items():
+        old = before.get(reference)
+        if old is not None and old != row:
+            fields = {name: [old.get(name, ""), row.get(name, "")] for name in row if old.get(name) != row.get(name)}
+            changed.append({"key": reference, "before": old, "after": row, "fields": fields})
+    return {
+        "added": [row for reference, row in after.items() if reference not in before],
+        "removed": [row for reference, row in before.items() if reference not in after],
+        "changed": changed,
+    }
