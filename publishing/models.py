@@ -70,7 +70,7 @@ class Edition(models.Model):
     last_updated = models.DateField("Last updated")
     period = models.CharField(max_length=20, help_text="For example 2025/26 Q3")
     # Set only by scheduled runs: the unique key that makes a quarter publish at most one scheduled edition.
-    scheduled_period = models.CharField(max_length=20, null=True, blank=True, editable=False)
+    scheduled_period = models.CharField(max_length=20, blank=True, default="", editable=False)
     # The register's wording and the rows, frozen when the snapshot is taken.
     metadata = models.JSONField(default=dict)
     columns = models.JSONField(default=list)
@@ -97,7 +97,7 @@ class Edition(models.Model):
             models.UniqueConstraint(fields=["register", "slug"], name="edition_unique_slug"),
             models.UniqueConstraint(
                 fields=["register", "scheduled_period"],
-                condition=Q(scheduled_period__isnull=False),
+                condition=~Q(scheduled_period=""),
                 name="edition_one_scheduled_per_period",
             ),
         ]
@@ -120,6 +120,11 @@ class Edition(models.Model):
     @property
     def file_stem(self) -> str:
         return f"{self.register.kind.file_stem}-{self.slug}"
+
+    @property
+    def introduction_paragraphs(self) -> list[str]:
+        text = (self.metadata.get("introduction") or "").replace("\r\n", "\n")
+        return [part.strip() for part in text.split("\n\n") if part.strip()]
 
 
 class EditionFile(models.Model):

@@ -101,7 +101,7 @@ def _allocate_slug(register: Register, on: dt.date) -> str:
 
 
 def _new_edition(
-    *, register: Register, on: dt.date, trigger: str, actor: Any, status: str, scheduled_period: str | None = None
+    *, register: Register, on: dt.date, trigger: str, actor: Any, status: str, scheduled_period: str = ""
 ) -> Edition:
     _, label = period_of(on, register.cadence)
     return Edition.objects.create(
@@ -267,7 +267,7 @@ def edition_publish(
                     trigger=trigger,
                     actor=actor,
                     status=Edition.Status.RENDERING,
-                    scheduled_period=key if scheduled else None,
+                    scheduled_period=key if scheduled else "",
                 )
         if edition.status == Edition.Status.DRAFT:
             raise ValidationError("A preview is never published. Use Publish now to publish a new edition.")
@@ -311,6 +311,14 @@ def edition_preview(*, actor: Any, register: Register, on: dt.date | None = None
         edition.slug = f"preview-{edition.pk}"
         _claim(edition, timezone.now())
     return _render_and_store(edition, final_status=Edition.Status.DRAFT)
+
+
+def edition_preview_content(*, register: Register, on: dt.date | None = None) -> EditionContent:
+    """What an edition would hold today, without saving anything (the command line's --preview)."""
+    on = on or timezone.localdate()
+    edition = Edition(register=register, slug="preview", last_updated=on, period=period_of(on, register.cadence)[1])
+    _snapshot(edition)
+    return edition_content(edition)
 
 
 @transaction.atomic

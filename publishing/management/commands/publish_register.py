@@ -1,0 +1,60 @@
+"""Publish a register from the command line, as the scheduled job does; or render a preview PDF to a file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.management.base import BaseCommand, CommandError
+
+from publishing import selectors, services
+from publishing.models import Edition
+from publishing.registers import REGISTER_KINDS, register_kind
+from publishing.render import render_pdf
+
+
+class Command(BaseCommand):
+    help = "Snapshot, render and publish a new edition of a public register."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("register", help=f"The register's slug: {', '.join(REGISTER_KINDS)}")
+        parser.add_argument(
+            "--preview", metavar="FILE.pdf", help="Render the PDF of what would be published to FILE; publish nothing"
+        )
+        parser.add_argument(
+            "--if-none", action="store_true", help="Publish only if the register has never been published"
+        )
+
+    def handle(self, *args: Any, register: str, preview: str | None, if_none: bool, **options: Any) -> None:
+        try:
+            register_kind(register)
+        except LookupError as error:
+            raise CommandError(str(error)) from None
+        register_obj = services.register_ensure(slug=register)
+        if preview:
+            self._preview(register_obj, Path(preview))
+            return
+        if if_none and selectors.edition_current(register=register_obj):
+            self.stdout.write(f"{register_obj.title} is already published; nothing to do.")
+            return
+        try:
+            edition = services.edition_publish(register=register_obj, trigger=Edition.Trigger.COMMAND)
+        except ValidationError as error:
+            raise CommandError("; ".join(error.messages)) from None
+        if edition.status != Edition.Status.PUBLISHED:
+            raise CommandError(f"The edition was not published ({edition.get_status_display()}): {edition.error}")
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Published {register_obj.title}, edition {edition.slug}: {edition.row_count} entries, "
+                f"/registers/{register_obj.slug}/"
+            )
+        )
+
+    def _preview(self, register_obj: Any, path: Path) -> None:
+        if path.suffix.lower() != ".pdf":
+            raise CommandError("The preview file name must end in .pdf")
+        if not path.parent.is_dir():
+            raise CommandError(f"There is no folder {path.parent}")
+        path.write_bytes(render_pdf(services.edition_preview_content(register=register_obj)))
+        self.stdout.write(self.style.SUCCESS(f"Wrote a preview of {register_obj.title} to {path}"))

@@ -1,0 +1,116 @@
+"""Reads of registers and editions. Public reads see published editions only, and never live agreements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.db.models import Prefetch, QuerySet
+from django.http import Http404
+
+from publishing.models import Edition, EditionFile, Register
+from publishing.render import diff_rows
+
+
+def _published() -> QuerySet[Edition]:
+    return Edition.objects.filter(status=Edition.Status.PUBLISHED).select_related("register")
+
+
+@dataclass(frozen=True)
+class RegisterSummary:
+    register: Register
+    current: Edition | None
+
+
+def registers_with_current() -> list[RegisterSummary]:
+    """Every register with its current edition (or None), in two queries whatever the number of registers."""
+    registers = list(Register.objects.order_by("title"))
+    current: dict[int, Edition] = {}
+    for edition in _published().filter(register__in=registers).order_by("register_id", "-published_at", "-pk"):
+        current.setdefault(edition.register_id, edition)
+    return [RegisterSummary(register, current.get(register.pk)) for register in registers]
+
+
+def register_get(*, slug: str) -> Register:
+    try:
+        return Register.objects.get(slug=slug)
+    except Register.DoesNotExist:
+        raise Http404("No such register") from None
+
+
+def edition_current(*, register: Register) -> Edition | None:
+    """The latest published edition: withdrawing it makes the one before it current again."""
+    return _published().filter(register=register).order_by("-published_at", "-pk").first()
+
+
+def editions_published(*, register: Register) -> QuerySet[Edition]:
+    return (
+        _published()
+        .filter(register=register)
+        .order_by("-published_at", "-pk")
+        .prefetch_related(Prefetch("files", queryset=EditionFile.objects.order_by("format")))
+    )
+
+
+def edition_published_get(*, register: Register, slug: str) -> Edition:
+    try:
+        return _published().get(register=register, slug=slug)
+    except Edition.DoesNotExist:
+        raise Http404("No such edition") from None
+
+
+def edition_previous(*, edition: Edition) -> Edition | None:
+    """The published edition before this one (for a draft or one still rendering: the current edition)."""
+    editions = _published().filter(register_id=edition.register_id).exclude(pk=edition.pk)
+    if edition.published_at:
+        editions = editions.filter(published_at__lt=edition.published_at)
+    return editions.order_by("-published_at", "-pk").first()
+
+
+def edition_changes(*, edition: Edition) -> dict[str, Any]:
+    """Rows added, removed and changed since the previous published edition, from the two snapshots."""
+    previous = edition_previous(edition=edition)
+    key = edition.register.kind.key_column
+    labels = {column["key"]: column["label"] for column in edition.columns}
+    changes = diff_rows(previous.rows if previous else None, edition.rows, key=key)
+    for change in changes["changed"]:
+        change["labelled"] = [(labels.get(name, name), old, new) for name, (old, new) in change["fields"].items()]
+    changes["previous"] = previous
+    changes["any"] = bool(changes["added"] or changes["removed"] or changes["changed"])
+    return changes
+
+
+def edition_files(*, edition: Edition) -> dict[str, EditionFile]:
+    return {stored.format: stored for stored in edition.files.all()}
+
+
+def edition_file(*, edition: Edition, format: str) -> EditionFile:
+    try:
+        return edition.files.get(format=format)
+    except EditionFile.DoesNotExist:
+        raise Http404("No such file") from None
+
+
+def edition_html(*, edition: Edition) -> str:
+    """The stored HTML fragment, exactly as rendered (its cells were escaped when it was rendered)."""
+    stored = edition_files(edition=edition).get("html")
+    if stored is None:
+        return ""
+    with stored.file.open("rb") as handle:
+        return handle.read().decode()
+
+
+def editions_for_staff(*, register: Register) -> QuerySet[Edition]:
+    """Every edition, drafts, failures and withdrawals included, newest first."""
+    return (
+        Edition.objects.filter(register=register)
+        .select_related("requested_by", "withdrawn_by", "register")
+        .order_by("-requested_at", "-pk")
+    )
+
+
+def edition_for_staff(*, register: Register, pk: int) -> Edition:
+    try:
+        return Edition.objects.select_related("register", "requested_by", "withdrawn_by").get(register=register, pk=pk)
+    except Edition.DoesNotExist:
+        raise Http404("No such edition") from None
