@@ -156,6 +156,9 @@ WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
 # Uploaded agreement documents (signed PDFs): the largest accepted file.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_MB", default=20) * 1024 * 1024
+# Bulk import of an existing register (CSV or XLSX): the largest file and the most rows one import takes.
+IMPORT_MAX_MB = env.int("IMPORT_MAX_MB", default=5)
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=5000)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # E-mail: the console in development, SMTP in production (EMAIL_URL=smtp+tls://user:pass@host:587).
@@ -168,6 +171,14 @@ IG_TEAM_EMAILS = env.list("IG_TEAM_EMAILS", default=[])
 # The deployment's organisation, shown in the header of every page.
 PORTAL_ORGANISATION_NAME = env.str("PORTAL_ORGANISATION_NAME", default="NHS Leicester, Leicestershire and Rutland")
 PORTAL_SERVICE_NAME = env.str("PORTAL_SERVICE_NAME", default="Data sharing register")
+# The public registers' contact address and privacy notice, used when a register is first created; the IG team
+# edits them afterwards in the staff area.
+REGISTER_CONTACT_EMAIL = env.str("REGISTER_CONTACT_EMAIL", default="llricb-llr.informationgovernance@nhs.net")
+REGISTER_PRIVACY_NOTICE_URL = env.str(
+    "REGISTER_PRIVACY_NOTICE_URL",
+    default="https://leicesterleicestershireandrutland.icb.nhs.uk/wp-content/uploads/2025/09/"
+    "LLR-ICB-CORP-018-LLR-ICB-PUBLIC-Privacy-Notice-August-2025-v1.7-FINAL.pdf",
+)
 # Absolute address of the site, for links in e-mails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -195,6 +206,22 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "expire-agreements-daily": {
         "task": "agreements.tasks.expire_agreements",
         "schedule": crontab(hour=1, minute=0),
+    },
+    # After the expiry run, so a linkage whose agreement expired overnight is marked before the reminders go out.
+    "recheck-linkages-daily": {
+        "task": "agreements.tasks.recheck_linkages",
+        "schedule": crontab(hour=1, minute=15),
+    },
+    "send-reminders-daily": {
+        "task": "agreements.tasks.send_reminders",
+        "schedule": crontab(hour=7, minute=0),
+    },
+    # Quarterly, 06:00 Europe/London (CELERY_TIMEZONE) on 1 January, April, July and October. Re-runs are no-ops:
+    # the service publishes at most one scheduled edition per register per quarter.
+    "publish-sub-licence-register-quarterly": {
+        "task": "publishing.tasks.publish_edition",
+        "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
+        "kwargs": {"register": "sub-licences"},
     },
 }
 
