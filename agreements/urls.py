@@ -1,3 +1,6 @@
+"""The IG team's staff area, mounted at /staff/. Objects are addressed by id: references such as SL/25/1
+contain slashes."""
+
 from django.urls import path
 
 from agreements import views
@@ -5,5 +8,29 @@ from agreements import views
 app_name = "staff"
 
 urlpatterns = [
-    path("", views.dashboard, name="dashboard"),
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
+    path("organisations/new/", views.OrganisationCreateView.as_view(), name="organisation_create"),
+    path("organisations/<int:pk>/", views.OrganisationDetailView.as_view(), name="organisation_detail"),
+    path("organisations/<int:pk>/edit/", views.OrganisationEditView.as_view(), name="organisation_edit"),
+    path("agreements/", views.AgreementListView.as_view(), name="agreement_list"),
+    path("agreements/new/", views.AgreementCreateView.as_view(), name="agreement_create"),
+    path("agreements/new-sub-licence/", views.SubLicenceCreateView.as_view(), name="sub_licence_create"),
+    path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement_detail"),
+    path("agreements/<int:pk>/edit/", views.AgreementEditView.as_view(), name="agreement_edit"),
+    *[
+        path(
+            f"agreements/<int:pk>/{step}/",
+            views.AgreementTransitionView.as_view(),
+            {"step": step},
+            name=f"agreement_{step}",
+        )
+        for step in ("submit", "approve", "return", "terminate")
+    ],
+    path("agreements/<int:pk>/documents/new/", views.DocumentUploadView.as_view(), name="document_create"),
+    path(
+        "agreements/<int:pk>/documents/<int:document_pk>/",
+        views.DocumentDownloadView.as_view(),
+        name="document_download",
+    ),
 ]
