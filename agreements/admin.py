@@ -10,10 +10,13 @@ from agreements.models import (
     AuditEvent,
     Dataset,
     Document,
+    Linkage,
     Organisation,
     Party,
+    PermittedPurpose,
     Purpose,
     ReferenceSequence,
+    SentReminder,
 )
 
 
@@ -96,6 +99,44 @@ class AuditEventAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 @admin.register(ReferenceSequence)
 class ReferenceSequenceAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ["prefix", "year", "last_number"]
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Linkage)
+class LinkageAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["title", "icb", "provider", "processor", "category", "status"]
+    list_filter = ["category", "status"]
+    search_fields = ["title", "provider__name", "processor__name"]
+    autocomplete_fields = ["icb", "provider", "processor", "datasets"]
+    filter_horizontal = ["purposes"]
+
+
+@admin.register(PermittedPurpose)
+class PermittedPurposeAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    """NHS England's list, loaded by a data migration: a change to the guidance is a new migration."""
+
+    list_display = ["category", "position", "text"]
+    list_filter = ["category"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(SentReminder)
+class SentReminderAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
+    list_display = ["sent_at", "kind", "subject", "threshold", "due_on", "recipients"]
+    list_filter = ["kind"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False

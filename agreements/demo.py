@@ -15,8 +15,8 @@ from django.contrib.auth.models import Group
 from django.db import transaction
 from django.utils import timezone
 
-from agreements import roles, services
-from agreements.models import Agreement, DataLevel, Dataset, Organisation, Party, Purpose
+from agreements import roles, rules, services
+from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, PermittedPurpose, Purpose
 
 DEMO_PASSWORD = "register-demo"  # noqa: S105 - documented in the README; accounts exist only with DEBUG on.
 REASON = "Demo data"
@@ -27,7 +27,6 @@ ORGANISATIONS = [
         "ods_code": "QK1",
         "kind": Organisation.Kind.ICB,
         "dspt_status": Organisation.DsptStatus.MET,
-        "dspt_assessment_year": "2024-25",
         "ico_registration_number": "ZB310554",
         "website": "https://leicesterleicestershireandrutland.icb.nhs.uk/",
     },
@@ -36,7 +35,6 @@ ORGANISATIONS = [
         "ods_code": "509",
         "kind": Organisation.Kind.LOCAL_AUTHORITY,
         "dspt_status": Organisation.DsptStatus.MET,
-        "dspt_assessment_year": "2024-25",
         "ico_registration_number": "Z7141059",
         "website": "https://www.leicester.gov.uk/",
     },
@@ -45,7 +43,6 @@ ORGANISATIONS = [
         "ods_code": "X24",
         "kind": Organisation.Kind.OTHER,
         "dspt_status": Organisation.DsptStatus.EXCEEDED,
-        "dspt_assessment_year": "2024-25",
         "website": "https://www.england.nhs.uk/",
     },
     {
@@ -53,7 +50,6 @@ ORGANISATIONS = [
         "ods_code": "RWE",
         "kind": Organisation.Kind.NHS_TRUST,
         "dspt_status": Organisation.DsptStatus.MET,
-        "dspt_assessment_year": "2024-25",
         "website": "https://www.leicestershospitals.nhs.uk/",
     },
     {
@@ -61,7 +57,6 @@ ORGANISATIONS = [
         "ods_code": "8JX41",
         "kind": Organisation.Kind.DATA_PROCESSOR,
         "dspt_status": Organisation.DsptStatus.MET,
-        "dspt_assessment_year": "2024-25",
         "ico_registration_number": "ZA512388",
     },
 ]
@@ -155,6 +150,8 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
 
     for fields in ORGANISATIONS:
         if not Organisation.objects.filter(ods_code=fields["ods_code"]).exists():
+            # Assured in the DSPT year the demo is loaded in, so its sub-licence can be approved and published.
+            fields = {**fields, "dspt_assessment_year": rules.dspt_year(timezone.localdate())}
             services.organisation_create(actor=officer, fields=fields, reason=REASON)
     for name, provider, category, description in DATASETS:
         Dataset.objects.get_or_create(
@@ -307,6 +304,8 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
         )
         services.agreement_submit(actor=officer, agreement=draft, reason=REASON)
 
+    _linkage(officer=officer, approved=approved, icb=icb, lcc=lcc, processor=processor)
+
     if with_accounts:
         partner = users["lcc-partner"]
         if not partner.has_perm("agreements.act_for_organisation", lcc):
@@ -322,3 +321,53 @@ def _system_approver() -> object:
         user.set_unusable_password()
         user.save(update_fields=["password"])
     return user
+
+
+LINKAGE_TITLE = "Children's social care and early help linked to commissioning data"
+
+
+def _linkage(
+    *, officer: object, approved: object, icb: Organisation, lcc: Organisation, processor: Organisation
+) -> None:
+    """A linkage that is not yet permitted: the DSA (ICB and council) and the processor's contract are in place,
+    but the council's data processing agreement with the processor is not, so its checklist shows one cross."""
+    if not _agreement("DSA-LLR-2025-009"):
+        dsa = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.DSA,
+                "reference": "DSA-LLR-2025-009",
+                "title": "Children's social care data for population health management",
+                "summary": "Leicester City Council shares children's social care and early help data with the ICB "
+                "to understand the health of the children and families it supports.",
+                "start_date": dt.date(2025, 9, 1),
+                "end_date": dt.date(2028, 8, 31),
+                "review_date": dt.date(2026, 9, 1),
+                "data_level": DataLevel.PSEUDONYMISED,
+                "article_6_basis": Agreement.Article6.PUBLIC_TASK,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
+                "opt_out": Agreement.OptOut.APPLIED,
+                "is_public": False,
+            },
+            parties=[(lcc, Party.Role.PROVIDER), (icb, Party.Role.RECIPIENT)],
+            datasets=[Dataset.objects.get(name="Children's social care and early help", provider=lcc)],
+            reason=REASON,
+        )
+        approved(dsa)
+    if not Linkage.objects.filter(title=LINKAGE_TITLE).exists():
+        services.linkage_create(
+            actor=officer,
+            fields={
+                "title": LINKAGE_TITLE,
+                "icb": icb,
+                "provider": lcc,
+                "processor": processor,
+                "category": Dataset.Category.CHILDRENS_SOCIAL_CARE,
+                "justification": "To see how children and families receiving early help use health services, and "
+                "to find families who may be eligible for Families Together.",
+            },
+            datasets=Dataset.objects.filter(name="Children's social care and early help", provider=lcc),
+            purposes=PermittedPurpose.objects.filter(category=Dataset.Category.CHILDRENS_SOCIAL_CARE, position__lte=3),
+            reason=REASON,
+        )

@@ -405,6 +405,9 @@ class AuditEvent(models.Model):
         DOCUMENT_ADDED = "document_added", "Document added"
         ACCESS_GRANTED = "access_granted", "Access granted"
         ACCESS_REVOKED = "access_revoked", "Access revoked"
+        ACTIVATED = "activated", "Activated"
+        NOT_PERMITTED = "not_permitted", "No longer permitted"
+        CLOSED = "closed", "Closed"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(
@@ -422,6 +425,7 @@ class AuditEvent(models.Model):
     organisation = models.ForeignKey(
         Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
     )
+    linkage = models.ForeignKey("Linkage", on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events")
     reason = models.TextField(blank=True)
     # {"Field label": ["old", "new"]}, values as shown to people.
     changes = models.JSONField(default=dict, blank=True)
@@ -458,3 +462,107 @@ class AgreementUserObjectPermission(UserObjectPermissionBase):
 
 class AgreementGroupObjectPermission(GroupObjectPermissionBase):
     content_object = models.ForeignKey(Agreement, on_delete=models.CASCADE)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Linkage of non-health data (NHS England, "Supported non-health data linkages": shared/seeds/004_*)
+
+# The dataset categories an ICB may link NHS England's commissioning datasets to, and nothing else.
+LINKABLE_CATEGORIES = [
+    Dataset.Category.CHILDRENS_SOCIAL_CARE,
+    Dataset.Category.EDUCATION,
+    Dataset.Category.HOUSING,
+    Dataset.Category.CHILDRENS_YOUTH_OFFER,
+]
+LINKABLE_CATEGORY_CHOICES = [(c.value, c.label) for c in LINKABLE_CATEGORIES]
+
+
+class PermittedPurpose(models.Model):
+    """A purpose NHS England permits for linking a category of non-health data. Reference data, loaded by a
+    data migration from the published guidance so that every deployment has it; read-only in the staff area."""
+
+    category = models.CharField("Dataset category", max_length=30, choices=LINKABLE_CATEGORY_CHOICES)
+    position = models.PositiveSmallIntegerField(help_text="Order in NHS England's list")
+    text = models.TextField()
+
+    class Meta:
+        ordering = ["category", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["category", "position"], name="permitted_purpose_unique_position")
+        ]
+
+    def __str__(self) -> str:
+        return self.text[:1].upper() + self.text[1:]
+
+
+class Linkage(models.Model):
+    """An ICB linking NHS England's commissioning data to a category of non-health data, through a provider (who
+    holds the non-health data) and a data processor (who does the linking)."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        ACTIVE = "active", "Active"
+        # Was active, and one of the required agreements ended or a rule stopped holding.
+        NOT_PERMITTED = "not_permitted", "Not permitted"
+        CLOSED = "closed", "Closed"
+
+    title = models.CharField(max_length=200)
+    icb = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="linkages_as_icb", verbose_name="ICB")
+    provider = models.ForeignKey(
+        Organisation,
+        on_delete=models.PROTECT,
+        related_name="linkages_as_provider",
+        verbose_name="Provider organisation",
+        help_text="The organisation that holds the non-health data, for example a local authority.",
+    )
+    processor = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, related_name="linkages_as_processor", verbose_name="Data processor"
+    )
+    category = models.CharField("Dataset category", max_length=30, choices=LINKABLE_CATEGORY_CHOICES)
+    datasets = models.ManyToManyField(Dataset, blank=True, related_name="linkages")
+    purposes = models.ManyToManyField(PermittedPurpose, blank=True, related_name="linkages")
+    justification = models.TextField(help_text="Why the linkage is needed, in plain English.")
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    creation_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["title", "pk"]
+        permissions = [("activate_linkage", "Activate a linkage")]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class SentReminder(models.Model):
+    """One reminder e-mail that has been sent. The unique key is what stops a re-run or a retry sending it again:
+    the row is written in the same transaction as the sending, so a failed send leaves no row and is retried."""
+
+    class Kind(models.TextChoices):
+        AGREEMENT_ENDING = "agreement_ending", "Agreement ending"
+        REVIEW_OVERDUE = "review_overdue", "Review overdue"
+        LINKAGE_LAPSING = "linkage_lapsing", "Linkage about to stop being permitted"
+        LINKAGE_NOT_PERMITTED = "linkage_not_permitted", "Linkage no longer permitted"
+        ASSURANCE_LAPSING = "assurance_lapsing", "Partner assurance about to lapse"
+
+    kind = models.CharField(max_length=30, choices=Kind.choices)
+    # "agreement:12", "linkage:3" or "organisation:7": one table for every kind of subject.
+    subject = models.CharField(max_length=50)
+    # Days before the date (90, 30, 7…; 0 for "overdue" or "has happened").
+    threshold = models.PositiveSmallIntegerField()
+    # The end, review or lapse date the reminder is about: a changed date is a new reminder.
+    due_on = models.DateField()
+    recipients = models.TextField(blank=True)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-sent_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "subject", "threshold", "due_on"], name="sent_reminder_once_per_threshold"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.subject} ({self.threshold} days, {self.due_on})"

@@ -15,20 +15,32 @@ IG_OFFICER = "IG officer"
 IG_APPROVER = "IG approver"
 AUDITOR = "Auditor"
 
-_REGISTER_MODELS = ["organisation", "agreement", "party", "dataset", "document", "purpose"]
+_REGISTER_MODELS = ["organisation", "agreement", "party", "dataset", "document", "purpose", "linkage"]
 _PUBLISHING_MODELS = ["register", "edition"]
 
-_VIEW = [f"agreements.view_{m}" for m in _REGISTER_MODELS] + [f"publishing.view_{m}" for m in _PUBLISHING_MODELS]
+# Reference data and the reminder log are read-only for everyone: a data migration and the daily task write them.
+_READ_ONLY_MODELS = ["permittedpurpose", "sentreminder"]
+
+_VIEW = [f"agreements.view_{m}" for m in _REGISTER_MODELS + _READ_ONLY_MODELS] + [
+    f"publishing.view_{m}" for m in _PUBLISHING_MODELS
+]
 _EDIT = [f"agreements.{action}_{m}" for m in _REGISTER_MODELS for action in ("add", "change")]
 
 ROLES: dict[str, list[str]] = {
-    IG_OFFICER: [*_VIEW, *_EDIT, "agreements.submit_agreement", "publishing.change_register"],
+    IG_OFFICER: [
+        *_VIEW,
+        *_EDIT,
+        "agreements.submit_agreement",
+        "agreements.activate_linkage",
+        "publishing.change_register",
+    ],
     IG_APPROVER: [
         *_VIEW,
         *_EDIT,
         "agreements.submit_agreement",
         "agreements.approve_agreement",
         "agreements.terminate_agreement",
+        "agreements.activate_linkage",
         "publishing.change_register",
         "publishing.publish_edition",
     ],

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from agreements.models import Agreement, AuditEvent, Organisation, Party
+from agreements import rules
+from agreements.models import Agreement, AuditEvent, Dataset, Linkage, Organisation, Party
 
 PARTNER_PERMISSION = "agreements.act_for_organisation"
 
@@ -54,16 +56,195 @@ def agreements_review_overdue(*, today: dt.date | None = None) -> QuerySet[Agree
     return Agreement.objects.filter(status=Agreement.Status.ACTIVE, review_date__lt=today).order_by("review_date")
 
 
-def sub_licences_publishable(*, on: dt.date | None = None) -> QuerySet[Agreement]:
-    """Sub-licences that are active and public on the day: the rows of the Sub Licence Release Register."""
-    on = on or timezone.localdate()
+def _sub_licences_in_force(on: dt.date) -> QuerySet[Agreement]:
+    """Active, public sub-licences in their dates, with what the chain and assurance rules read."""
     return (
         Agreement.objects.filter(kind=Agreement.Kind.SUB_LICENCE, status=Agreement.Status.ACTIVE, is_public=True)
         .filter(start_date__lte=on)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
-        .prefetch_related(Prefetch("parties", queryset=Party.objects.select_related("organisation")))
+        .select_related("parent")
+        .prefetch_related(
+            Prefetch("parties", queryset=Party.objects.select_related("organisation")),
+            "datasets",
+            "parent__datasets",
+        )
     )
+
+
+@dataclass(frozen=True)
+class SubLicenceViolations:
+    chain: list[rules.Violation]
+    assurance: list[rules.Violation]
+
+    @property
+    def messages(self) -> list[str]:
+        return [violation.message for violation in [*self.chain, *self.assurance]]
+
+    def __bool__(self) -> bool:
+        return bool(self.chain or self.assurance)
+
+
+def _violations(sub_licence: Agreement, on: dt.date) -> SubLicenceViolations:
+    parent_datasets = sub_licence.parent.datasets.all() if sub_licence.parent else []
+    return SubLicenceViolations(
+        chain=rules.sub_licence_chain_violations(
+            sub_licence, datasets=sub_licence.datasets.all(), parent_datasets=parent_datasets
+        ),
+        assurance=rules.sub_licence_assurance_violations(sub_licence, on=on),
+    )
+
+
+def sub_licence_violations(*, sub_licence: Agreement, on: dt.date | None = None) -> SubLicenceViolations:
+    """Every chain and partner-assurance rule the sub-licence breaks on the day (today unless given)."""
+    on = on or timezone.localdate()
+    sub_licence = (
+        Agreement.objects.select_related("parent")
+        .prefetch_related(
+            Prefetch("parties", queryset=Party.objects.select_related("organisation")),
+            "datasets",
+            "parent__datasets",
+        )
+        .get(pk=sub_licence.pk)
+    )
+    return _violations(sub_licence, on)
+
+
+@dataclass(frozen=True)
+class DroppedSubLicence:
+    """A sub-licence that is active and public but may not be published. `public_reason` is safe for the public
+    register's "what changed"; `messages` are for the IG team only."""
+
+    agreement: Agreement
+    reference: str
+    rule: str
+    public_reason: str
+    messages: list[str]
+
+
+def sub_licences_dropped(*, on: dt.date | None = None) -> list[DroppedSubLicence]:
+    """Active, public sub-licences that sub_licences_publishable leaves out on the day, and why."""
+    on = on or timezone.localdate()
+    dropped = []
+    for agreement in _sub_licences_in_force(on):
+        violations = _violations(agreement, on)
+        if violations:
+            rule = "chain" if violations.chain else "assurance"
+            dropped.append(
+                DroppedSubLicence(
+                    agreement=agreement,
+                    reference=agreement.reference,
+                    rule=rule,
+                    public_reason=rules.PUBLIC_DROP_REASONS[rule],
+                    messages=violations.messages,
+                )
+            )
+    return sorted(dropped, key=lambda d: d.agreement.sub_licence_sort_key)
+
+
+def sub_licences_publishable(*, on: dt.date | None = None) -> QuerySet[Agreement]:
+    """The rows of the Sub Licence Release Register: sub-licences that are active and public on the day, whose
+    chain to the parent agreement holds and whose partner's assurance is current (see agreements.rules)."""
+    on = on or timezone.localdate()
+    dropped = [d.agreement.pk for d in sub_licences_dropped(on=on)]
+    return _sub_licences_in_force(on).exclude(pk__in=dropped)
 
 
 def audit_events_for_agreement(*, agreement: Agreement) -> QuerySet[AuditEvent]:
     return agreement.audit_events.select_related("actor")
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Linkages of non-health data
+
+LINKAGE_AGREEMENT_KINDS = [requirement.kind for requirement in rules.LINKAGE_AGREEMENTS]
+
+
+def linkage_list() -> QuerySet[Linkage]:
+    return Linkage.objects.select_related("icb", "provider", "processor")
+
+
+def linkage_checklist(*, linkage: Linkage, on: dt.date | None = None) -> rules.Checklist:
+    """Whether the linkage is permitted on the day (today unless given), requirement by requirement."""
+    on = on or timezone.localdate()
+    organisations = [linkage.icb_id, linkage.provider_id, linkage.processor_id]
+    candidates = list(
+        Agreement.objects.filter(kind__in=LINKAGE_AGREEMENT_KINDS, parties__organisation__in=organisations)
+        .distinct()
+        .prefetch_related("parties")
+    )
+    return rules.linkage_checklist(
+        linkage,
+        on=on,
+        candidates=candidates,
+        purposes=linkage.purposes.all(),
+        datasets=Dataset.objects.filter(linkages=linkage).select_related("provider"),
+    )
+
+
+@dataclass(frozen=True)
+class LinkageState:
+    linkage: Linkage
+    checklist: rules.Checklist
+
+
+def linkages_not_permitted(*, on: dt.date | None = None) -> list[LinkageState]:
+    """Linkages marked not permitted, and active ones that stopped being permitted today but have not yet been
+    marked (the daily check runs at night), so the dashboard never lags behind an agreement ending."""
+    on = on or timezone.localdate()
+    states = []
+    for linkage in linkage_list().filter(status__in=[Linkage.Status.ACTIVE, Linkage.Status.NOT_PERMITTED]):
+        checklist = linkage_checklist(linkage=linkage, on=on)
+        if linkage.status == Linkage.Status.NOT_PERMITTED or not checklist.permitted:
+            states.append(LinkageState(linkage, checklist))
+    return states
+
+
+def linkages_lapsing(*, within_days: int, on: dt.date | None = None) -> list[LinkageState]:
+    """Active linkages, permitted today, that stop being permitted within the days given (an agreement ends)."""
+    on = on or timezone.localdate()
+    states = []
+    for linkage in linkage_list().filter(status=Linkage.Status.ACTIVE):
+        checklist = linkage_checklist(linkage=linkage, on=on)
+        until = checklist.permitted_until
+        if checklist.permitted and until and until <= on + dt.timedelta(days=within_days):
+            states.append(LinkageState(linkage, checklist))
+    return sorted(states, key=lambda s: (s.checklist.permitted_until, s.linkage.title))
+
+
+@dataclass(frozen=True)
+class PartnerAssurance:
+    organisation: Organisation
+    lapses_on: dt.date | None
+    violations: list[rules.Violation]
+    sub_licences: list[Agreement]
+
+    @property
+    def lapsed(self) -> bool:
+        return bool(self.violations)
+
+
+def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = None) -> list[PartnerAssurance]:
+    """Sub-licensees of live sub-licences (draft, in review or active) whose assurance is missing, or lapses
+    within the days given."""
+    on = on or timezone.localdate()
+    live = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
+    parties = Party.objects.filter(
+        role=Party.Role.SUB_LICENSEE, agreement__kind=Agreement.Kind.SUB_LICENCE, agreement__status__in=live
+    ).select_related("organisation", "agreement")
+    by_partner: dict[int, tuple[Organisation, list[Agreement]]] = {}
+    for party in parties:
+        by_partner.setdefault(party.organisation_id, (party.organisation, []))[1].append(party.agreement)
+    attention = []
+    horizon = on + dt.timedelta(days=within_days)
+    for organisation, agreements in by_partner.values():
+        lapses_on = rules.assurance_lapses_on(organisation, on=on)
+        if lapses_on and lapses_on <= horizon:
+            attention.append(
+                PartnerAssurance(
+                    organisation=organisation,
+                    lapses_on=lapses_on,
+                    violations=rules.partner_assurance_violations(organisation, on=on),
+                    sub_licences=sorted(agreements, key=lambda a: a.sub_licence_sort_key),
+                )
+            )
+    return sorted(attention, key=lambda p: (p.lapses_on, p.organisation.name))

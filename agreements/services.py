@@ -21,6 +21,7 @@ from django.db.models import F
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
+from agreements import selectors
 from agreements.models import (
     SUB_LICENCE_PREFIX,
     SUB_LICENCE_REFERENCE_RE,
@@ -28,8 +29,10 @@ from agreements.models import (
     AuditEvent,
     Dataset,
     Document,
+    Linkage,
     Organisation,
     Party,
+    PermittedPurpose,
     Purpose,
     ReferenceSequence,
 )
@@ -93,6 +96,7 @@ def _audit(
     reason: str = "",
     agreement: Agreement | None = None,
     organisation: Organisation | None = None,
+    linkage: Linkage | None = None,
     changes: Mapping[str, list[str]] | None = None,
 ) -> AuditEvent:
     return AuditEvent.objects.create(
@@ -101,6 +105,7 @@ def _audit(
         reason=reason.strip(),
         agreement=agreement,
         organisation=organisation,
+        linkage=linkage,
         changes=dict(changes or {}),
     )
 
@@ -414,13 +419,19 @@ def agreement_return(*, actor: User | None, agreement: Agreement, reason: str) -
 
 @transaction.atomic
 def agreement_approve(*, actor: User, agreement: Agreement, reason: str = "") -> Agreement:
-    """In review to active. Four eyes: the approver must not be whoever last edited the agreement."""
+    """In review to active. Four eyes: the approver must not be whoever last edited the agreement. A sub-licence
+    must also keep to its parent agreement and have an assured partner today (agreements.rules), and every rule
+    it breaks is listed, each in its own message."""
     locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if locked.last_edited_by_id is not None and locked.last_edited_by_id == actor.pk:
         raise ValidationError(
             "You cannot approve this agreement because you were the last person to edit it. "
             "Another approver must approve it."
         )
+    if locked.kind == Agreement.Kind.SUB_LICENCE and locked.status == Status.IN_REVIEW:
+        violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
+        if violations:
+            raise ValidationError(violations.messages)
     return _transition(
         actor=actor,
         agreement=locked,
@@ -532,3 +543,183 @@ def document_add(
         changes={"Document": ["", f"{document.title} ({document.filename})"]},
     )
     return document
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Linkages of non-health data
+
+LinkageStatus = Linkage.Status
+_LINKAGE_SYSTEM_FIELDS = {"id", "status", "creation_key", "created_at", "updated_at"}
+
+
+def _linkage_relations(linkage: Linkage) -> dict[str, Iterable[models.Model]]:
+    return {"Datasets": linkage.datasets.all(), "Purposes": linkage.purposes.all()}
+
+
+def _check_linkage(linkage: Linkage) -> None:
+    """Field validation, then the organisations: an ICB as the ICB, and three different organisations."""
+    errors: dict[str, list[str]] = {}
+    try:
+        _validate(linkage)
+    except ValidationError as error:
+        errors = error.message_dict
+    if linkage.icb_id and "icb" not in errors and linkage.icb.kind != Organisation.Kind.ICB:
+        errors["icb"] = [f"{linkage.icb.name} is not an integrated care board: choose the ICB"]
+    if linkage.provider_id and linkage.provider_id in {linkage.icb_id, linkage.processor_id}:
+        errors.setdefault("provider", []).append(
+            "The provider must be a different organisation from the ICB and the data processor"
+        )
+    if linkage.processor_id and linkage.processor_id == linkage.icb_id:
+        errors.setdefault("processor", []).append("The data processor must be a different organisation from the ICB")
+    if errors:
+        raise ValidationError(errors)
+
+
+def _set_linkage_relations(
+    linkage: Linkage, *, datasets: Iterable[Dataset] | None, purposes: Iterable[PermittedPurpose] | None
+) -> None:
+    # Purposes of another category are refused here, not only flagged by the checklist: they cannot be chosen.
+    if purposes is not None:
+        purposes = list(purposes)
+        if wrong := [p for p in purposes if p.category != linkage.category]:
+            raise ValidationError(
+                {
+                    "purposes": f"NHS England does not permit this purpose for {linkage.get_category_display()} "
+                    f"data: {wrong[0]}"
+                }
+            )
+        linkage.purposes.set(purposes)
+    if datasets is not None:
+        linkage.datasets.set(datasets)
+
+
+@transaction.atomic
+def linkage_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    datasets: Iterable[Dataset] = (),
+    purposes: Iterable[PermittedPurpose] = (),
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+) -> Linkage:
+    """Record a linkage as a draft. It is activated separately, once its checklist is all ticked."""
+    if creation_key and (existing := Linkage.objects.filter(creation_key=creation_key).first()):
+        return existing
+    linkage = Linkage(
+        status=LinkageStatus.DRAFT, creation_key=creation_key, **_only_editable(fields, _LINKAGE_SYSTEM_FIELDS)
+    )
+    _check_linkage(linkage)
+    linkage.save()
+    _set_linkage_relations(linkage, datasets=datasets, purposes=purposes)
+    _audit(
+        actor=actor,
+        action=Action.CREATED,
+        reason=reason,
+        linkage=linkage,
+        changes=_diff({}, _snapshot(linkage, _linkage_relations(linkage))),
+    )
+    return linkage
+
+
+@transaction.atomic
+def linkage_update(
+    *,
+    actor: User | None,
+    linkage: Linkage,
+    fields: Mapping[str, Any],
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[PermittedPurpose] | None = None,
+    reason: str = "",
+) -> Linkage:
+    """Change a linkage. An active linkage needs a reason, and must still be permitted after the change."""
+    linkage = Linkage.objects.select_for_update().get(pk=linkage.pk)
+    if linkage.status == LinkageStatus.CLOSED:
+        raise ValidationError("This linkage is closed and can no longer be changed")
+    if linkage.status == LinkageStatus.ACTIVE and not reason.strip():
+        raise ValidationError({"reason": "Enter why you are changing an active linkage"})
+    before = _snapshot(linkage, _linkage_relations(linkage))
+    for name, value in _only_editable(fields, _LINKAGE_SYSTEM_FIELDS).items():
+        setattr(linkage, name, value)
+    _check_linkage(linkage)
+    linkage.save()
+    _set_linkage_relations(linkage, datasets=datasets, purposes=purposes)
+    if linkage.status == LinkageStatus.ACTIVE:
+        checklist = selectors.linkage_checklist(linkage=linkage, on=timezone.localdate())
+        if not checklist.permitted:
+            raise ValidationError([f"{item.requirement}: {item.message}" for item in checklist.failures])
+    changes = _diff(before, _snapshot(linkage, _linkage_relations(linkage)))
+    if changes:
+        _audit(actor=actor, action=Action.UPDATED, reason=reason, linkage=linkage, changes=changes)
+    return linkage
+
+
+@transaction.atomic
+def linkage_activate(*, actor: User | None, linkage: Linkage, reason: str = "") -> Linkage:
+    """Draft (or not permitted) to active, only when every item on today's checklist is ticked."""
+    linkage = Linkage.objects.select_for_update().get(pk=linkage.pk)
+    if linkage.status not in {LinkageStatus.DRAFT, LinkageStatus.NOT_PERMITTED}:
+        raise ValidationError(
+            f"This linkage is {linkage.get_status_display().lower()}; only a draft or a linkage that is not "
+            "permitted can be activated"
+        )
+    checklist = selectors.linkage_checklist(linkage=linkage, on=timezone.localdate())
+    if not checklist.permitted:
+        raise ValidationError([f"{item.requirement}: {item.message}" for item in checklist.failures])
+    before = linkage.get_status_display()
+    linkage.status = LinkageStatus.ACTIVE
+    linkage.save(update_fields=["status", "updated_at"])
+    _audit(
+        actor=actor,
+        action=Action.ACTIVATED,
+        reason=reason,
+        linkage=linkage,
+        changes={"Status": [before, linkage.get_status_display()]},
+    )
+    return linkage
+
+
+@transaction.atomic
+def linkage_close(*, actor: User | None, linkage: Linkage, reason: str) -> Linkage:
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the linkage is being closed"})
+    linkage = Linkage.objects.select_for_update().get(pk=linkage.pk)
+    if linkage.status == LinkageStatus.CLOSED:
+        raise ValidationError("This linkage is already closed")
+    before = linkage.get_status_display()
+    linkage.status = LinkageStatus.CLOSED
+    linkage.save(update_fields=["status", "updated_at"])
+    _audit(
+        actor=actor,
+        action=Action.CLOSED,
+        reason=reason,
+        linkage=linkage,
+        changes={"Status": [before, linkage.get_status_display()]},
+    )
+    return linkage
+
+
+def linkages_recheck(*, today: dt.date | None = None) -> list[int]:
+    """Mark active linkages that are no longer permitted (an agreement ended, was terminated…) as not permitted,
+    as the system. Returns their ids. Each is its own transaction, and a re-run finds nothing left to do."""
+    today = today or timezone.localdate()
+    flipped = []
+    for pk in Linkage.objects.filter(status=LinkageStatus.ACTIVE).values_list("pk", flat=True):
+        with transaction.atomic():
+            linkage = Linkage.objects.select_for_update().get(pk=pk)
+            if linkage.status != LinkageStatus.ACTIVE:
+                continue
+            checklist = selectors.linkage_checklist(linkage=linkage, on=today)
+            if checklist.permitted:
+                continue
+            linkage.status = LinkageStatus.NOT_PERMITTED
+            linkage.save(update_fields=["status", "updated_at"])
+            _audit(
+                actor=None,
+                action=Action.NOT_PERMITTED,
+                reason="; ".join(f"{item.requirement}: {item.message}" for item in checklist.failures),
+                linkage=linkage,
+                changes={"Status": ["Active", linkage.get_status_display()]},
+            )
+            flipped.append(linkage.pk)
+    return flipped

@@ -7,9 +7,11 @@ import datetime as dt
 import factory
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.utils import timezone
 
 from agreements import roles
-from agreements.models import Agreement, DataLevel, Dataset, Organisation, Party, Purpose
+from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, Purpose
+from agreements.rules import dspt_year
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -41,7 +43,8 @@ class OrganisationFactory(factory.django.DjangoModelFactory):
     ods_code = factory.Sequence(lambda n: f"T{n:04d}")
     kind = Organisation.Kind.LOCAL_AUTHORITY
     dspt_status = Organisation.DsptStatus.MET
-    dspt_assessment_year = "2025-26"
+    # The current assessment year on the (possibly time-travelled) day the row is made: assured by default.
+    dspt_assessment_year = factory.LazyFunction(lambda: dspt_year(timezone.localdate()))
     ico_registration_number = factory.Sequence(lambda n: f"Z{n:07d}")
 
 
@@ -80,11 +83,23 @@ class AgreementFactory(factory.django.DjangoModelFactory):
     opt_out = Agreement.OptOut.APPLIED
 
 
+class ParentAgreementFactory(AgreementFactory):
+    """An NHS England agreement that permits sub-licensing, open-ended, so a default sub-licence keeps to it."""
+
+    reference = factory.Sequence(lambda n: f"DARS-NIC-{n:06d}-TEST")
+    title = "NHS England data sharing agreement"
+    start_date = dt.date(2020, 4, 1)
+    end_date = None
+    permits_sub_licensing = True
+
+
 class SubLicenceFactory(AgreementFactory):
-    """A sub-licence with a reference like the system's. Use services.sub_licence_create to test allocation."""
+    """A sub-licence with a reference like the system's. Use services.sub_licence_create to test allocation.
+    By default it keeps to the sub-licence chain rules (see agreements.rules) under its own parent."""
 
     kind = Agreement.Kind.SUB_LICENCE
     reference = factory.Sequence(lambda n: f"SL/25/{n + 1}")
+    parent = factory.SubFactory(ParentAgreementFactory)
 
     @factory.post_generation
     def sub_licensee(self, create: bool, extracted: Organisation | None, **kwargs: object) -> None:
@@ -101,3 +116,18 @@ class PartyFactory(factory.django.DjangoModelFactory):
     agreement = factory.SubFactory(AgreementFactory)
     organisation = factory.SubFactory(OrganisationFactory)
     role = Party.Role.RECIPIENT
+
+
+class LinkageFactory(factory.django.DjangoModelFactory):
+    """A draft linkage of children's social care data; add agreements with tests.agreements.test_rules helpers."""
+
+    class Meta:
+        model = Linkage
+
+    title = factory.Sequence(lambda n: f"Linkage {n}")
+    icb = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.ICB)
+    provider = factory.SubFactory(OrganisationFactory)
+    processor = factory.SubFactory(OrganisationFactory, kind=Organisation.Kind.DATA_PROCESSOR)
+    category = Dataset.Category.CHILDRENS_SOCIAL_CARE
+    justification = "To understand the health of children receiving early help."
+    status = Linkage.Status.DRAFT

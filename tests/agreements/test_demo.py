@@ -57,7 +57,8 @@ def test_demo_accounts_have_their_roles(settings) -> None:
     assert users["auditor"].has_perm("agreements.view_agreement")
     assert not users["auditor"].has_perm("agreements.change_agreement")
     partner_sees = set(agreement_list(user=users["lcc-partner"]).values_list("reference", flat=True))
-    assert partner_sees == {"SL/25/1"}
+    # The council's own agreements: its sub-licence, and the DSA behind the demo linkage.
+    assert partner_sees == {"SL/25/1", "DSA-LLR-2025-009"}
 
 
 def test_without_debug_no_demo_accounts_are_created(settings, capsys) -> None:

@@ -9,7 +9,14 @@ from django.db import transaction
 
 from agreements import services
 from agreements.models import Agreement, AuditEvent, DataLevel, Document, Organisation, Party
-from tests.factories import AgreementFactory, DatasetFactory, OrganisationFactory, PurposeFactory, UserFactory
+from tests.factories import (
+    AgreementFactory,
+    DatasetFactory,
+    OrganisationFactory,
+    ParentAgreementFactory,
+    PurposeFactory,
+    UserFactory,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -277,7 +284,8 @@ def test_an_ended_agreement_cannot_be_changed(officer) -> None:
 
 
 def test_draft_to_review_to_active_with_history(officer, approver) -> None:
-    agreement = _sub_licence(officer)
+    # Under a parent that permits sub-licensing: the chain rules are tested in test_rules.py.
+    agreement = _sub_licence(officer, parent=ParentAgreementFactory())
     services.agreement_submit(actor=officer, agreement=agreement)
     services.agreement_approve(actor=approver, agreement=agreement, reason="IG board 3 November")
     agreement.refresh_from_db()

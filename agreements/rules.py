@@ -1,0 +1,400 @@
+"""The rules an IG team must be able to prove, as pure functions of records already loaded and a date.
+
+- Linkage of non-health data (NHS England, "Supported non-health data linkages"): three local agreements in force
+  between the right organisations in the right roles, and only the purposes permitted for the category.
+- The sub-licence chain: a sub-licence can only re-share what its parent NHS England agreement allows.
+- Partner assurance: a sub-licensee needs a current DSPT of Standards Met or Exceeded and a current ICO registration.
+
+Nothing here queries or writes: selectors load the records (with their relations prefetched), services and
+selectors decide what to do with the results. Every result carries a plain message that can be shown to the IG
+team as it is. None of these messages is for the public: see PUBLIC_DROP_REASONS.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, PermittedPurpose
+
+Role = Party.Role
+
+
+def format_date(value: dt.date) -> str:
+    """22 October 2025, as every page shows dates."""
+    return f"{value.day} {value:%B %Y}"
+
+
+@dataclass(frozen=True)
+class Violation:
+    code: str
+    message: str
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Partner assurance: DSPT and ICO registration
+
+ASSURED_DSPT = {Organisation.DsptStatus.MET, Organisation.DsptStatus.EXCEEDED}
+# DSPT assessment years run April to March. Organisations submit the new year's assessment by 30 June, so until
+# then last year's Standards Met or Exceeded still counts: without this grace, the quarterly publication at 06:00
+# on 1 April would drop every partner.
+DSPT_GRACE_ENDS = (6, 30)
+
+
+def dspt_year(on: dt.date) -> str:
+    """The DSPT assessment year a date falls in: 2025-26 from 1 April 2025 to 31 March 2026."""
+    start = on.year if on.month >= 4 else on.year - 1
+    return f"{start}-{(start + 1) % 100:02d}"
+
+
+def dspt_years_accepted(on: dt.date) -> tuple[str, ...]:
+    """The current year, and last year too while the grace period after 1 April runs."""
+    current = dspt_year(on)
+    if (on.month, on.day) <= DSPT_GRACE_ENDS and on.month >= 4:
+        return (current, dspt_year(dt.date(on.year - 1, 6, 1)))
+    return (current,)
+
+
+def _dspt_valid_until(year: str) -> dt.date:
+    """The last day a status for the assessment year counts: the end of the next year's grace period."""
+    start = int(year[:4])
+    return dt.date(start + 2, *DSPT_GRACE_ENDS)
+
+
+def partner_assurance_violations(organisation: Organisation, *, on: dt.date) -> list[Violation]:
+    name = organisation.name
+    violations = []
+    accepted = dspt_years_accepted(on)
+    status = organisation.get_dspt_status_display()
+    if organisation.dspt_status not in ASSURED_DSPT:
+        for_year = f" for {organisation.dspt_assessment_year}" if organisation.dspt_assessment_year else ""
+        violations.append(
+            Violation(
+                "dspt_not_met",
+                f"{name}'s DSPT status{for_year} is {status}: it must be Standards Met or Standards Exceeded",
+            )
+        )
+    elif not organisation.dspt_assessment_year:
+        violations.append(Violation("dspt_no_year", f"{name}'s DSPT status has no assessment year on record"))
+    elif organisation.dspt_assessment_year not in accepted:
+        violations.append(
+            Violation(
+                "dspt_out_of_date",
+                f"{name}'s DSPT status on record is for {organisation.dspt_assessment_year}: "
+                f"a {accepted[0]} assessment of Standards Met or Standards Exceeded is needed",
+            )
+        )
+    if not organisation.ico_registration_number:
+        violations.append(Violation("ico_missing", f"{name} has no ICO registration number on record"))
+    elif organisation.ico_registration_expires and organisation.ico_registration_expires < on:
+        violations.append(
+            Violation(
+                "ico_expired",
+                f"{name}'s ICO registration {organisation.ico_registration_number} expired on "
+                f"{format_date(organisation.ico_registration_expires)}",
+            )
+        )
+    return violations
+
+
+def assurance_lapses_on(organisation: Organisation, *, on: dt.date) -> dt.date | None:
+    """The first day the organisation's assurance fails: `on` itself if it fails already, None if nothing on
+    record makes it lapse (a DSPT status always lapses eventually; an ICO registration with no expiry does not)."""
+    if partner_assurance_violations(organisation, on=on):
+        return on
+    dates = [_dspt_valid_until(organisation.dspt_assessment_year) + dt.timedelta(days=1)]
+    if organisation.ico_registration_expires:
+        dates.append(organisation.ico_registration_expires + dt.timedelta(days=1))
+    return min(dates)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The sub-licence chain
+
+
+def _covers(parent: Agreement, on_start: dt.date, on_end: dt.date | None) -> list[Violation]:
+    violations = []
+    if on_start < parent.start_date:
+        violations.append(
+            Violation(
+                "starts_before_parent",
+                f"The sub-licence starts on {format_date(on_start)}, before its parent {parent.reference} starts "
+                f"on {format_date(parent.start_date)}",
+            )
+        )
+    if parent.end_date and on_end is None:
+        violations.append(
+            Violation(
+                "ends_after_parent",
+                f"The sub-licence has no end date, but its parent {parent.reference} ends on "
+                f"{format_date(parent.end_date)}",
+            )
+        )
+    elif parent.end_date and on_end and on_end > parent.end_date:
+        violations.append(
+            Violation(
+                "ends_after_parent",
+                f"The sub-licence ends on {format_date(on_end)}, after its parent {parent.reference} ends on "
+                f"{format_date(parent.end_date)}",
+            )
+        )
+    return violations
+
+
+def sub_licence_chain_violations(
+    sub_licence: Agreement, *, datasets: Iterable[Dataset], parent_datasets: Iterable[Dataset]
+) -> list[Violation]:
+    """What breaks the chain from the sub-licence to its parent NHS England agreement. The datasets are passed
+    in so that callers can use what they prefetched."""
+    parent = sub_licence.parent
+    if parent is None:
+        return [
+            Violation(
+                "no_parent",
+                "The sub-licence has no parent agreement: record the NHS England agreement (DARS-NIC-…) whose data "
+                "it re-shares",
+            )
+        ]
+    violations = []
+    if parent.status != Agreement.Status.ACTIVE:
+        violations.append(
+            Violation(
+                "parent_not_active",
+                f"The parent agreement {parent.reference} is {parent.get_status_display().lower()}: it must be active",
+            )
+        )
+    if not parent.permits_sub_licensing:
+        violations.append(
+            Violation("parent_forbids", f"The parent agreement {parent.reference} does not permit sub-licensing")
+        )
+    violations += _covers(parent, sub_licence.start_date, sub_licence.end_date)
+    if DataLevel.rank(sub_licence.data_level) < DataLevel.rank(parent.data_level):
+        violations.append(
+            Violation(
+                "more_identifiable",
+                f"The sub-licence shares {DataLevel(sub_licence.data_level).label} data, which is more "
+                f"identifiable than the {DataLevel(parent.data_level).label} data its parent {parent.reference} "
+                "allows",
+            )
+        )
+    covered = {dataset.pk for dataset in parent_datasets}
+    uncovered = sorted(dataset.name for dataset in datasets if dataset.pk not in covered)
+    if uncovered:
+        violations.append(
+            Violation(
+                "datasets_not_covered",
+                f"The parent agreement {parent.reference} does not cover these datasets: {', '.join(uncovered)}",
+            )
+        )
+    return violations
+
+
+def sub_licensees(sub_licence: Agreement) -> list[Organisation]:
+    return [party.organisation for party in sub_licence.parties.all() if party.role == Role.SUB_LICENSEE]
+
+
+def sub_licence_assurance_violations(sub_licence: Agreement, *, on: dt.date) -> list[Violation]:
+    partners = sub_licensees(sub_licence)
+    if not partners:
+        return [Violation("no_partner", "The sub-licence names no sub-licensee")]
+    return [violation for partner in partners for violation in partner_assurance_violations(partner, on=on)]
+
+
+# What the public may be told about a sub-licence that dropped out of the register. These say which rule, never
+# which organisation, status or date: those are the IG team's internal details.
+PUBLIC_DROP_REASONS = {
+    "chain": "no longer meets the conditions for sub-licensing",
+    "assurance": "the partner's data security assurance is not current",
+}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Linkage of non-health data
+
+
+@dataclass(frozen=True)
+class _Side:
+    """Which of the linkage's organisations may sign, and in which roles."""
+
+    who: tuple[str, ...]
+    roles: frozenset[str]
+    described_as: str
+
+
+@dataclass(frozen=True)
+class AgreementRequirement:
+    code: str
+    kind: str
+    name: str
+    sides: tuple[_Side, ...]
+
+
+_CONTROLLER_ROLES = frozenset({Role.CONTROLLER, Role.JOINT_CONTROLLER})
+
+# From NHS England's guidance: "The following local agreements must be in place before linkage to these data sets
+# can occur". The roles are how the register records each agreement's parties. The commercial contract may be let
+# by the ICB or by the provider; the guidance only says it is "with the data processor".
+LINKAGE_AGREEMENTS = (
+    AgreementRequirement(
+        "dpa",
+        Agreement.Kind.DPA,
+        "data processing agreement",
+        (
+            _Side(("provider",), _CONTROLLER_ROLES, "as controller"),
+            _Side(("processor",), frozenset({Role.PROCESSOR}), "as processor"),
+        ),
+    ),
+    AgreementRequirement(
+        "dsa",
+        Agreement.Kind.DSA,
+        "data sharing agreement",
+        (
+            _Side(("icb",), _CONTROLLER_ROLES | {Role.RECIPIENT}, "as controller or recipient"),
+            _Side(("provider",), _CONTROLLER_ROLES | {Role.PROVIDER}, "as controller or provider"),
+        ),
+    ),
+    AgreementRequirement(
+        "contract",
+        Agreement.Kind.PROCESSOR_CONTRACT,
+        "commercial contract",
+        (
+            _Side(("processor",), frozenset({Role.PROCESSOR}), "as processor"),
+            _Side(("icb", "provider"), _CONTROLLER_ROLES, "as controller"),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    code: str
+    requirement: str
+    ok: bool
+    message: str
+    agreement: Agreement | None = None
+    ends_on: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class Checklist:
+    on: dt.date
+    items: tuple[ChecklistItem, ...] = field(default_factory=tuple)
+
+    @property
+    def permitted(self) -> bool:
+        return all(item.ok for item in self.items)
+
+    @property
+    def failures(self) -> list[ChecklistItem]:
+        return [item for item in self.items if not item.ok]
+
+    @property
+    def permitted_until(self) -> dt.date | None:
+        """The last day the linkage stays permitted on what is recorded now, None if no agreement ends."""
+        ends = [item.ends_on for item in self.items if item.ok and item.ends_on]
+        return min(ends) if ends and self.permitted else None
+
+
+def _in_force(agreement: Agreement, on: dt.date) -> bool:
+    return (
+        agreement.status == Agreement.Status.ACTIVE
+        and agreement.start_date <= on
+        and (agreement.end_date is None or agreement.end_date >= on)
+    )
+
+
+def _signs(agreement: Agreement, requirement: AgreementRequirement, linkage: Linkage) -> bool:
+    held = {(party.organisation_id, party.role) for party in agreement.parties.all()}
+    for side in requirement.sides:
+        ids = {getattr(linkage, f"{who}_id") for who in side.who}
+        if not any((org_id, role) in held for org_id in ids for role in side.roles):
+            return False
+    return True
+
+
+def _side_text(side: _Side, linkage: Linkage) -> str:
+    names = " or ".join(getattr(linkage, who).name for who in side.who)
+    return f"{names} ({side.described_as})"
+
+
+def _end_text(agreement: Agreement) -> str:
+    return f"ends {format_date(agreement.end_date)}" if agreement.end_date else "no end date"
+
+
+def _agreement_item(
+    requirement: AgreementRequirement, linkage: Linkage, candidates: Sequence[Agreement], on: dt.date
+) -> ChecklistItem:
+    between = " and ".join(_side_text(side, linkage) for side in requirement.sides)
+    title = f"A {requirement.name} between {between}"
+    signed = [a for a in candidates if a.kind == requirement.kind and _signs(a, requirement, linkage)]
+    in_force = [a for a in signed if _in_force(a, on)]
+    if in_force:
+        # The one lasting longest: that is the one the linkage relies on.
+        best = max(in_force, key=lambda a: (a.end_date is None, a.end_date or on, a.reference))
+        return ChecklistItem(
+            requirement.code,
+            title,
+            True,
+            f"{best.reference}: {best.title} ({_end_text(best)})",
+            agreement=best,
+            ends_on=best.end_date,
+        )
+    on_text = format_date(on)
+    if not signed:
+        return ChecklistItem(requirement.code, title, False, f"Missing: no {requirement.name} between them is recorded")
+    # Say why the nearest candidate does not count, so the IG team knows what to fix.
+    near = max(signed, key=lambda a: (a.end_date is None, a.end_date or on, a.reference))
+    if near.status != Agreement.Status.ACTIVE:
+        why = f"{near.reference} is {near.get_status_display().lower()}; it must be approved and active"
+    elif near.start_date > on:
+        why = f"{near.reference} only starts on {format_date(near.start_date)}"
+    else:
+        why = f"{near.reference} ended on {format_date(near.end_date)}" if near.end_date else near.reference
+    return ChecklistItem(
+        requirement.code, title, False, f"Missing: no {requirement.name} between them is in force on {on_text} ({why})"
+    )
+
+
+def linkage_checklist(
+    linkage: Linkage,
+    *,
+    on: dt.date,
+    candidates: Sequence[Agreement],
+    purposes: Iterable[PermittedPurpose],
+    datasets: Iterable[Dataset],
+) -> Checklist:
+    """Whether the linkage is permitted on the day, requirement by requirement.
+
+    `candidates` are the agreements to which any of the linkage's organisations is a party (with their parties
+    loaded); the rules pick the ones that satisfy each requirement.
+    """
+    items = [_agreement_item(requirement, linkage, candidates, on) for requirement in LINKAGE_AGREEMENTS]
+    category = linkage.get_category_display()
+    purposes = list(purposes)
+    wrong = [p for p in purposes if p.category != linkage.category]
+    purpose_title = f"The purposes are among those NHS England permits for {category} data"
+    if not purposes:
+        items.append(ChecklistItem("purposes", purpose_title, False, "Missing: no purpose is chosen"))
+    elif wrong:
+        listed = "; ".join(str(p) for p in wrong)
+        items.append(ChecklistItem("purposes", purpose_title, False, f"Not permitted for {category} data: {listed}"))
+    else:
+        count = f"{len(purposes)} purpose{'s' if len(purposes) != 1 else ''}"
+        items.append(ChecklistItem("purposes", purpose_title, True, f"{count} chosen, all permitted"))
+
+    datasets = list(datasets)
+    dataset_title = f"The datasets are {category} data held by {linkage.provider.name}"
+    problems = [f"{d.name} is {d.get_category_display()} data" for d in datasets if d.category != linkage.category]
+    problems += [
+        f"{d.name} is held by {d.provider.name}"
+        for d in datasets
+        if d.provider_id and d.provider_id != linkage.provider_id
+    ]
+    if not datasets:
+        items.append(ChecklistItem("datasets", dataset_title, False, "Missing: no dataset is chosen"))
+    elif problems:
+        items.append(ChecklistItem("datasets", dataset_title, False, "; ".join(problems)))
+    else:
+        items.append(ChecklistItem("datasets", dataset_title, True, ", ".join(sorted(d.name for d in datasets))))
+    return Checklist(on=on, items=tuple(items))
