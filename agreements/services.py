@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
 from django.db.models import F
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -214,6 +216,23 @@ def reference_allocate(*, prefix: str, on: dt.date) -> str:
     return f"{prefix}/{year % 100:02d}/{number}"
 
 
+def reference_reserve(*, reference: str) -> str:
+    """Keep an existing sub-licence reference (from a register being imported) and move the sequence past it,
+    so reference_allocate never hands it out again. Call inside a transaction. One UPDATE, like the allocation,
+    so it is safe beside concurrent allocations; the reference's uniqueness is the agreement table's."""
+    match = SUB_LICENCE_REFERENCE_RE.fullmatch(reference or "")
+    if not match or int(match[2]) < 1:
+        raise ValidationError({"reference": "A sub-licence reference must look like SL/25/1"})
+    year, number = 2000 + int(match[1]), int(match[2])
+    ReferenceSequence.objects.bulk_create(
+        [ReferenceSequence(prefix=SUB_LICENCE_PREFIX, year=year, last_number=0)], ignore_conflicts=True
+    )
+    ReferenceSequence.objects.filter(prefix=SUB_LICENCE_PREFIX, year=year).update(
+        last_number=Greatest(F("last_number"), number)
+    )
+    return reference
+
+
 # ---------------------------------------------------------------------------------------------------------
 # Agreements
 
@@ -267,16 +286,20 @@ def agreement_create(
     reason: str = "",
     creation_key: uuid.UUID | None = None,
     agreed_on: dt.date | None = None,
+    sub_licence_reference: str = "",
 ) -> Agreement:
     """Create an agreement as a draft. A sub-licence's reference is allocated here, from the year of
-    `agreed_on` (today in Europe/London unless given, e.g. when loading an existing register)."""
+    `agreed_on` (today in Europe/London unless given, e.g. when loading an existing register), unless an
+    imported register already gave it one (`sub_licence_reference`), which is kept and reserved."""
     if creation_key and (existing := Agreement.objects.filter(creation_key=creation_key).first()):
         return existing
     values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS - {"reference"})
     if values.get("kind") == Agreement.Kind.SUB_LICENCE and "reference" in values:
         raise ValueError("Sub-licence references are allocated by the system: use sub_licence_create")
     agreement = Agreement(status=Status.DRAFT, last_edited_by=actor, creation_key=creation_key, **values)
-    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+    if agreement.kind == Agreement.Kind.SUB_LICENCE and sub_licence_reference:
+        agreement.reference = reference_reserve(reference=sub_licence_reference)
+    elif agreement.kind == Agreement.Kind.SUB_LICENCE:
         agreement.reference = reference_allocate(prefix=SUB_LICENCE_PREFIX, on=agreed_on or timezone.localdate())
     _check_reference(agreement)
     _validate(agreement)
@@ -543,6 +566,88 @@ def document_add(
         changes={"Document": ["", f"{document.title} ({document.filename})"]},
     )
     return document
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Bulk import of an existing register (agreements.importers reads and checks the file)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    created: list[Organisation | Agreement]
+    unchanged: list[Organisation | Agreement]
+    reason: str
+
+
+@transaction.atomic
+def spreadsheet_import(
+    *, actor: User | None, importer: str, data: bytes, filename: str, reason: str = ""
+) -> ImportResult:
+    """Write the new rows of an import file, all or nothing, each through the ordinary create service, with the
+    history reason "Imported from <file name>". Rows already in the register are left as they are, so importing
+    the same file again creates nothing. The file is checked again here: the register may have changed since
+    the preview, and then nothing is written and the error says what to do."""
+    from agreements import importers
+
+    try:
+        preview = importers.preview_file(importer=importer, data=data, filename=filename)
+    except importers.SpreadsheetError as error:
+        raise ValidationError(str(error)) from error
+    if preview.has_errors:
+        raise ValidationError(
+            f"Nothing was imported: {preview.error_count} row{'s' if preview.error_count != 1 else ''} of "
+            f"{preview.filename} {'have' if preview.error_count != 1 else 'has'} errors. Check the file again"
+        )
+    reason = reason.strip() or f"Imported from {preview.filename}"
+    created: list[Organisation | Agreement] = []
+    try:
+        if isinstance(preview.importer, importers.OrganisationImporter):
+            for row in preview.new_rows:
+                created.append(organisation_create(actor=actor, fields=preview.importer.fields(row), reason=reason))
+        elif isinstance(preview.importer, importers.AgreementImporter):
+            created = _import_agreements(actor=actor, preview=preview, reason=reason)
+    except ValidationError as error:
+        raise ValidationError(f"Nothing was imported: {'; '.join(error.messages)}") from error
+    except IntegrityError as error:
+        # Someone added the same record between the check above and this write (PostgreSQL).
+        raise ValidationError(
+            "Nothing was imported: the register changed while the file was being imported. Check the file again"
+        ) from error
+    unchanged = [row.existing for row in preview.rows if row.existing is not None]
+    return ImportResult(created=created, unchanged=unchanged, reason=reason)
+
+
+def _import_agreements(*, actor: User | None, preview: Any, reason: str) -> list[Organisation | Agreement]:
+    importer = preview.importer
+    # A parent named in the same file is created first, so the rows under it can point to it.
+    in_file = {row.values["reference"] for row in preview.new_rows if row.values["reference"]}
+    ordered = sorted(preview.new_rows, key=lambda row: row.values.get("parent_reference") in in_file)
+    made: dict[str, Agreement] = {}
+    created: list[Organisation | Agreement] = []
+    for row in ordered:
+        purposes = []
+        for name in importer.purposes(row):
+            purpose = Purpose.objects.filter(name__iexact=name).first() or Purpose.objects.create(name=name[:200])
+            purposes.append(purpose)
+        fields = importer.fields(row, parent=made.get(row.values.get("parent_reference") or ""))
+        try:
+            with transaction.atomic():
+                agreement = agreement_create(
+                    actor=actor,
+                    fields=fields,
+                    parties=importer.parties(row),
+                    purposes=purposes,
+                    reason=reason,
+                    agreed_on=row.values["start_date"],
+                    sub_licence_reference=row.values["reference"]
+                    if row.values["kind"] == Agreement.Kind.SUB_LICENCE
+                    else "",
+                )
+        except ValidationError as error:
+            raise ValidationError(f"row {row.number}: {'; '.join(error.messages)}") from error
+        made[agreement.reference] = agreement
+        created.append(agreement)
+    return created
 
 
 # ---------------------------------------------------------------------------------------------------------
