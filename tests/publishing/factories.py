@@ -1,0 +1,55 @@
+"""Publishing test helpers. Editions are made through the services, since their files are the point.
+
+Sub-licences here satisfy the publication rules (agreements.rules): a parent NHS England agreement that permits
+sub-licensing and covers their dates, and a partner with current DSPT and ICO assurance.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from agreements.models import Agreement, DataLevel, Organisation
+from publishing import services
+from publishing.models import Edition, Register
+from tests.factories import AgreementFactory, OrganisationFactory, SubLicenceFactory
+
+SEED_DAY = dt.date(2025, 10, 22)
+PARENT_REFERENCE = "DARS-NIC-655409-Q1L8R"
+
+
+def sub_licence_register() -> Register:
+    return services.register_ensure(slug="sub-licences")
+
+
+def parent_agreement() -> Agreement:
+    return Agreement.objects.filter(reference=PARENT_REFERENCE).first() or AgreementFactory(
+        reference=PARENT_REFERENCE,
+        start_date=dt.date(2020, 4, 1),
+        end_date=dt.date(2030, 3, 31),
+        data_level=DataLevel.PSEUDONYMISED,
+        permits_sub_licensing=True,
+    )
+
+
+def partner(**fields: Any) -> Organisation:
+    defaults = {"dspt_status": Organisation.DsptStatus.MET, "dspt_assessment_year": "2025-26"}
+    return OrganisationFactory(**{**defaults, **fields})
+
+
+def sub_licence(**fields: Any) -> Agreement:
+    """An active, public sub-licence that the publication rules let through (unless fields say otherwise)."""
+    defaults: dict[str, Any] = {"parent": parent_agreement(), "start_date": dt.date(2024, 4, 1)}
+    if "sub_licensee" not in fields:
+        defaults["sub_licensee"] = partner()
+    return SubLicenceFactory(**{**defaults, **fields})
+
+
+def seed_sub_licence(**fields: Any) -> Agreement:
+    """SL/25/1 to Leicester City Council (ODS 509), Pseudonymised, as in the published seed."""
+    lcc = Organisation.objects.filter(ods_code="509").first() or partner(name="Leicester City Council", ods_code="509")
+    return sub_licence(**{"reference": "SL/25/1", "start_date": dt.date(2025, 10, 22), "sub_licensee": lcc, **fields})
+
+
+def publish(register: Register | None = None, *, on: dt.date = SEED_DAY, trigger: str = "command") -> Edition:
+    return services.edition_publish(register=register or sub_licence_register(), on=on, trigger=trigger)

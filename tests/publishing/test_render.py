@@ -1,0 +1,186 @@
+import csv
+import datetime as dt
+import io
+import json
+
+import pdfplumber
+import pytest
+from pypdf import PdfReader
+
+from publishing.registers import SubLicenceRegister
+from publishing.render import EditionContent, diff_rows, neutralise_cell, render_csv, render_edition, render_json
+
+KIND = SubLicenceRegister()
+SEED_ROW = {
+    "reference": "SL/25/1",
+    "organisation": "Leicester City Council",
+    "data_level": "Pseudonymised",
+    "ods_code": "509",
+}
+
+
+def content(rows=None, **overrides) -> EditionContent:
+    fields = {
+        "register_slug": KIND.slug,
+        "register_title": KIND.title,
+        "document_title": KIND.document_title,
+        "edition_slug": "2025-10-22",
+        "period": "2025/26 Q3",
+        "last_updated": dt.date(2025, 10, 22),
+        "organisation_name": "NHS Leicester, Leicestershire and Rutland",
+        "introduction": "First paragraph.\n\nSecond paragraph.",
+        "table_lead": KIND.table_lead,
+        "contact_email": "llricb-llr.informationgovernance@nhs.net",
+        "privacy_notice_url": "https://example.nhs.uk/privacy-notice.pdf",
+        "privacy_notice_title": "Public Privacy Notice",
+        "columns": [{"key": column.key, "label": column.label} for column in KIND.columns],
+        "rows": [SEED_ROW] if rows is None else rows,
+    }
+    return EditionContent(**{**fields, **overrides})
+
+
+@pytest.fixture(scope="module")
+def seed_files():
+    return render_edition(content())
+
+
+def _text(pdf_bytes: bytes) -> list[str]:
+    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
+        return [page.extract_text() for page in pdf.pages]
+
+
+def _tables(pdf_bytes: bytes) -> list[list[list[str]]]:
+    """Each page's table rows, with the lines of a wrapped cell joined by spaces."""
+    with pdfplumber.open(io.BytesIO(pdf_bytes)) as pdf:
+        return [
+            [[" ".join((cell or "").split()) for cell in row] for table in page.extract_tables() for row in table]
+            for page in pdf.pages
+        ]
+
+
+def test_pdf_holds_the_heading_columns_the_seed_row_and_the_footer(seed_files) -> None:
+    pages = _text(seed_files["pdf"].content)
+    text = "\n".join(pages)
+    assert "NHS Leicester, Leicestershire and Rutland" in text
+    assert "Sub Licensing of Data" in text
+    assert "Sub Licence Release Register (last updated 22 October 2025)" in text
+    table = _tables(seed_files["pdf"].content)[0]
+    assert table[0] == [
+        "Reference Number",
+        "Partner Health & Social Care Organisation",
+        "Level of Data Shared",
+        "ODS Code",
+    ]
+    assert table[1] == ["SL/25/1", "Leicester City Council", "Pseudonymised", "509"]
+    assert "SL/25/1 Leicester City Council Pseudonymised 509" in text
+    assert "Page 1 of 1" in pages[0]
+    assert "Sub Licensing of Data \u2014 October 2025" in pages[0]
+    assert "llricb-llr.informationgovernance@nhs.net" in text
+
+
+def test_pdf_is_tagged_pdf_ua_with_title_language_scoped_headers_and_embedded_fonts(seed_files) -> None:
+    reader = PdfReader(io.BytesIO(seed_files["pdf"].content))
+    catalog = reader.trailer["/Root"]
+    assert bool(catalog["/MarkInfo"]["/Marked"])
+    assert catalog["/Lang"] == "en-GB"
+    assert "/StructTreeRoot" in catalog
+    assert bool(catalog["/ViewerPreferences"]["/DisplayDocTitle"])
+    assert reader.metadata.title.startswith("Sub Licensing of Data: Sub Licence Release Register")
+    xmp = catalog["/Metadata"].get_object().get_data().decode()
+    assert 'pdfuaid:part="1"' in xmp or "<pdfuaid:part>1</pdfuaid:part>" in xmp
+    headers = []
+    for number in range(1, reader.trailer["/Size"]):
+        try:
+            obj = reader.get_object(number)
+        except Exception:  # noqa: BLE001 - free entries in the cross-reference table
+            continue
+        if hasattr(obj, "get") and obj.get("/S") == "/TH":
+            headers.append(obj)
+    assert len(headers) == 4
+    assert all(header["/A"]["/Scope"] == "/Column" for header in headers)
+    fonts = reader.pages[0]["/Resources"]["/Font"]
+    for font in fonts.values():
+        descendant = font.get_object()["/DescendantFonts"][0].get_object()
+        assert "/FontFile2" in descendant["/FontDescriptor"] or "/FontFile3" in descendant["/FontDescriptor"]
+
+
+def test_privacy_notice_is_a_real_link(seed_files) -> None:
+    reader = PdfReader(io.BytesIO(seed_files["pdf"].content))
+    uris = [
+        annotation.get_object()["/A"]["/URI"]
+        for page in reader.pages
+        for annotation in page.get("/Annots", [])
+        if "/A" in annotation.get_object()
+    ]
+    assert "https://example.nhs.uk/privacy-notice.pdf" in uris
+    assert "mailto:llricb-llr.informationgovernance@nhs.net" in uris
+
+
+def test_the_same_content_renders_to_identical_bytes(seed_files) -> None:
+    again = render_edition(content())
+    for name, rendered in seed_files.items():
+        assert again[name].content == rendered.content, name
+        assert again[name].sha256 == rendered.sha256
+
+
+def test_the_table_header_repeats_on_every_page() -> None:
+    rows = [{**SEED_ROW, "reference": f"SL/25/{n}"} for n in range(1, 121)]
+    pdf = render_edition(content(rows))["pdf"].content
+    pages, tables = _text(pdf), _tables(pdf)
+    assert len(pages) >= 3
+    for number, (page, table) in enumerate(zip(pages, tables, strict=True), start=1):
+        if number < len(pages) or table:
+            assert table[0][0] == "Reference Number", number
+        assert f"Page {number} of {len(pages)}" in page
+
+
+def test_an_organisation_name_is_escaped_in_html_and_literal_in_pdf_and_csv() -> None:
+    name = "<script>alert(1)</script> & Sons"
+    files = render_edition(content([{**SEED_ROW, "organisation": name}]))
+    html = files["html"].content.decode()
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in html
+    assert name in "\n".join(_text(files["pdf"].content))
+    rows = list(csv.reader(io.StringIO(files["csv"].content.decode("utf-8-sig"))))
+    assert rows[1][1] == name
+
+
+@pytest.mark.parametrize("dangerous", ['=HYPERLINK("http://x")', "+1+1", "-2+3", "@SUM(A1)", "\tcmd", "\rcmd"])
+def test_csv_neutralises_formula_injection(dangerous: str) -> None:
+    data = render_csv(content([{**SEED_ROW, "organisation": dangerous}])).decode("utf-8-sig")
+    cell = list(csv.reader(io.StringIO(data, newline="")))[1][1]
+    assert cell == "'" + dangerous
+    assert neutralise_cell("Leicester City Council") == "Leicester City Council"
+
+
+def test_csv_is_utf8_with_the_table_header() -> None:
+    data = render_csv(content([{**SEED_ROW, "organisation": "Café Société"}]))
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0] == [column.label for column in KIND.columns]
+    assert rows[1] == ["SL/25/1", "Café Société", "Pseudonymised", "509"]
+
+
+def test_json_holds_the_metadata_and_rows() -> None:
+    document = json.loads(render_json(content()))
+    assert document["format_version"] == 1
+    assert document["register"] == {"slug": "sub-licences", "title": "Sub Licence Release Register"}
+    assert document["last_updated"] == "2025-10-22"
+    assert document["period"] == "2025/26 Q3"
+    assert document["row_count"] == 1
+    assert document["rows"] == [SEED_ROW]
+    assert [column["label"] for column in document["columns"]] == [column.label for column in KIND.columns]
+
+
+def test_diff_rows_reports_added_removed_and_changed() -> None:
+    before = [SEED_ROW, {**SEED_ROW, "reference": "SL/25/2", "organisation": "Rutland County Council"}]
+    after = [
+        {**SEED_ROW, "data_level": "Anonymised"},
+        {**SEED_ROW, "reference": "SL/25/3", "organisation": "Leicestershire County Council"},
+    ]
+    changes = diff_rows(before, after, key="reference")
+    assert [row["reference"] for row in changes["added"]] == ["SL/25/3"]
+    assert [row["reference"] for row in changes["removed"]] == ["SL/25/2"]
+    assert changes["changed"][0]["key"] == "SL/25/1"
+    assert changes["changed"][0]["fields"] == {"data_level": ["Pseudonymised", "Anonymised"]}
+    assert diff_rows(None, after, key="reference")["added"] == after

@@ -1,0 +1,230 @@
+import datetime as dt
+
+import pytest
+from django.core import mail
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.utils import timezone
+
+from agreements import roles
+from agreements.models import Agreement
+from publishing import render, services
+from publishing.models import Edition
+from publishing.registers import period_of
+from tests.factories import OrganisationFactory, UserFactory
+from tests.publishing.factories import SEED_DAY, publish, seed_sub_licence, sub_licence, sub_licence_register
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def approver():
+    return UserFactory(username="approver", role=roles.IG_APPROVER)
+
+
+@pytest.fixture
+def officer():
+    return UserFactory(username="officer", role=roles.IG_OFFICER)
+
+
+def test_publishing_snapshots_the_rows_and_stores_four_files_with_size_and_hash() -> None:
+    seed_sub_licence()
+    edition = publish()
+    assert edition.status == Edition.Status.PUBLISHED
+    assert edition.slug == "2025-10-22" and edition.period == "2025/26 Q3"
+    assert edition.rows == [
+        {
+            "reference": "SL/25/1",
+            "organisation": "Leicester City Council",
+            "data_level": "Pseudonymised",
+            "ods_code": "509",
+        }
+    ]
+    files = {stored.format: stored for stored in edition.files.all()}
+    assert set(files) == {"html", "pdf", "csv", "json"}
+    for stored in files.values():
+        data = stored.file.read()
+        assert len(data) == stored.size
+        assert render.RenderedFile(stored.format, data).sha256 == stored.sha256
+    assert files["pdf"].file.name.endswith("sub-licence-release-register-2025-10-22.pdf")
+
+
+def test_rows_are_active_public_sub_licences_ordered_by_year_then_number() -> None:
+    for reference in ("SL/25/10", "SL/24/3", "SL/25/2"):
+        sub_licence(reference=reference)
+    sub_licence(reference="SL/25/3", is_public=False)
+    sub_licence(reference="SL/25/4", status=Agreement.Status.DRAFT)
+    sub_licence(reference="SL/25/5", start_date=dt.date(2020, 1, 1), end_date=dt.date(2021, 1, 1))
+    edition = publish()
+    assert [row["reference"] for row in edition.rows] == ["SL/24/3", "SL/25/2", "SL/25/10"]
+
+
+def test_a_published_edition_does_not_change_when_the_data_does() -> None:
+    agreement = seed_sub_licence()
+    edition = publish()
+    sha = edition.files.get(format="pdf").sha256
+    agreement.parties.update(organisation=OrganisationFactory(name="Someone Else"))
+    edition.refresh_from_db()
+    assert edition.rows[0]["organisation"] == "Leicester City Council"
+    assert edition.files.get(format="pdf").sha256 == sha
+
+
+def test_the_scheduled_run_publishes_once_per_quarter_however_often_it_runs() -> None:
+    seed_sub_licence()
+    register = sub_licence_register()
+    first = services.edition_publish(register=register, on=SEED_DAY)
+    again = services.edition_publish(register=register, on=SEED_DAY + dt.timedelta(days=3))
+    assert again.pk == first.pk
+    assert Edition.objects.filter(register=register).count() == 1
+    assert first.trigger == Edition.Trigger.SCHEDULED and first.published_by_label == "Scheduled"
+    next_quarter = services.edition_publish(register=register, on=dt.date(2026, 1, 1))
+    assert next_quarter.pk != first.pk and next_quarter.period == "2025/26 Q4"
+    assert Edition.objects.filter(register=register, status=Edition.Status.PUBLISHED).count() == 2
+
+
+def test_a_render_abandoned_by_a_killed_worker_is_completed_by_the_rerun(monkeypatch) -> None:
+    seed_sub_licence()
+    register = sub_licence_register()
+    key, label = period_of(SEED_DAY, register.cadence)
+    # What a worker killed mid-render leaves behind: a rendering edition whose lease has run out.
+    stale = Edition.objects.create(
+        register=register,
+        slug="2025-10-22",
+        trigger=Edition.Trigger.SCHEDULED,
+        last_updated=SEED_DAY,
+        period=label,
+        scheduled_period=key,
+        claimed_until=timezone.now() - dt.timedelta(minutes=1),
+    )
+    edition = services.edition_publish(register=register, on=SEED_DAY)
+    assert edition.pk == stale.pk and edition.status == Edition.Status.PUBLISHED
+    assert edition.row_count == 1
+
+
+def test_a_render_another_worker_is_doing_is_left_alone(monkeypatch) -> None:
+    register = sub_licence_register()
+    key, label = period_of(SEED_DAY, register.cadence)
+    busy = Edition.objects.create(
+        register=register,
+        slug="2025-10-22",
+        trigger=Edition.Trigger.SCHEDULED,
+        last_updated=SEED_DAY,
+        period=label,
+        scheduled_period=key,
+        claimed_until=timezone.now() + dt.timedelta(minutes=5),
+    )
+    monkeypatch.setattr(services, "render_edition", lambda content: pytest.fail("rendered twice"))
+    assert services.edition_publish(register=register, on=SEED_DAY).pk == busy.pk
+    busy.refresh_from_db()
+    assert busy.status == Edition.Status.RENDERING
+
+
+def test_a_failed_render_leaves_the_previous_edition_current_and_emails_approvers(
+    monkeypatch, approver, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.IG_TEAM_EMAILS = ["ig-team@example.nhs.uk"]
+    seed_sub_licence()
+    previous = publish(on=dt.date(2025, 7, 1))
+
+    def broken(content):
+        raise RuntimeError("Pango could not load a font")
+
+    monkeypatch.setattr(services, "render_edition", broken)
+    with django_capture_on_commit_callbacks(execute=True):
+        failed = services.edition_publish(register=sub_licence_register(), on=SEED_DAY)
+    assert failed.status == Edition.Status.FAILED
+    assert "Pango could not load a font" in failed.error
+    assert not failed.files.exists()
+    from publishing import selectors
+
+    assert selectors.edition_current(register=failed.register).pk == previous.pk
+    assert len(mail.outbox) == 1
+    assert set(mail.outbox[0].to) == {"approver@example.nhs.uk", "ig-team@example.nhs.uk"}
+    assert "failed" in mail.outbox[0].subject
+    # Once fixed, running the job again completes the same quarter's edition.
+    monkeypatch.setattr(services, "render_edition", render.render_edition)
+    retried = services.edition_publish(register=failed.register, on=SEED_DAY)
+    assert retried.pk == failed.pk and retried.status == Edition.Status.PUBLISHED
+
+
+def test_withdrawal_makes_the_previous_edition_current_and_keeps_the_record(approver) -> None:
+    from publishing import selectors
+
+    seed_sub_licence()
+    first = publish(on=dt.date(2025, 7, 1))
+    second = publish(on=SEED_DAY)
+    register = first.register
+    assert selectors.edition_current(register=register).pk == second.pk
+    withdrawn = services.edition_withdraw(actor=approver, edition=second, reason="Wrong partner name")
+    assert withdrawn.status == Edition.Status.WITHDRAWN
+    assert withdrawn.withdrawn_by == approver and withdrawn.withdrawal_reason == "Wrong partner name"
+    assert withdrawn.withdrawn_at is not None and withdrawn.files.count() == 4
+    assert selectors.edition_current(register=register).pk == first.pk
+    with pytest.raises(ValidationError, match="Only a published edition"):
+        services.edition_withdraw(actor=approver, edition=second, reason="Again")
+
+
+def test_withdrawal_needs_a_reason_and_an_approver(approver, officer) -> None:
+    seed_sub_licence()
+    edition = publish()
+    with pytest.raises(ValidationError, match="Enter why"):
+        services.edition_withdraw(actor=approver, edition=edition, reason="  ")
+    with pytest.raises(PermissionDenied):
+        services.edition_withdraw(actor=officer, edition=edition, reason="No")
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.PUBLISHED
+
+
+def test_publish_now_is_for_approvers_and_runs_the_task(approver, officer, django_capture_on_commit_callbacks) -> None:
+    seed_sub_licence()
+    register = sub_licence_register()
+    with pytest.raises(PermissionDenied):
+        services.edition_request(actor=officer, register=register)
+    with django_capture_on_commit_callbacks(execute=True):
+        edition = services.edition_request(actor=approver, register=register)
+        assert edition.status == Edition.Status.RENDERING
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.PUBLISHED
+    assert edition.trigger == Edition.Trigger.STAFF and edition.published_by_label == "approver"
+
+
+def test_a_preview_renders_but_is_never_published(officer) -> None:
+    from publishing import selectors
+
+    seed_sub_licence()
+    preview = services.edition_preview(actor=officer, register=sub_licence_register())
+    assert preview.status == Edition.Status.DRAFT and preview.files.count() == 4
+    assert selectors.edition_current(register=preview.register) is None
+    with pytest.raises(ValidationError, match="never published"):
+        services.edition_publish(register=preview.register, edition_id=preview.pk)
+
+
+def test_register_wording_is_edited_by_the_ig_team_and_reaches_only_the_next_edition(officer) -> None:
+    seed_sub_licence()
+    first = publish(on=dt.date(2025, 7, 1))
+    register = services.register_update(
+        actor=officer, register=first.register, fields={"introduction": "  New words.  ", "contact_email": "ig@nhs.net"}
+    )
+    assert register.introduction == "New words." and register.updated_by == officer
+    first.refresh_from_db()
+    assert first.metadata["introduction"] != "New words."
+    assert publish(on=SEED_DAY).metadata["introduction"] == "New words."
+    with pytest.raises(ValidationError):
+        services.register_update(actor=officer, register=register, fields={"contact_email": "not an address"})
+    with pytest.raises(ValidationError, match="cannot be changed"):
+        services.register_update(actor=officer, register=register, fields={"slug": "other"})
+    auditor = UserFactory(role=roles.AUDITOR)
+    with pytest.raises(PermissionDenied):
+        services.register_update(actor=auditor, register=register, fields={"introduction": "x"})
+
+
+def test_a_second_edition_on_the_same_day_gets_its_own_permanent_slug() -> None:
+    seed_sub_licence()
+    assert publish().slug == "2025-10-22"
+    assert publish().slug == "2025-10-22-2"
+
+
+def test_periods_follow_the_financial_year() -> None:
+    assert period_of(dt.date(2025, 10, 22), "quarterly") == ("2025-26-Q3", "2025/26 Q3")
+    assert period_of(dt.date(2026, 3, 31), "quarterly") == ("2025-26-Q4", "2025/26 Q4")
+    assert period_of(dt.date(2025, 4, 1), "quarterly") == ("2025-26-Q1", "2025/26 Q1")
+    assert period_of(dt.date(2025, 4, 1), "annually") == ("2025-26", "2025/26")
