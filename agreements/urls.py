@@ -3,7 +3,7 @@ contain slashes."""
 
 from django.urls import path
 
-from agreements import views
+from agreements import export_views, import_views, views
 
 app_name = "staff"
 
@@ -33,4 +33,16 @@ urlpatterns = [
         views.DocumentDownloadView.as_view(),
         name="document_download",
     ),
+    path("import/", import_views.ImportStartView.as_view(), name="import"),
+    path("import/done/", import_views.ImportDoneView.as_view(), name="import_done"),
+    path("import/<str:token>/", import_views.ImportPreviewView.as_view(), name="import_preview"),
+    path("export/", export_views.ExportIndexView.as_view(), name="export"),
+    *[
+        path(f"export/{name}", export_views.ExportFileView.as_view(), {"name": name}, name=f"export_{url_name}")
+        for name, url_name in [
+            ("register.csv", "register_csv"),
+            ("register.xlsx", "register_xlsx"),
+            ("organisations.csv", "organisations_csv"),
+        ]
+    ],
 ]
