@@ -475,6 +475,10 @@ LINKABLE_CATEGORIES = [
     Dataset.Category.CHILDRENS_YOUTH_OFFER,
 ]
 LINKABLE_CATEGORY_CHOICES = [(c.value, c.label) for c in LINKABLE_CATEGORIES]
+LINKABLE_CATEGORY_MESSAGE = (
+    "Choose children's social care and early help, education, housing or children's youth offer data: "
+    "NHS England permits linkage of these only"
+)
 
 
 class PermittedPurpose(models.Model):
@@ -518,7 +522,12 @@ class Linkage(models.Model):
     processor = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, related_name="linkages_as_processor", verbose_name="Data processor"
     )
-    category = models.CharField("Dataset category", max_length=30, choices=LINKABLE_CATEGORY_CHOICES)
+    category = models.CharField(
+        "Dataset category",
+        max_length=30,
+        choices=LINKABLE_CATEGORY_CHOICES,
+        error_messages={"invalid_choice": LINKABLE_CATEGORY_MESSAGE},
+    )
     datasets = models.ManyToManyField(Dataset, blank=True, related_name="linkages")
     purposes = models.ManyToManyField(PermittedPurpose, blank=True, related_name="linkages")
     justification = models.TextField(help_text="Why the linkage is needed, in plain English.")

@@ -3,7 +3,7 @@ contain slashes."""
 
 from django.urls import path
 
-from agreements import export_views, import_views, views
+from agreements import export_views, import_views, linkage_views, views
 
 app_name = "staff"
 
@@ -44,5 +44,20 @@ urlpatterns = [
             ("register.xlsx", "register_xlsx"),
             ("organisations.csv", "organisations_csv"),
         ]
+    ],
+    # Linkages of non-health data, and NHS England's permitted purposes (agreements.linkage_views).
+    path("linkages/", linkage_views.LinkageListView.as_view(), name="linkage_list"),
+    path("linkages/new/", linkage_views.LinkageCreateView.as_view(), name="linkage_create"),
+    path("linkages/purposes/", linkage_views.PermittedPurposeListView.as_view(), name="permitted_purposes"),
+    path("linkages/<int:pk>/", linkage_views.LinkageDetailView.as_view(), name="linkage_detail"),
+    path("linkages/<int:pk>/edit/", linkage_views.LinkageEditView.as_view(), name="linkage_edit"),
+    *[
+        path(
+            f"linkages/<int:pk>/{step}/",
+            linkage_views.LinkageTransitionView.as_view(),
+            {"step": step},
+            name=f"linkage_{step}",
+        )
+        for step in ("activate", "close")
     ],
 ]

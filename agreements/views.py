@@ -16,7 +16,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from agreements import permissions, selectors, services
+from agreements import linkage_views, permissions, selectors, services
 from agreements.forms import (
     AgreementFilterForm,
     AgreementForm,
@@ -109,6 +109,7 @@ class OrganisationListView(StaffMixin, View):
         form = OrganisationSearchForm(request.GET or None)
         organisations = permissions.visible_organisations(request.user).annotate(
             agreement_count=Count("parties__agreement", distinct=True)
+            **linkage_views.dashboard_context(user),
         )
         query = ""
         if form.is_bound and form.is_valid():

@@ -47,6 +47,10 @@ class Migration(migrations.Migration):
                             ("housing", "Housing"),
                             ("childrens_youth_offer", "Children's youth offer"),
                         ],
+                        error_messages={
+                            "invalid_choice": "Choose children's social care and early help, education, housing or "
+                            "children's youth offer data: NHS England permits linkage of these only"
+                        },
                         max_length=30,
                         verbose_name="Dataset category",
                     ),
