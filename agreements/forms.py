@@ -129,10 +129,11 @@ class NHSBoundField(BoundField):
         widget = self.field.widget
         if isinstance(widget, NHSDateInput):
             return "date"
-        if isinstance(widget, forms.RadioSelect):
-            return "radios"
+        # CheckboxSelectMultiple is a subclass of RadioSelect, so it is asked about first.
         if isinstance(widget, forms.CheckboxSelectMultiple):
             return "checkboxes"
+        if isinstance(widget, forms.RadioSelect):
+            return "radios"
         if isinstance(widget, forms.CheckboxInput):
             return "checkbox"
         if isinstance(widget, forms.FileInput):
@@ -212,6 +213,8 @@ class NHSFormMixin:
         for name, width in self.widths.items():
             if name in self.fields:  # type: ignore[attr-defined]
                 self.fields[name].widget.attrs["class"] = width  # type: ignore[attr-defined]
+        for field in self.fields.values():  # type: ignore[attr-defined]
+            _tidy_blank_choice(field)
 
     def apply_service_error(self, error: ValidationError) -> None:
         """Put a service's ValidationError at the fields it names; anything else goes to the top of the form."""
@@ -222,6 +225,21 @@ class NHSFormMixin:
                     self.add_error(target, item)  # type: ignore[attr-defined]
         else:
             self.add_error(None, error)  # type: ignore[attr-defined]
+
+
+def _tidy_blank_choice(field: forms.Field) -> None:
+    """Radios never offer Django's "---------"; a select says "Choose" instead."""
+    if isinstance(field, forms.ModelChoiceField) and not isinstance(field, forms.ModelMultipleChoiceField):
+        if isinstance(field.widget, forms.RadioSelect):
+            field.empty_label = None
+        elif field.empty_label == "---------":
+            field.empty_label = "Choose"
+    elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.MultipleChoiceField):
+        choices = list(field.choices)
+        if isinstance(field.widget, forms.RadioSelect):
+            field.choices = [choice for choice in choices if choice[0] != ""]
+        else:
+            field.choices = [("", "Choose") if c == ("", "---------") else c for c in choices]
 
 
 class CreationKeyMixin(forms.Form):
@@ -272,7 +290,6 @@ class OrganisationForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
             "name",
             "ods_code",
             "kind",
-            "website",
             "ico_registration_number",
             "ico_registration_expires",
             "dspt_status",
@@ -291,6 +308,9 @@ class OrganisationForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
 
     def __init__(self, *args: Any, with_reason: bool = False, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.order_fields(["name", "ods_code", "kind", "website"])
+        if not self.is_bound and self.instance.pk:
+            self.initial.setdefault("website", self.instance.website)
         if not with_reason:
             del self.fields["reason"]
         if self.instance.pk:
@@ -320,7 +340,8 @@ class OrganisationForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         return (self.cleaned_data.get("ico_registration_number") or "").strip().upper()
 
     def model_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields}
+        # The website is a declared field (for its https default), so it is not among Meta.fields.
+        return {name: self.cleaned_data[name] for name in [*self.Meta.fields, "website"]}
 
 
 class OrganisationSearchForm(NHSFormMixin, forms.Form):
@@ -402,7 +423,11 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
             "summary": forms.Textarea(attrs={"rows": 4}),
             "opt_out_reason": forms.Textarea(attrs={"rows": 3}),
         }
-        labels = {"is_public": "Show on the public registers", "parent": "Parent agreement (optional)"}
+        labels = {
+            "is_public": "Show on the public registers",
+            "parent": "Parent agreement (optional)",
+            "permits_sub_licensing": "Permits sub-licensing",
+        }
         help_texts = AGREEMENT_HINTS
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
@@ -418,7 +443,8 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         else:
             self.fields["kind"].choices = [c for c in Agreement.Kind.choices if c[0] != Agreement.Kind.SUB_LICENCE]
             self.fields["kind"].help_text = "For a sub-licence, use New sub-licence: its reference is given for you."
-        if is_sub_licence:
+        if is_sub_licence or agreement.pk:
+            # A sub-licence's reference is allocated; any other is fixed once saved (it names the agreement).
             del self.fields["reference"]
         if self.is_partner:
             # A partner contact changes the details of their own agreements, not who is party to them.

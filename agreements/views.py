@@ -4,6 +4,7 @@ write only by calling services. A ValidationError from a service is shown at the
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.contrib import messages
@@ -55,6 +56,18 @@ def _with_parties(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
     return queryset.prefetch_related(Prefetch("parties", queryset=Party.objects.select_related("organisation")))
 
 
+def _already_created(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+    """The record an earlier click of the same form made, if this POST repeats its one-time creation key.
+
+    The second click of a double-click would otherwise fail validation (a duplicate ODS code or reference),
+    so it is answered as the first was, before the form is checked."""
+    try:
+        key = uuid.UUID(request.POST.get("creation_key", ""))
+    except ValueError:
+        return None
+    return queryset.filter(creation_key=key).first()
+
+
 def _paginate(request: HttpRequest, queryset: Any) -> tuple[Any, str]:
     page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
@@ -96,6 +109,7 @@ class DashboardView(StaffMixin, View):
             "ending_days": ENDING_SOON_DAYS,
             "today": today,
             "can_add_agreement": user.has_perm(permissions.ADD_AGREEMENT),
+            **linkage_views.dashboard_context(user),
         }
         return render(request, "agreements/dashboard.html", context)
 
@@ -109,7 +123,6 @@ class OrganisationListView(StaffMixin, View):
         form = OrganisationSearchForm(request.GET or None)
         organisations = permissions.visible_organisations(request.user).annotate(
             agreement_count=Count("parties__agreement", distinct=True)
-            **linkage_views.dashboard_context(user),
         )
         query = ""
         if form.is_bound and form.is_valid():
@@ -169,6 +182,8 @@ class OrganisationCreateView(StaffMixin, View):
         return self.render_form(request, OrganisationForm())
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        if existing := _already_created(request, permissions.visible_organisations(request.user)):
+            return redirect("staff:organisation_detail", pk=existing.pk)
         form = OrganisationForm(request.POST)
         if form.is_valid():
             try:
@@ -340,6 +355,8 @@ class AgreementCreateView(StaffMixin, View):
         )
 
     def post(self, request: HttpRequest) -> HttpResponse:
+        if existing := _already_created(request, permissions.visible_agreements(request.user)):
+            return redirect("staff:agreement_detail", pk=existing.pk)
         form = self.form_class(request.POST, user=request.user)
         if form.is_valid():
             try:
