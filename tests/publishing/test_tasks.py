@@ -1,0 +1,93 @@
+"""The publishing job: the beat schedule, the thin task, and a real worker through Redis when one is configured."""
+
+import datetime as dt
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.exceptions import Retry
+from celery.signals import task_postrun
+from django.conf import settings
+from django.db import OperationalError, connections
+from django.utils import timezone
+
+from agreements import rules
+from publishing import services, tasks
+from publishing.models import Edition
+from register.celery import app
+from tests.publishing.factories import partner, seed_sub_licence, sub_licence_register
+
+
+def test_beat_publishes_quarterly_at_six_in_the_morning_london_time() -> None:
+    entry = settings.CELERY_BEAT_SCHEDULE["publish-sub-licence-register-quarterly"]
+    assert entry["task"] == "publishing.tasks.publish_edition"
+    assert entry["kwargs"] == {"register": "sub-licences"}
+    schedule = entry["schedule"]
+    assert schedule.hour == {6} and schedule.minute == {0}
+    assert schedule.day_of_month == {1} and schedule.month_of_year == {1, 4, 7, 10}
+    assert settings.CELERY_TIMEZONE == "Europe/London"
+
+
+@pytest.mark.django_db
+def test_the_task_is_thin_and_idempotent() -> None:
+    seed_sub_licence()
+    first = tasks.publish_edition.delay(register="sub-licences").get()
+    second = tasks.publish_edition.delay(register="sub-licences").get()
+    assert first == second
+    assert Edition.objects.filter(status=Edition.Status.PUBLISHED).count() == 1
+
+
+@pytest.mark.django_db
+def test_transient_database_errors_are_retried(monkeypatch) -> None:
+    seed_sub_licence()
+    calls = []
+    real = services.edition_publish
+
+    def flaky(**kwargs):
+        calls.append(kwargs)
+        if len(calls) == 1:
+            raise OperationalError("could not connect to server")
+        return real(**kwargs)
+
+    monkeypatch.setattr(services, "edition_publish", flaky)
+    # In-process, Celery reports the retry it schedules; a worker would run it after the backoff.
+    with pytest.raises(Retry):
+        tasks.publish_edition.apply(kwargs={"register": "sub-licences"}).get()
+    assert not Edition.objects.filter(status=Edition.Status.PUBLISHED).exists()
+    assert tasks.publish_edition.apply(kwargs={"register": "sub-licences"}).get()
+    assert len(calls) == 2
+    assert Edition.objects.filter(status=Edition.Status.PUBLISHED).count() == 1
+
+
+def _close_worker_connections(**kwargs: object) -> None:
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker():
+    app.conf.task_always_eager = False
+    task_postrun.connect(_close_worker_connections)
+    try:
+        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_worker_connections)
+
+
+@pytest.mark.broker
+@pytest.mark.django_db(transaction=True)
+def test_a_real_worker_publishes_through_redis(celery_worker) -> None:
+    assert app.conf.broker_url.startswith("redis://")
+    # The worker publishes for today, so the partner's DSPT assessment must be today's.
+    lcc = partner(
+        name="Leicester City Council", ods_code="509", dspt_assessment_year=rules.dspt_year(timezone.localdate())
+    )
+    seed_sub_licence(start_date=dt.date(2024, 4, 1), sub_licensee=lcc)
+    register = sub_licence_register()
+    edition_id = tasks.publish_edition.delay(register_id=register.pk).get(timeout=120)
+    edition = Edition.objects.get(pk=edition_id)
+    assert edition.status == Edition.Status.PUBLISHED
+    assert [row["reference"] for row in edition.rows] == ["SL/25/1"]
+    assert edition.files.count() == 4
+    # Again, as a retry or a second beat would: nothing changes.
+    assert tasks.publish_edition.delay(register_id=register.pk).get(timeout=120) == edition_id
+    assert Edition.objects.count() == 1
