@@ -155,7 +155,8 @@ class NHSBoundField(BoundField):
         attrs = super().build_widget_attrs(attrs, widget)
         widget = widget or self.field.widget
         error = bool(self.errors)
-        classes = attrs.get("class", "")
+        # These attrs are laid over widget.attrs, so the widget's own classes (widths) are carried over here.
+        classes = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", "")]))
         if isinstance(widget, forms.Select) and not isinstance(widget, forms.RadioSelect):
             base = "nhsuk-select"
         elif isinstance(widget, forms.Textarea):

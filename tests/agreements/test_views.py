@@ -524,5 +524,5 @@ def test_every_staff_page_has_breadcrumbs_and_a_title(officer_client: Client) ->
         body = officer_client.get(url).content.decode()
         assert 'class="nhsuk-breadcrumb"' in body, url
         title = re.search(r"<title>(.*?)</title>", body, re.S).group(1)
-        assert title.split(" – ")[0].strip(), url
+        assert title.split(" \u2013 ")[0].strip(), url
         assert "<h1" in body, url
