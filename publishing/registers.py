@@ -66,6 +66,11 @@ class RegisterKind:
     def rows(self, *, on: dt.date) -> list[Row]:
         raise NotImplementedError
 
+    def removal_notes(self, *, on: dt.date) -> dict[str, str]:
+        """{key: public reason} for entries the publication rules leave out on the day; shown against rows the
+        "what changed" section lists as removed. The reasons must be safe to publish."""
+        return {}
+
     @property
     def column_labels(self) -> list[str]:
         return [column.label for column in self.columns]
@@ -128,6 +133,9 @@ class SubLicenceRegister(RegisterKind):
                 }
             )
         return rows
+
+    def removal_notes(self, *, on: dt.date) -> dict[str, str]:
+        return {dropped.reference: dropped.public_reason for dropped in agreement_selectors.sub_licences_dropped(on=on)}
 
 
 REGISTER_KINDS: dict[str, RegisterKind] = {kind.slug: kind for kind in (SubLicenceRegister(),)}

@@ -73,6 +73,9 @@ def edition_changes(*, edition: Edition) -> dict[str, Any]:
     key = edition.register.kind.key_column
     labels = {column["key"]: column["label"] for column in edition.columns}
     changes = diff_rows(previous.rows if previous else None, edition.rows, key=key)
+    notes = edition.metadata.get("removal_notes") or {}
+    for row in changes["removed"]:
+        row["note"] = notes.get(row.get(key), "")
     for change in changes["changed"]:
         change["labelled"] = [(labels.get(name, name), old, new) for name, (old, new) in change["fields"].items()]
     changes["previous"] = previous

@@ -132,6 +132,7 @@ def _snapshot(edition: Edition) -> None:
         "contact_email": register.contact_email,
         "privacy_notice_url": register.privacy_notice_url,
         "privacy_notice_title": register.privacy_notice_title,
+        "removal_notes": kind.removal_notes(on=edition.last_updated),
     }
     edition.snapshot_at = timezone.now()
 

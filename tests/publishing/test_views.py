@@ -196,3 +196,21 @@ def test_staff_can_download_a_draft_pdf_but_the_public_cannot(client) -> None:
     assert response.status_code == 200 and "no-store" in response["Cache-Control"]
     status = client.get(f"/staff/registers/sub-licences/editions/{preview.pk}/status/").json()
     assert status["status"] == "draft"
+
+
+def test_a_row_dropped_for_lapsed_assurance_shows_as_removed_with_a_public_reason(client) -> None:
+    from agreements.models import Organisation
+
+    lapsing = partner(name="Lapsing Partner", ods_code="LP1")
+    seed_sub_licence()
+    sub_licence(reference="SL/25/2", sub_licensee=lapsing)
+    first = publish(on=dt.date(2025, 7, 1))
+    assert "SL/25/2" in [row["reference"] for row in first.rows]
+    Organisation.objects.filter(pk=lapsing.pk).update(dspt_status=Organisation.DsptStatus.NOT_MET)
+    second = publish(on=SEED_DAY)
+    assert "SL/25/2" not in [row["reference"] for row in second.rows]
+    html = client.get(BASE).content.decode()
+    assert "Removed (1)" in html
+    reason = second.metadata["removal_notes"]["SL/25/2"]
+    assert reason and f"({reason})" in html.replace("&#x27;", "'")
+    assert "Not Met" not in html
