@@ -441,6 +441,7 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
         "label": "Anything the approver should know",
         "required": False,
         "button": "Submit for review",
+        "verb": "submit it for review",
         "done": "{ref} submitted for review",
         "lede": "An IG approver will check it. Once submitted, it cannot be approved by the last person to edit it.",
     },
@@ -451,6 +452,7 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
         "label": "Comment",
         "required": False,
         "button": "Approve agreement",
+        "verb": "approve it",
         "done": "{ref} approved. It is now active.",
         "lede": "Approving makes the agreement active. Check every detail below first.",
     },
@@ -462,6 +464,7 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
         "required": True,
         "required_message": "Enter what needs to change before it can be approved",
         "button": "Return to draft",
+        "verb": "return it to draft",
         "done": "{ref} returned to draft",
         "lede": "The agreement goes back to draft so that it can be changed and submitted again.",
     },
@@ -473,6 +476,7 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
         "required": True,
         "required_message": "Enter why the agreement is being terminated",
         "button": "Terminate agreement",
+        "verb": "terminate it",
         "warning": True,
         "done": "{ref} terminated",
         "lede": "Terminating ends the agreement now. It cannot be undone, and the reason is kept in its history.",
@@ -492,7 +496,7 @@ class AgreementTransitionView(AgreementObjectMixin, View):
             if not permissions.can_transition(request.user, self.step):
                 step = TRANSITIONS[self.step]
                 return permissions.forbidden(
-                    request, f"You do not have permission to {step['button'].lower()}. Ask an IG approver."
+                    request, f"You do not have permission to {step['verb']}. Ask an IG approver."
                 )
         return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
 
@@ -512,8 +516,7 @@ class AgreementTransitionView(AgreementObjectMixin, View):
         blocked = ""
         if agreement.status not in step["from"]:
             blocked = (
-                f"{agreement.reference} is {agreement.get_status_display().lower()}, "
-                f"so you cannot {step['button'].lower()}."
+                f"{agreement.reference} is {agreement.get_status_display().lower()}, so you cannot {step['verb']}."
             )
         elif self.step == "approve" and agreement.last_edited_by_id == request.user.pk:
             blocked = (
