@@ -2,6 +2,7 @@
 permissions row by row; guardian's admin does not, so it is not a staff surface."""
 
 from django.contrib import admin
+from django.db import models
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
@@ -20,6 +21,15 @@ from agreements.models import (
 )
 
 
+def _superusers_only(request: HttpRequest) -> bool:
+    return request.user.is_active and request.user.is_superuser
+
+
+# The whole admin site, not just these models: staff roles hold model permissions for the staff area, and the
+# admin would otherwise honour them.
+admin.site.has_permission = _superusers_only  # type: ignore[method-assign]
+
+
 class SuperuserOnlyMixin:
     def has_module_permission(self, request: HttpRequest) -> bool:
         return request.user.is_active and request.user.is_superuser
@@ -32,6 +42,7 @@ class SuperuserOnlyMixin:
 class OrganisationAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
     # "Object permissions" on an organisation is where a superuser grants partner-contact rights.
     list_display = ["name", "ods_code", "kind", "dspt_status", "dspt_assessment_year"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_filter = ["kind", "dspt_status"]
     search_fields = ["name", "ods_code"]
 

@@ -9,19 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from pathlib import Path
 from typing import Any
 
-import django.forms
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.boundfield import BoundField
-from django.forms.renderers import BaseRenderer, EngineMixin
-from django.template.backends.django import DjangoTemplates
-from django.utils.functional import cached_property
+from django.forms.renderers import TemplatesSetting
 
 from agreements import roles
 from agreements.models import (
@@ -177,27 +173,12 @@ class NHSBoundField(BoundField):
         return attrs
 
 
-class NHSRenderer(EngineMixin, BaseRenderer):
-    """Django's own form templates, with the project's templates/ (and so templates/forms/) in front of them.
+class NHSRenderer(TemplatesSetting):
+    """The project's templates (templates/forms/ in front of Django's own), with the NHS.UK field layout."""
 
-    Like TemplatesSetting, but it does not need "django.forms" in INSTALLED_APPS to find the built-in widgets."""
-
-    backend = DjangoTemplates
     form_template_name = "forms/form.html"
     field_template_name = "forms/field.html"
     bound_field_class = NHSBoundField
-
-    @cached_property
-    def engine(self) -> Any:
-        project_dirs = [d for t in settings.TEMPLATES for d in t.get("DIRS", [])]
-        return self.backend(
-            {
-                "APP_DIRS": True,
-                "DIRS": [*project_dirs, Path(django.forms.__file__).parent / "templates"],
-                "NAME": "nhsforms",
-                "OPTIONS": {},
-            }
-        )
 
 
 class NHSFormMixin:

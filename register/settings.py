@@ -42,6 +42,8 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
+    # Django's own form and widget templates, for the template-based renderer below.
+    "django.forms",
     "guardian",
     "axes",
     "agreements",
@@ -79,7 +81,8 @@ TEMPLATES = [
         },
     },
 ]
-# Form fields render through templates/forms/ (NHS.UK markup), which TemplatesSetting lets us override.
+# Widgets render through the project's templates, so templates/forms/ can hold NHS.UK markup. Staff forms add the
+# NHS.UK field layout with agreements.forms.NHSRenderer; the admin keeps Django's own.
 # https://docs.djangoproject.com/en/5.2/ref/forms/renderers/#templatessetting
 FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
