@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from importlib import import_module
 
+from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import transaction
@@ -141,9 +143,17 @@ def _agreement(reference: str) -> Agreement | None:
     return Agreement.objects.filter(reference=reference).first()
 
 
+def _permitted_purposes() -> None:
+    """NHS England's permitted purposes come from a data migration; a flushed database (`manage.py flush`, or a
+    transactional test) has lost them, so they are loaded again, from the migration itself."""
+    if not PermittedPurpose.objects.exists():
+        import_module("agreements.migrations.0003_permitted_purposes").load(apps, None)
+
+
 @transaction.atomic
 def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
     roles.roles_sync()
+    _permitted_purposes()
     users = _users() if with_accounts else {}
     officer = users.get("ig-officer")
     approver = users.get("ig-approver")
