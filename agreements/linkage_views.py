@@ -142,7 +142,9 @@ class LinkageEditView(StaffMixin, View):
     permission_required = CHANGE_LINKAGE
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        self.linkage = get_object_or_404(Linkage, pk=kwargs["pk"])
+        # Signed-in users only, so an anonymous visitor is sent to sign in whether or not the linkage exists.
+        if request.user.is_authenticated:
+            self.linkage = get_object_or_404(Linkage, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def render_form(self, request: HttpRequest, form: LinkageForm) -> HttpResponse:
@@ -206,7 +208,8 @@ class LinkageTransitionView(StaffMixin, View):
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         self.step = _STEPS[kwargs["step"]]
         self.permission_required = self.step["permission"]
-        self.linkage = get_object_or_404(Linkage, pk=kwargs["pk"])
+        if request.user.is_authenticated:
+            self.linkage = get_object_or_404(Linkage, pk=kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
     def form(self, data: Any = None) -> ReasonForm:

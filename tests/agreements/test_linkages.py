@@ -360,3 +360,9 @@ def test_a_partner_contact_sees_no_rules_sections_on_the_dashboard(client, orgs)
     response = client.get(reverse("staff:dashboard"))
     assert response.status_code == 200
     assert "Linkages not permitted" not in response.content.decode()
+
+
+def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:
+    for url in ["/staff/linkages/", "/staff/linkages/999/", "/staff/linkages/999/edit/", "/staff/linkages/999/close/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
