@@ -400,3 +400,10 @@ def test_document_add_refuses_an_oversized_file(officer, settings) -> None:
         services.document_add(actor=officer, agreement=AgreementFactory(), upload=upload, title="x", kind="annex")
     assert error.value.message_dict["file"] == ["The file must be smaller than 1 MB"]
     assert not Document.objects.exists()
+
+
+def test_the_system_can_attach_a_document() -> None:
+    upload = SimpleUploadedFile("signed.pdf", PDF, content_type="application/pdf")
+    document = services.document_add(actor=None, agreement=AgreementFactory(), upload=upload, title="x", kind="annex")
+    assert document.uploaded_by is None
+    assert AuditEvent.objects.get(agreement=document.agreement).actor_name == "System"
