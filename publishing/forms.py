@@ -1,12 +1,23 @@
+from typing import Any
+
 from django import forms
+from django.db import models
 
 from publishing.models import Register
 from publishing.services import REGISTER_EDITABLE_FIELDS
 
 
+def _formfield(field: models.Field, **kwargs: Any) -> forms.Field | None:
+    # Web addresses typed without a scheme are https, as Django 6 will assume; this also silences its warning.
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
+
+
 class RegisterForm(forms.ModelForm):
     class Meta:
         model = Register
+        formfield_callback = _formfield
         fields = REGISTER_EDITABLE_FIELDS
         widgets = {"introduction": forms.Textarea(attrs={"rows": 12})}
 

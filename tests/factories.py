@@ -68,6 +68,8 @@ class DatasetFactory(factory.django.DjangoModelFactory):
 class AgreementFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Agreement
+        # Post-generation hooks (parties) write their own rows; the agreement needs no second save.
+        skip_postgeneration_save = True
 
     kind = Agreement.Kind.DSA
     reference = factory.Sequence(lambda n: f"DSA-TEST-{n}")

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib import admin
+from django.core.management import call_command
 from django.test import RequestFactory
 from django.urls import reverse
 
@@ -16,6 +17,7 @@ def superuser_client(client, settings):
     from agreements.demo import load_demo
 
     load_demo(with_accounts=False)
+    call_command("publish_register", "sub-licences")  # so that an edition's change page is rendered too
     client.superuser = UserFactory(username="root", is_superuser=True, is_staff=True)
     client.force_login(client.superuser)
     return client

@@ -46,7 +46,8 @@ class Command(BaseCommand):
             raise CommandError(f"The edition was not published ({edition.get_status_display()}): {edition.error}")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Published {register_obj.title}, edition {edition.slug}: {edition.row_count} entries, "
+                f"Published {register_obj.title}, edition {edition.slug}: "
+                f"{edition.row_count} {'entry' if edition.row_count == 1 else 'entries'}, "
                 f"/registers/{register_obj.slug}/"
             )
         )
