@@ -67,6 +67,8 @@ def _sub_licences_in_force(on: dt.date) -> QuerySet[Agreement]:
             Prefetch("parties", queryset=Party.objects.select_related("organisation")),
             "datasets",
             "parent__datasets",
+            # Read by the register's public entries (publishing.registers.public_entry).
+            "purposes",
         )
     )
 
@@ -147,6 +149,24 @@ def sub_licences_publishable(*, on: dt.date | None = None) -> QuerySet[Agreement
     on = on or timezone.localdate()
     dropped = [d.agreement.pk for d in sub_licences_dropped(on=on)]
     return _sub_licences_in_force(on).exclude(pk__in=dropped)
+
+
+# The kinds of agreement the Information Sharing Register ("Organisations we share data with") lists.
+INFORMATION_SHARING_KINDS = [Agreement.Kind.ISA, Agreement.Kind.DSA, Agreement.Kind.STATUTORY_RETURN]
+
+
+def information_sharing_publishable(*, on: dt.date | None = None) -> QuerySet[Agreement]:
+    """The rows of the Information Sharing Register: information sharing agreements, data sharing agreements and
+    statutory returns that are active, public and in their dates on the day. Parties (with their organisations)
+    and purposes are prefetched, so the register reads them in a constant number of queries."""
+    on = on or timezone.localdate()
+    return (
+        Agreement.objects.filter(kind__in=INFORMATION_SHARING_KINDS, status=Agreement.Status.ACTIVE, is_public=True)
+        .filter(start_date__lte=on)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .prefetch_related(Prefetch("parties", queryset=Party.objects.select_related("organisation")), "purposes")
+        .order_by("reference")
+    )
 
 
 def audit_events_for_agreement(*, agreement: Agreement) -> QuerySet[AuditEvent]:

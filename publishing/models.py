@@ -75,6 +75,9 @@ class Edition(models.Model):
     metadata = models.JSONField(default=dict)
     columns = models.JSONField(default=list)
     rows = models.JSONField(default=list)
+    # {reference: public entry} for each row: the public fields its entry page shows (registers.public_entry).
+    # Editions published before entry pages existed have none.
+    entries = models.JSONField(default=dict)
     row_count = models.PositiveIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"

@@ -1,16 +1,23 @@
 """The kinds of public register: what each one selects, its columns, its wording and its cadence.
 
 A register kind is a definition, not data. The Register row holds what the IG team may edit (organisation,
-introduction, contact details); the kind holds what the code decides (which rows, which columns). A second
-register is a second subclass registered here, and every other part of publishing (snapshot, render, public
-pages, archive, diff) works from the kind's columns and rows alone.
+introduction, contact details); the kind holds what the code decides (which agreements, which columns, the
+wording of the PDF and the file names). Every other part of publishing (snapshot, render, public pages, entry
+pages, archive, diff) works from what the kind snapshots alone: a register is a RegisterKind subclass here.
+
+A snapshot holds, for each agreement the register shows, its table row (the kind's columns, plus its
+reference) and its public entry: the public fields the per-agreement page shows (see `public_entry`). Nothing
+internal (DPIA reference, owner, documents, non-public agreements) is ever copied into either.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
+
+from django.conf import settings
 
 from agreements import selectors as agreement_selectors
 from agreements.models import Agreement, DataLevel, Party
@@ -44,10 +51,77 @@ class Column:
 
 
 Row = dict[str, str]
+Entry = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What an edition freezes: the table rows in order, and each row's public entry keyed by reference."""
+
+    rows: list[Row]
+    entries: dict[str, Entry]
+
+
+def date_display(value: dt.date | None) -> str:
+    """Dates as the public registers show them: "22 October 2025"."""
+    return f"{value.day} {value:%B %Y}" if value else ""
+
+
+def legal_basis_text(agreement: Agreement) -> str:
+    """Article 6, Article 9 and the statutory gateway in plain words, e.g. "UK GDPR Article 6(1)(c) legal
+    obligation; Article 9(2)(h) health or social care; Health and Social Care Act 2012, section 259"."""
+    parts = [f"UK GDPR Article {agreement.get_article_6_basis_display()}"]
+    if agreement.article_9_condition:
+        parts.append(f"Article {agreement.get_article_9_condition_display()}")
+    if agreement.statutory_gateway.strip():
+        parts.append(agreement.statutory_gateway.strip())
+    return "; ".join(parts)
+
+
+def opt_out_text(agreement: Agreement) -> str:
+    """Does the national data opt-out apply? "Yes", or "No" and why not, from the agreement's opt-out fields."""
+    reason = agreement.opt_out_reason.strip().rstrip(".")
+    if agreement.opt_out == Agreement.OptOut.APPLIED:
+        return "Yes"
+    if agreement.kind == Agreement.Kind.STATUTORY_RETURN:
+        return "No \u2014 a legal requirement (statutory return); the national data opt-out does not apply"
+    if agreement.opt_out == Agreement.OptOut.NOT_APPLIED:
+        return f"No. {reason}." if reason else "No"
+    not_applicable = "No \u2014 the national data opt-out does not apply to this sharing"
+    return f"{not_applicable}. {reason}." if reason else not_applicable
+
+
+def public_entry(agreement: Agreement) -> Entry:
+    """The public fields of one agreement, as its entry page shows them. Parties and purposes must be
+    prefetched. This is the only place that decides what of an agreement is public: nothing else is copied."""
+    parties = sorted(
+        agreement.parties.all(), key=lambda party: (party.organisation.name.casefold(), party.role, party.pk)
+    )
+    levels = dict(DataLevel.choices)
+    return {
+        "reference": agreement.reference,
+        "type": str(agreement.get_kind_display()),
+        "summary": agreement.summary.strip(),
+        "purposes": sorted(purpose.name for purpose in agreement.purposes.all()),
+        "parties": [
+            {
+                "name": party.organisation.name,
+                "ods_code": party.organisation.ods_code,
+                "role": str(party.get_role_display()),
+            }
+            for party in parties
+        ],
+        "data_level": str(levels.get(agreement.data_level, agreement.data_level)),
+        "legal_basis": legal_basis_text(agreement),
+        "start_date": agreement.start_date.isoformat() if agreement.start_date else "",
+        "end_date": agreement.end_date.isoformat() if agreement.end_date else "",
+        "review_date": agreement.review_date.isoformat() if agreement.review_date else "",
+        "opt_out": opt_out_text(agreement),
+    }
 
 
 class RegisterKind:
-    """One kind of public register. Subclasses set the class attributes and implement rows()."""
+    """One kind of public register. Subclasses set the class attributes and implement agreements() and row()."""
 
     slug: ClassVar[str]
     title: ClassVar[str]
@@ -62,9 +136,30 @@ class RegisterKind:
     default_introduction: ClassVar[str]
     # The sentence that introduces the table on the public page and in the PDF.
     table_lead: ClassVar[str] = ""
+    # The column whose cell links to the row's entry page.
+    link_column: ClassVar[str]
+    # CSS page size of the PDF: a register with many wide columns is laid out in landscape.
+    pdf_page_size: ClassVar[str] = "A4"
+
+    def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
+        """The agreements the register shows on the day, in table order, parties and purposes prefetched."""
+        raise NotImplementedError
+
+    def row(self, agreement: Agreement) -> Row:
+        """One table row: a value for each column, all strings."""
+        raise NotImplementedError
+
+    def snapshot(self, *, on: dt.date) -> Snapshot:
+        rows, entries = [], {}
+        for agreement in self.agreements(on=on):
+            # The reference travels with every row, so that the table can link the row to its entry page and
+            # "what changed" can match rows across editions, whether or not the register shows it as a column.
+            rows.append({**self.row(agreement), "reference": agreement.reference})
+            entries[agreement.reference] = public_entry(agreement)
+        return Snapshot(rows=rows, entries=entries)
 
     def rows(self, *, on: dt.date) -> list[Row]:
-        raise NotImplementedError
+        return self.snapshot(on=on).rows
 
     def removal_notes(self, *, on: dt.date) -> dict[str, str]:
         """{key: public reason} for entries the publication rules leave out on the day; shown against rows the
@@ -94,6 +189,7 @@ class SubLicenceRegister(RegisterKind):
         Column("ods_code", "ODS Code"),
     )
     key_column = "reference"
+    link_column = "reference"
     table_lead = (
         "The list of current sub-licensees is set out in the Sub Licence Release Register table below. "
         "The register is updated quarterly."
@@ -112,33 +208,109 @@ class SubLicenceRegister(RegisterKind):
         "highest protection of individuals' privacy and confidentiality."
     )
 
-    def rows(self, *, on: dt.date) -> list[Row]:
+    def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
         # THE selection of this register lives in agreements.selectors; it also drops sub-licences that break the
         # chain or partner-assurance rules, so it is never re-queried here.
-        agreements = sorted(
+        return sorted(
             agreement_selectors.sub_licences_publishable(on=on), key=lambda agreement: agreement.sub_licence_sort_key
         )
+
+    def row(self, agreement: Agreement) -> Row:
         levels = dict(DataLevel.choices)
-        rows = []
-        for agreement in agreements:
-            partners = sorted(
-                (party.organisation for party in _names(agreement, Party.Role.SUB_LICENSEE)), key=lambda o: o.name
-            )
-            rows.append(
-                {
-                    "reference": agreement.reference,
-                    "organisation": "; ".join(organisation.name for organisation in partners),
-                    "data_level": str(levels.get(agreement.data_level, agreement.data_level)),
-                    "ods_code": "; ".join(organisation.ods_code for organisation in partners),
-                }
-            )
-        return rows
+        partners = sorted(
+            (party.organisation for party in _names(agreement, Party.Role.SUB_LICENSEE)), key=lambda o: o.name
+        )
+        return {
+            "reference": agreement.reference,
+            "organisation": "; ".join(organisation.name for organisation in partners),
+            "data_level": str(levels.get(agreement.data_level, agreement.data_level)),
+            "ods_code": "; ".join(organisation.ods_code for organisation in partners),
+        }
 
     def removal_notes(self, *, on: dt.date) -> dict[str, str]:
         return {dropped.reference: dropped.public_reason for dropped in agreement_selectors.sub_licences_dropped(on=on)}
 
 
-REGISTER_KINDS: dict[str, RegisterKind] = {kind.slug: kind for kind in (SubLicenceRegister(),)}
+def own_organisation_ods_code() -> str:
+    """The ODS code of the organisation whose registers these are (PORTAL_ORGANISATION_ODS_CODE)."""
+    return (getattr(settings, "PORTAL_ORGANISATION_ODS_CODE", "") or "").strip().upper()
+
+
+class InformationSharingRegister(RegisterKind):
+    """ "Organisations we share data with" (shared/seeds/001_*): information sharing agreements, data sharing
+    agreements and statutory returns, with the law that allows each and whether the national data opt-out
+    applies (it does not, for statutory returns: shared/seeds/002_*)."""
+
+    slug = "information-sharing"
+    title = "Information Sharing Register"
+    document_title = "Organisations we share data with"
+    file_stem = "information-sharing-register"
+    cadence = Cadence.ANNUALLY
+    columns = (
+        Column("organisation", "Organisation"),
+        Column("purpose", "What we share"),
+        Column("data_level", "Level of data"),
+        Column("legal_basis", "Legal basis"),
+        Column("type", "Type of agreement"),
+        Column("opt_out", "Does the national data opt-out apply?"),
+        Column("review_date", "Review date"),
+    )
+    key_column = "reference"
+    link_column = "organisation"
+    pdf_page_size = "A4 landscape"
+    table_lead = (
+        "The organisations we share data with, and the agreements that allow it, are set out in the Information "
+        "Sharing Register table below. The register is updated annually."
+    )
+    default_introduction = (
+        "We share information with other organisations when it helps us to plan, pay for and provide health and "
+        "care services for you, and when the law says we must. Each time we share, an agreement sets out what is "
+        "shared, why, and how it is kept safe.\n\n"
+        "This register lists the organisations we share data with. It covers our information sharing agreements, "
+        "our data sharing agreements, and the statutory returns the law requires us to send to government and to "
+        "NHS England. For each one it shows what we share and why, how identifiable the data is, the law that "
+        "allows it, and whether the national data opt-out applies. We update this register every year.\n\n"
+        "The national data opt-out lets you choose whether your confidential patient information is used for "
+        "research and planning. It does not apply where the law requires us to share data, such as a statutory "
+        "return; the register says so where this is the case. You can find out more, or set your choice, at "
+        "www.nhs.uk/your-nhs-data-matters."
+    )
+
+    def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
+        # THE selection of this register lives in agreements.selectors.
+        # Ordered by the organisation shared with, as a reader looks a partner up; then by reference.
+        return sorted(
+            agreement_selectors.information_sharing_publishable(on=on),
+            key=lambda agreement: ("; ".join(self._organisations(agreement)).casefold(), agreement.reference),
+        )
+
+    @staticmethod
+    def _organisations(agreement: Agreement) -> list[str]:
+        # "Organisation" is who we share with: every party but ourselves. An agreement we are not a party to
+        # (a partner's statutory return recorded here) names all its parties.
+        parties = list(agreement.parties.all())
+        own = own_organisation_ods_code()
+        others = [party for party in parties if party.organisation.ods_code != own] or parties
+        return sorted({party.organisation.name for party in others}, key=str.casefold)
+
+    def row(self, agreement: Agreement) -> Row:
+        levels = dict(DataLevel.choices)
+        summary = agreement.summary.strip()
+        purposes = sorted(purpose.name for purpose in agreement.purposes.all())
+        return {
+            "organisation": "; ".join(self._organisations(agreement)),
+            "purpose": summary or "; ".join(purposes) or agreement.title,
+            "data_level": str(levels.get(agreement.data_level, agreement.data_level)),
+            "legal_basis": legal_basis_text(agreement),
+            "type": str(agreement.get_kind_display()),
+            "opt_out": opt_out_text(agreement),
+            "review_date": date_display(agreement.review_date) or "Not set",
+        }
+
+
+REGISTER_KINDS: dict[str, RegisterKind] = {
+    kind.slug: kind for kind in (SubLicenceRegister(), InformationSharingRegister())
+}
 
 
 def register_kind(slug: str) -> RegisterKind:

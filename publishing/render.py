@@ -19,8 +19,11 @@ from typing import Any
 import pydyf
 from django.template.loader import render_to_string
 
+from publishing.converters import reference_to_url
+
 FORMATS = ("html", "pdf", "csv", "json")
-JSON_FORMAT_VERSION = 1
+# 2 added "entries": each row's public details and entry page (README, "The JSON format").
+JSON_FORMAT_VERSION = 2
 # Cells a spreadsheet would run as a formula. https://owasp.org/www-community/attacks/CSV_Injection
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -43,6 +46,10 @@ class EditionContent:
     privacy_notice_title: str
     columns: list[dict[str, str]]
     rows: list[dict[str, str]]
+    # {reference: public entry} (publishing.registers.public_entry); the column whose cells link to them.
+    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    link_column: str = ""
+    pdf_page_size: str = "A4"
 
     @property
     def paragraphs(self) -> list[str]:
@@ -63,6 +70,33 @@ class EditionContent:
     def table_rows(self) -> list[list[str]]:
         keys = [column["key"] for column in self.columns]
         return [[row.get(key, "") for key in keys] for row in self.rows]
+
+    def linked_rows(self) -> list[list[tuple[str, str]]]:
+        """The table's cells as (text, link): the link column's cell links to the row's entry page.
+
+        The link is relative ("entries/SL/25/1/"), so the one stored fragment leads to the current entry page
+        from /registers/<register>/ and to the edition's own entry page from /registers/<register>/editions/<e>/.
+        """
+        keys = [column["key"] for column in self.columns]
+        table = []
+        for row in self.rows:
+            reference = row.get("reference", "")
+            href = f"entries/{reference_to_url(reference)}/" if reference in self.entries else ""
+            table.append([(row.get(key, ""), href if key == self.link_column else "") for key in keys])
+        return table
+
+    def entry_list(self) -> list[dict[str, Any]]:
+        """The public entries in table order, each with its permanent (edition-scoped) page address."""
+        entries = []
+        for row in self.rows:
+            entry = self.entries.get(row.get("reference", ""))
+            if entry is not None:
+                path = (
+                    f"/registers/{self.register_slug}/editions/{self.edition_slug}/entries/"
+                    f"{reference_to_url(entry['reference'])}/"
+                )
+                entries.append({**entry, "url": path})
+        return entries
 
 
 @dataclass
@@ -155,6 +189,7 @@ def json_document(content: EditionContent) -> dict[str, Any]:
         "columns": [{"key": column["key"], "label": column["label"]} for column in content.columns],
         "row_count": len(content.rows),
         "rows": [{column["key"]: row.get(column["key"], "") for column in content.columns} for row in content.rows],
+        "entries": content.entry_list(),
     }
 
 

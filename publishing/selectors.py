@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,44 @@ def edition_published_get(*, register: Register, slug: str) -> Edition:
         return _published().get(register=register, slug=slug)
     except Edition.DoesNotExist:
         raise Http404("No such edition") from None
+
+
+@dataclass(frozen=True)
+class PublicEntry:
+    """One agreement's public entry, as an edition froze it, with its dates ready to show."""
+
+    edition: Edition
+    fields: dict[str, Any]
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.fields[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def _date(self, name: str) -> dt.date | None:
+        value = self.fields.get(name) or ""
+        return dt.date.fromisoformat(value) if value else None
+
+    @property
+    def start(self) -> dt.date | None:
+        return self._date("start_date")
+
+    @property
+    def end(self) -> dt.date | None:
+        return self._date("end_date")
+
+    @property
+    def review(self) -> dt.date | None:
+        return self._date("review_date")
+
+
+def edition_entry(*, edition: Edition, reference: str) -> PublicEntry:
+    """An entry of an edition, from its snapshot (never live data). Unknown references are a 404."""
+    fields = (edition.entries or {}).get(reference)
+    if fields is None:
+        raise Http404("No such entry in this edition")
+    return PublicEntry(edition=edition, fields=fields)
 
 
 def edition_previous(*, edition: Edition) -> Edition | None:

@@ -120,7 +120,9 @@ def _snapshot(edition: Edition) -> None:
     """Freeze the rows and the register's wording into the edition (the register row is locked by the caller)."""
     register = edition.register
     kind = register.kind
-    edition.rows = kind.rows(on=edition.last_updated)
+    snapshot = kind.snapshot(on=edition.last_updated)
+    edition.rows = snapshot.rows
+    edition.entries = snapshot.entries
     edition.row_count = len(edition.rows)
     edition.columns = [{"key": column.key, "label": column.label} for column in kind.columns]
     edition.metadata = {
@@ -129,6 +131,8 @@ def _snapshot(edition: Edition) -> None:
         "organisation_name": register.organisation_name,
         "introduction": register.introduction,
         "table_lead": kind.table_lead,
+        "link_column": kind.link_column,
+        "pdf_page_size": kind.pdf_page_size,
         "contact_email": register.contact_email,
         "privacy_notice_url": register.privacy_notice_url,
         "privacy_notice_title": register.privacy_notice_title,
@@ -155,6 +159,10 @@ def edition_content(edition: Edition) -> EditionContent:
         privacy_notice_title=metadata["privacy_notice_title"],
         columns=edition.columns,
         rows=edition.rows,
+        entries=edition.entries or {},
+        # Editions snapshotted before entry pages existed carry neither: no links, and the page size they had.
+        link_column=metadata.get("link_column", ""),
+        pdf_page_size=metadata.get("pdf_page_size", "A4"),
     )
 
 

@@ -1,8 +1,11 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from publishing import staff_views, views
+from publishing.converters import EntryReferenceConverter
 
 app_name = "publishing"
+# Entry pages carry the agreement's reference, slashes included: see publishing/converters.py.
+register_converter(EntryReferenceConverter, "entry_ref")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -12,6 +15,12 @@ urlpatterns = [
     path("registers/<slug:register>/editions/", views.edition_archive, name="archive"),
     path("registers/<slug:register>/editions/<slug:edition>/", views.edition_detail, name="edition"),
     path("registers/<slug:register>/editions/<slug:edition>.<str:fmt>", views.edition_file, name="edition_file"),
+    path("registers/<slug:register>/entries/<entry_ref:reference>/", views.entry_current, name="entry"),
+    path(
+        "registers/<slug:register>/editions/<slug:edition>/entries/<entry_ref:reference>/",
+        views.entry_in_edition,
+        name="edition_entry",
+    ),
     # Staff area.
     path("staff/registers/", staff_views.register_list, name="staff_registers"),
     path("staff/registers/<slug:register>/", staff_views.register_detail, name="staff_register"),

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseNotModified
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotModified,
+    HttpResponsePermanentRedirect,
+)
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -83,6 +90,41 @@ def edition_archive(request: HttpRequest, register: str) -> HttpResponse:
     )
     patch_cache_control(response, public=True, max_age=PAGE_MAX_AGE)
     return response
+
+
+def _entry_page(
+    request: HttpRequest, edition: Edition, reference: str, *, current: bool, canonical: str
+) -> HttpResponse:
+    if request.path != canonical:
+        # The "~" spelling of a plain reference: one entry, one address.
+        return HttpResponsePermanentRedirect(canonical)
+    entry = selectors.edition_entry(edition=edition, reference=reference)
+    context = {"register": edition.register, "edition": edition, "entry": entry, "current": current}
+    response = render(request, "publishing/entry.html", context)
+    patch_cache_control(response, public=True, max_age=PAGE_MAX_AGE)
+    return response
+
+
+@require_safe
+def entry_current(request: HttpRequest, register: str, reference: str) -> HttpResponse:
+    """An agreement's entry in the current edition: what the current register page links to."""
+    register_obj = selectors.register_get(slug=register)
+    edition = selectors.edition_current(register=register_obj)
+    if edition is None:
+        raise Http404("This register has not been published yet")
+    canonical = reverse("publishing:entry", args=[register_obj.slug, reference])
+    return _entry_page(request, edition, reference, current=True, canonical=canonical)
+
+
+@require_safe
+def entry_in_edition(request: HttpRequest, register: str, edition: str, reference: str) -> HttpResponse:
+    """An agreement's entry as one edition published it: permanent, like the edition."""
+    register_obj = selectors.register_get(slug=register)
+    edition_obj = selectors.edition_published_get(register=register_obj, slug=edition)
+    current = selectors.edition_current(register=register_obj)
+    canonical = reverse("publishing:edition_entry", args=[register_obj.slug, edition_obj.slug, reference])
+    is_current = bool(current and current.pk == edition_obj.pk)
+    return _entry_page(request, edition_obj, reference, current=is_current, canonical=canonical)
 
 
 def serve_edition_file(request: HttpRequest, edition: Edition, fmt: str, *, max_age: int, public: bool) -> HttpResponse:

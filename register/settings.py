@@ -174,6 +174,8 @@ IG_TEAM_EMAILS = env.list("IG_TEAM_EMAILS", default=[])
 # The deployment's organisation, shown in the header of every page.
 PORTAL_ORGANISATION_NAME = env.str("PORTAL_ORGANISATION_NAME", default="NHS Leicester, Leicestershire and Rutland")
 PORTAL_SERVICE_NAME = env.str("PORTAL_SERVICE_NAME", default="Data sharing register")
+# The ODS code of that organisation: the Information Sharing Register names the other parties to an agreement.
+PORTAL_ORGANISATION_ODS_CODE = env.str("PORTAL_ORGANISATION_ODS_CODE", default="QK1")
 # The public registers' contact address and privacy notice, used when a register is first created; the IG team
 # edits them afterwards in the staff area.
 REGISTER_CONTACT_EMAIL = env.str("REGISTER_CONTACT_EMAIL", default="llricb-llr.informationgovernance@nhs.net")
@@ -225,6 +227,13 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "publishing.tasks.publish_edition",
         "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year="1,4,7,10"),
         "kwargs": {"register": "sub-licences"},
+    },
+    # Annually, 06:00 on 1 April (the financial year). A separate task from the quarterly one the same morning: each
+    # locks only its own register and has its own one-per-period key, so neither blocks nor repeats the other.
+    "publish-information-sharing-register-annually": {
+        "task": "publishing.tasks.publish_edition",
+        "schedule": crontab(hour=6, minute=0, day_of_month=1, month_of_year="4"),
+        "kwargs": {"register": "information-sharing"},
     },
 }
 
