@@ -33,6 +33,7 @@ migrate: install | var
 demo: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py publish_register sub-licences --if-none
+	$(BIN)/python manage.py publish_register information-sharing --if-none
 
 run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)

@@ -94,7 +94,14 @@ PURPOSES = [
     "Commissioning health and care services",
     "Population health management",
     "Planning and improving local services",
+    "Monitoring adult social care services",
+    "Supporting people leaving hospital (direct care)",
 ]
+
+# Adult social care client level data (shared/seeds/002_*): a legal requirement, so neither the UK GDPR right to
+# object nor the national data opt-out applies.
+STATUTORY_RETURN_REFERENCE = "SR-LCC-ASC-CLD"
+ISA_REFERENCE = "ISA-LLR-2025-003"
 
 
 @dataclass(frozen=True)
@@ -315,6 +322,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
         services.agreement_submit(actor=officer, agreement=draft, reason=REASON)
 
     _linkage(officer=officer, approved=approved, icb=icb, lcc=lcc, processor=processor)
+    _information_sharing(officer=officer, approved=approved, icb=icb, lcc=lcc, nhse=nhse, uhl=uhl, ascl=ascl)
 
     if with_accounts:
         partner = users["lcc-partner"]
@@ -381,3 +389,76 @@ def _linkage(
             purposes=PermittedPurpose.objects.filter(category=Dataset.Category.CHILDRENS_SOCIAL_CARE, position__lte=3),
             reason=REASON,
         )
+
+
+def _information_sharing(
+    *,
+    officer: object,
+    approved: object,
+    icb: Organisation,
+    lcc: Organisation,
+    nhse: Organisation,
+    uhl: Organisation,
+    ascl: Dataset,
+) -> None:
+    """Rows for the Information Sharing Register besides NHS England's DSA: the council's statutory return of
+    adult social care client level data, and a public information sharing agreement for hospital discharge."""
+    if not _agreement(STATUTORY_RETURN_REFERENCE):
+        statutory_return = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.STATUTORY_RETURN,
+                "reference": STATUTORY_RETURN_REFERENCE,
+                "title": "Adult social care client level data return to NHS England",
+                "summary": "Leicester City Council sends NHS England a record of the adult social care services "
+                "each person receives, every quarter, so that care can be planned and improved nationally.",
+                "start_date": dt.date(2023, 4, 1),
+                "review_date": dt.date(2026, 4, 1),
+                "data_level": DataLevel.IDENTIFIABLE,
+                "article_6_basis": Agreement.Article6.LEGAL_OBLIGATION,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.LEGAL_REQUIREMENT,
+                "statutory_gateway": "Health and Social Care Act 2012, section 259(1)(a), under the Secretary of "
+                "State's direction to NHS England to collect adult social care client level data",
+                "opt_out": Agreement.OptOut.NOT_APPLIED,
+                "opt_out_reason": "Local authorities are required by law to share this data with NHS England, so "
+                "neither the UK GDPR right to object nor the national data opt-out applies.",
+            },
+            parties=[(lcc, Party.Role.PROVIDER), (nhse, Party.Role.RECIPIENT)],
+            datasets=[ascl],
+            purposes=[Purpose.objects.get(name="Monitoring adult social care services")],
+            reason=REASON,
+        )
+        approved(statutory_return)
+    if not _agreement(ISA_REFERENCE):
+        isa = services.agreement_create(
+            actor=officer,
+            fields={
+                "kind": Agreement.Kind.ISA,
+                "reference": ISA_REFERENCE,
+                "title": "Information sharing agreement for leaving hospital with care and support",
+                "summary": "The hospital, the council and the ICB share the details needed to arrange care and "
+                "support at home for people leaving hospital, so that nobody stays in hospital longer than they "
+                "need to.",
+                "start_date": dt.date(2025, 6, 1),
+                "end_date": dt.date(2028, 5, 31),
+                "review_date": dt.date(2026, 6, 1),
+                "data_level": DataLevel.IDENTIFIABLE,
+                "article_6_basis": Agreement.Article6.PUBLIC_TASK,
+                "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
+                "common_law_basis": Agreement.CommonLaw.IMPLIED_CONSENT,
+                "statutory_gateway": "Care Act 2014, section 6 (co-operation between the council and NHS bodies)",
+                "opt_out": Agreement.OptOut.NOT_APPLICABLE,
+                "opt_out_reason": "It applies only to research and planning, and this sharing is for people's "
+                "own care.",
+                "dpia_reference": "DPIA-LLR-2025-021",
+            },
+            parties=[
+                (icb, Party.Role.JOINT_CONTROLLER),
+                (lcc, Party.Role.JOINT_CONTROLLER),
+                (uhl, Party.Role.JOINT_CONTROLLER),
+            ],
+            purposes=[Purpose.objects.get(name="Supporting people leaving hospital (direct care)")],
+            reason=REASON,
+        )
+        approved(isa)
