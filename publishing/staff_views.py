@@ -12,6 +12,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from publishing import selectors, services
@@ -122,6 +123,20 @@ def edition_status(request: HttpRequest, register: str, pk: int) -> JsonResponse
     register_obj = selectors.register_get(slug=register)
     edition = selectors.edition_for_staff(register=register_obj, pk=pk)
     return JsonResponse({"status": edition.status, "label": edition.get_status_display()})
+
+
+@require_GET
+@staff_permission("publishing.view_edition")
+def edition_entry(request: HttpRequest, register: str, pk: int, reference: str) -> HttpResponse:
+    """An entry of any edition, previews included, as the public would see it: where the staff edition page's
+    table links to (its links are relative to the page showing it)."""
+    register_obj = selectors.register_get(slug=register)
+    edition = selectors.edition_for_staff(register=register_obj, pk=pk)
+    entry = selectors.edition_entry(edition=edition, reference=reference)
+    context = {"register": register_obj, "edition": edition, "entry": entry, "staff_edition_url": _edition_url(edition)}
+    response = render(request, "publishing/entry.html", context)
+    patch_cache_control(response, private=True, no_store=True)
+    return response
 
 
 @require_GET

@@ -39,6 +39,11 @@ urlpatterns = [
         name="staff_edition_withdraw",
     ),
     path(
+        "staff/registers/<slug:register>/editions/<int:pk>/entries/<entry_ref:reference>/",
+        staff_views.edition_entry,
+        name="staff_edition_entry",
+    ),
+    path(
         "staff/registers/<slug:register>/editions/<int:pk>.<str:fmt>",
         staff_views.edition_file,
         name="staff_edition_file",

@@ -21,6 +21,7 @@ from tests.publishing.factories import (
     shared_agreement,
     statutory_return,
     sub_licence,
+    sub_licence_register,
 )
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +215,24 @@ def test_the_json_lists_each_public_entry_with_its_permanent_address(client) -> 
     assert "DPIA" not in json.dumps(document)
     # The rows keep exactly the register's columns.
     assert list(document["rows"][0]) == [column["key"] for column in document["columns"]]
+
+
+def test_a_preview_table_links_to_entries_only_staff_can_open(client) -> None:
+    seed_sub_licence()
+    officer = UserFactory(role=roles.IG_OFFICER)
+    preview = services.edition_preview(actor=officer, register=sub_licence_register(), on=SEED_DAY)
+    url = f"/staff/registers/sub-licences/editions/{preview.pk}/entries/SL/25/1/"
+    assert client.get(url).status_code == 302  # to sign in
+    client.force_login(UserFactory(role=None))
+    assert client.get(url).status_code == 403
+    client.force_login(officer)
+    page = client.get(f"/staff/registers/sub-licences/editions/{preview.pk}/").content.decode()
+    assert 'href="entries/SL/25/1/"' in page
+    response = client.get(url)
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    assert "<h1>Sub-licence SL/25/1</h1>" in html and "would be published" in html
+    assert client.get(f"/staff/registers/sub-licences/editions/{preview.pk}/entries/SL/25/9/").status_code == 404
+    # Never public.
+    client.logout()
+    assert client.get(f"{SL}editions/{preview.slug}/entries/SL/25/1/").status_code == 404
