@@ -169,6 +169,11 @@ def information_sharing_publishable(*, on: dt.date | None = None) -> QuerySet[Ag
     )
 
 
+def audit_events_by_actor(*, user: Any) -> QuerySet[AuditEvent]:
+    """A person's own changes, newest first, with the record each one was about."""
+    return AuditEvent.objects.filter(actor=user).select_related("agreement", "organisation", "linkage")
+
+
 def audit_events_for_agreement(*, agreement: Agreement) -> QuerySet[AuditEvent]:
     return agreement.audit_events.select_related("actor")
 

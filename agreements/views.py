@@ -27,7 +27,7 @@ from agreements.forms import (
     ReasonForm,
     SubLicenceForm,
 )
-from agreements.models import Agreement, AuditEvent, Organisation, Party
+from agreements.models import Agreement, Organisation, Party
 from agreements.permissions import StaffMixin
 
 PAGE_SIZE = 25
@@ -105,7 +105,7 @@ class DashboardView(StaffMixin, View):
             ),
             "awaiting_approval": in_review,
             "can_approve": user.has_perm(permissions.APPROVE),
-            "my_changes": AuditEvent.objects.filter(actor=user).select_related("agreement", "organisation")[:10],
+            "my_changes": selectors.audit_events_by_actor(user=user)[:10],
             "ending_days": ENDING_SOON_DAYS,
             "today": today,
             "can_add_agreement": user.has_perm(permissions.ADD_AGREEMENT),

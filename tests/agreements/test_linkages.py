@@ -366,3 +366,11 @@ def test_anonymous_visitors_are_sent_to_sign_in(client) -> None:
     for url in ["/staff/linkages/", "/staff/linkages/999/", "/staff/linkages/999/edit/", "/staff/linkages/999/close/"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+
+
+def test_my_recent_changes_on_the_dashboard_link_to_the_linkage(client, officer, orgs) -> None:
+    linkage = _create(officer, orgs, title="Housing linkage")
+    client.force_login(officer)
+    html = client.get(reverse("staff:dashboard")).content.decode()
+    assert f'<a href="{reverse("staff:linkage_detail", args=[linkage.pk])}">Housing linkage</a>' in html
+    assert "Other record" not in html
