@@ -22,8 +22,8 @@ from django.template.loader import render_to_string
 from publishing.converters import reference_to_url
 
 FORMATS = ("html", "pdf", "csv", "json")
-# 2 added "entries": each row's public details and entry page (README, "The JSON format").
-JSON_FORMAT_VERSION = 2
+# Changes only when a field is removed or changes meaning (README, "The JSON format"); "entries" was an addition.
+JSON_FORMAT_VERSION = 1
 # Cells a spreadsheet would run as a formula. https://owasp.org/www-community/attacks/CSV_Injection
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 

@@ -160,7 +160,7 @@ def test_csv_is_utf8_with_the_table_header() -> None:
 
 def test_json_holds_the_metadata_and_rows() -> None:
     document = json.loads(render_json(content()))
-    assert document["format_version"] == 2
+    assert document["format_version"] == 1
     assert document["entries"] == []  # no entries in this content: see test_json_lists_each_public_entry
     assert document["register"] == {"slug": "sub-licences", "title": "Sub Licence Release Register"}
     assert document["last_updated"] == "2025-10-22"
