@@ -413,7 +413,7 @@ def _information_sharing(
                 "summary": "Leicester City Council sends NHS England a record of the adult social care services "
                 "each person receives, every quarter, so that care can be planned and improved nationally.",
                 "start_date": dt.date(2023, 4, 1),
-                "review_date": dt.date(2026, 4, 1),
+                "review_date": dt.date(2027, 4, 1),
                 "data_level": DataLevel.IDENTIFIABLE,
                 "article_6_basis": Agreement.Article6.LEGAL_OBLIGATION,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -442,7 +442,7 @@ def _information_sharing(
                 "need to.",
                 "start_date": dt.date(2025, 6, 1),
                 "end_date": dt.date(2028, 5, 31),
-                "review_date": dt.date(2026, 6, 1),
+                "review_date": dt.date(2027, 6, 1),
                 "data_level": DataLevel.IDENTIFIABLE,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,

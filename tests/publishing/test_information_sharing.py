@@ -326,3 +326,21 @@ def test_other_kinds_of_agreement_stay_out_even_when_public_and_active(client) -
     edition = publish(information_sharing_register())
     assert edition.rows == [] and edition.entries == {}
     assert "There are no entries in this edition." in client.get(BASE).content.decode()
+
+
+def test_the_demo_data_gives_the_register_its_statutory_return_and_isa(settings) -> None:
+    from django.core.management import call_command
+
+    settings.DEBUG = True
+    call_command("load_demo")
+    call_command("load_demo")
+    edition = services.register_publish_if_none(slug="information-sharing")
+    rows = {row["reference"]: row for row in edition.rows}
+    assert set(rows) == {"SR-LCC-ASC-CLD", "ISA-LLR-2025-003", "DARS-NIC-655409-Q1L8R"}
+    statutory = rows["SR-LCC-ASC-CLD"]
+    assert statutory["organisation"] == "Leicester City Council; NHS England"
+    assert statutory["opt_out"] == STATUTORY_OPT_OUT and "section 259" in statutory["legal_basis"]
+    assert rows["ISA-LLR-2025-003"]["organisation"] == (
+        "Leicester City Council; University Hospitals of Leicester NHS Trust"
+    )
+    assert "DPIA" not in str(edition.entries)
