@@ -12,6 +12,11 @@ class Command(BaseCommand):
 
     def handle(self, *args: object, **options: object) -> None:
         accounts = load_demo(with_accounts=settings.DEBUG)
+        # The demo is the whole published register, its wording included; publishing builds on agreements, so the
+        # project-level command calls both rather than agreements.demo importing publishing.
+        from publishing.demo import load_demo_wording
+
+        load_demo_wording()
         self.stdout.write(self.style.SUCCESS("Demo register loaded."))
         if not accounts:
             self.stdout.write("DEBUG is off, so no demo accounts were created.")
