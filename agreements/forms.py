@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.conf import settings
@@ -43,7 +44,7 @@ class NHSDateInput(forms.Widget):
     use_fieldset = True
     parts = ("day", "month", "year")
 
-    def value_from_datadict(self, data: Any, files: Any, name: str) -> tuple[str, str, str] | None:
+    def value_from_datadict(self, data: Any, files: Any, name: str) -> tuple[str, ...] | None:
         values = tuple((data.get(f"{name}_{part}") or "").strip() for part in self.parts)
         return values if any(values) else None
 
@@ -152,7 +153,7 @@ class NHSBoundField(BoundField):
         widget = widget or self.field.widget
         error = bool(self.errors)
         # These attrs are laid over widget.attrs, so the widget's own classes (widths) are carried over here.
-        classes = " ".join(filter(None, [widget.attrs.get("class", ""), attrs.get("class", "")]))
+        classes = " ".join(filter(None, [widget.attrs.get("class", ""), str(attrs.get("class", ""))]))
         if isinstance(widget, forms.Select) and not isinstance(widget, forms.RadioSelect):
             base = "nhsuk-select"
         elif isinstance(widget, forms.Textarea):
@@ -181,7 +182,14 @@ class NHSRenderer(TemplatesSetting):
     bound_field_class = NHSBoundField
 
 
-class NHSFormMixin:
+# The mixin is always combined with a form class, so type checkers see it as one.
+if TYPE_CHECKING:
+    _FormBase = forms.BaseForm
+else:
+    _FormBase = object
+
+
+class NHSFormMixin(_FormBase):
     """For every staff form: NHS.UK markup, and no browser validation (the server says what is wrong)."""
 
     default_renderer = NHSRenderer
@@ -191,22 +199,22 @@ class NHSFormMixin:
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("label_suffix", "")
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         for name, width in self.widths.items():
-            if name in self.fields:  # type: ignore[attr-defined]
-                self.fields[name].widget.attrs["class"] = width  # type: ignore[attr-defined]
-        for field in self.fields.values():  # type: ignore[attr-defined]
+            if name in self.fields:
+                self.fields[name].widget.attrs["class"] = width
+        for field in self.fields.values():
             _tidy_blank_choice(field)
 
     def apply_service_error(self, error: ValidationError) -> None:
         """Put a service's ValidationError at the fields it names; anything else goes to the top of the form."""
         if hasattr(error, "error_dict"):
             for field, errors in error.error_dict.items():
-                target = field if field in self.fields else None  # type: ignore[attr-defined]
+                target = field if field in self.fields else None
                 for item in errors:
-                    self.add_error(target, item)  # type: ignore[attr-defined]
+                    self.add_error(target, item)
         else:
-            self.add_error(None, error)  # type: ignore[attr-defined]
+            self.add_error(None, error)
 
 
 def _tidy_blank_choice(field: forms.Field) -> None:
@@ -217,7 +225,9 @@ def _tidy_blank_choice(field: forms.Field) -> None:
         elif field.empty_label == "---------":
             field.empty_label = "Choose"
     elif isinstance(field, forms.ChoiceField) and not isinstance(field, forms.MultipleChoiceField):
-        choices = list(field.choices)
+        # Once set, a ChoiceField's choices are a list (or a lazy iterator); the stubs type the getter as any
+        # value the setter accepts.
+        choices = list(cast("Iterable[Any]", field.choices))
         if isinstance(field.widget, forms.RadioSelect):
             field.choices = [choice for choice in choices if choice[0] != ""]
         else:
@@ -245,6 +255,16 @@ def _friendly_lengths(form: forms.BaseForm) -> None:
         max_length = getattr(field, "max_length", None)
         if max_length:
             field.error_messages["max_length"] = _max_length_message(str(field.label), max_length)
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's field of that name as the ChoiceField it is: form.fields is typed as holding plain Fields."""
+    return cast(forms.ChoiceField, form.fields[name])
+
+
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Any]:
+    """As choice_field, for a ModelChoiceField (or a ModelMultipleChoiceField, its subclass)."""
+    return cast("forms.ModelChoiceField[Any]", form.fields[name])
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -423,8 +443,9 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         if agreement.pk or self.is_partner:
             del self.fields["kind"]
         else:
-            self.fields["kind"].choices = [c for c in Agreement.Kind.choices if c[0] != Agreement.Kind.SUB_LICENCE]
-            self.fields["kind"].help_text = "For a sub-licence, use New sub-licence: its reference is given for you."
+            kind = choice_field(self, "kind")
+            kind.choices = [c for c in Agreement.Kind.choices if c[0] != Agreement.Kind.SUB_LICENCE]
+            kind.help_text = "For a sub-licence, use New sub-licence: its reference is given for you."
         if is_sub_licence or agreement.pk:
             # A sub-licence's reference is allocated; any other is fixed once saved (it names the agreement).
             del self.fields["reference"]
@@ -436,18 +457,20 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
             parents = Agreement.objects.exclude(kind=Agreement.Kind.SUB_LICENCE)
             if agreement.pk:
                 parents = parents.exclude(pk=agreement.pk)
-            self.fields["parent"].queryset = parents.order_by("reference")
-            self.fields["parent"].empty_label = "None"
-            self.fields["owner"].queryset = (
+            parent = model_choice_field(self, "parent")
+            parent.queryset = parents.order_by("reference")
+            parent.empty_label = "None"
+            owner = model_choice_field(self, "owner")
+            owner.queryset = (
                 get_user_model()
                 .objects.filter(Q(groups__name__in=[roles.IG_OFFICER, roles.IG_APPROVER]) | Q(is_superuser=True))
                 .filter(is_active=True)
                 .distinct()
                 .order_by("username")
             )
-            self.fields["owner"].empty_label = "Nobody"
-        self.fields["purposes"].queryset = Purpose.objects.order_by("name")
-        self.fields["datasets"].queryset = Dataset.objects.select_related("provider").order_by("name")
+            owner.empty_label = "Nobody"
+        model_choice_field(self, "purposes").queryset = Purpose.objects.order_by("name")
+        model_choice_field(self, "datasets").queryset = Dataset.objects.select_related("provider").order_by("name")
         self.fields["article_9_condition"].label = "UK GDPR Article 9 condition"
         self.fields["end_date"].label = "End date"
         self.fields["review_date"].label = "Review date"
@@ -531,6 +554,7 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # ModelForm.clean returns cleaned_data
         if self.party_rows:
             parties = []
             for number in range(1, self.party_rows + 1):
@@ -588,9 +612,10 @@ class SubLicenceForm(AgreementForm):
             del self.fields[name]
         self.fields.pop("kind", None)
         self.party_rows = 0
-        self.fields["parent"].label = "Parent agreement"
-        self.fields["parent"].queryset = Agreement.objects.filter(permits_sub_licensing=True).order_by("reference")
-        self.fields["parent"].help_text = "The ICB's NHS England agreement (DARS-NIC-…) the data is re-shared under."
+        parent = model_choice_field(self, "parent")
+        parent.label = "Parent agreement"
+        parent.queryset = Agreement.objects.filter(permits_sub_licensing=True).order_by("reference")
+        parent.help_text = "The ICB's NHS England agreement (DARS-NIC-…) the data is re-shared under."
         if not self.is_bound:
             self.initial.setdefault("licensor", Organisation.objects.filter(kind=Organisation.Kind.ICB).first())
         self.order_fields(["sub_licensee", "licensor", "parent", "title", "summary"])

@@ -6,7 +6,7 @@ from typing import Any
 
 from django import forms
 
-from agreements.forms import CreationKeyMixin, NHSFormMixin, ReasonForm, _friendly_lengths
+from agreements.forms import CreationKeyMixin, NHSFormMixin, ReasonForm, _friendly_lengths, model_choice_field
 from agreements.models import LINKABLE_CATEGORIES, Dataset, Linkage, Organisation, PermittedPurpose
 
 __all__ = ["LinkageForm", "ReasonForm"]
@@ -19,7 +19,7 @@ class PurposeChoiceField(forms.ModelMultipleChoiceField):
 
 class DatasetChoiceField(forms.ModelMultipleChoiceField):
     def label_from_instance(self, obj: Dataset) -> str:
-        held_by = f", held by {obj.provider.name}" if obj.provider_id else ""
+        held_by = f", held by {obj.provider.name}" if obj.provider_id and obj.provider else ""
         return f"{obj.name} ({obj.get_category_display()}{held_by})"
 
 
@@ -64,7 +64,7 @@ class LinkageForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
             del self.fields["reason"]
         if self.instance.pk:
             del self.fields["creation_key"]
-        self.fields["icb"].queryset = Organisation.objects.filter(kind=Organisation.Kind.ICB)
+        model_choice_field(self, "icb").queryset = Organisation.objects.filter(kind=Organisation.Kind.ICB)
         messages = {
             "title": "Enter a name for the linkage",
             "icb": "Select the ICB",
@@ -79,4 +79,4 @@ class LinkageForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         _friendly_lengths(self)
 
     def model_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self._meta.fields if name not in {"datasets", "purposes"}}
+        return {name: self.cleaned_data[name] for name in self.Meta.fields if name not in {"datasets", "purposes"}}
