@@ -3,14 +3,14 @@ only their own agreements, so they get a 403: the export is the whole register."
 
 from __future__ import annotations
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
 from agreements import exports
-from agreements.permissions import VIEW_ALL_AGREEMENTS, StaffMixin
+from agreements.permissions import VIEW_ALL_AGREEMENTS, AuthenticatedHttpRequest, StaffMixin
 from agreements.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
 
 FORMATS = {
@@ -26,7 +26,7 @@ class ExportMixin(StaffMixin):
 
 
 class ExportIndexView(ExportMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         context = {
             "columns": [header for header, _ in exports.agreement_columns(on=timezone.localdate())],
             "organisation_columns": [header for header, _ in exports.ORGANISATION_COLUMNS],
@@ -37,7 +37,7 @@ class ExportIndexView(ExportMixin, View):
 
 
 class ExportFileView(ExportMixin, View):
-    def get(self, request: HttpRequest, name: str) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
         stem, extension, content_type, build = FORMATS[name]
         response = HttpResponse(build(), content_type=content_type)
         response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(stem, extension)}"'

@@ -12,15 +12,15 @@ from typing import Any
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
 from agreements import importers, services
-from agreements.forms import NHSFormMixin
+from agreements.forms import NHSFormMixin, choice_field
 from agreements.models import Agreement, Organisation
-from agreements.permissions import StaffMixin, forbidden
+from agreements.permissions import AuthenticatedHttpRequest, StaffMixin, forbidden
 
 _DONE_SESSION_KEY = "agreements.import.done"
 
@@ -46,7 +46,7 @@ class ImportForm(NHSFormMixin, forms.Form):
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["importer"].choices = [(i.slug, i.title) for i in _allowed_importers(user)]
+        choice_field(self, "importer").choices = [(i.slug, i.title) for i in _allowed_importers(user)]
         max_mb, max_rows = importers.import_limits()
         self.fields[
             "file"
@@ -59,6 +59,7 @@ class ImportForm(NHSFormMixin, forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        assert cleaned is not None  # Form.clean returns cleaned_data
         upload = cleaned.get("file")
         importer = cleaned.get("importer")
         if upload is None or importer is None:
@@ -80,7 +81,7 @@ class ImportForm(NHSFormMixin, forms.Form):
 class ImportStartView(StaffMixin, View):
     """Choose what the file contains and upload it."""
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not _allowed_importers(request.user):
             return forbidden(request, "Only the IG team can import records. Ask your IG lead if you need to.")
         return super().dispatch(request, *args, **kwargs)
@@ -94,10 +95,10 @@ class ImportStartView(StaffMixin, View):
         }
         return render(request, "agreements/import/start.html", context, status=status)
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         return self._render(request, ImportForm(user=request.user))
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         form = ImportForm(request.POST, request.FILES, user=request.user)
         if not form.is_valid():
             return self._render(request, form, status=400)
@@ -114,7 +115,7 @@ class ImportStartView(StaffMixin, View):
 class ImportPreviewView(StaffMixin, View):
     """Every row with its result; the officer confirms, or goes back and fixes the file."""
 
-    def _pending(self, request: HttpRequest, token: str) -> importers.PendingUpload | None:
+    def _pending(self, request: AuthenticatedHttpRequest, token: str) -> importers.PendingUpload | None:
         pending = importers.upload_find(token=token, user_id=request.user.pk)
         if pending is None or not request.user.has_perm(importers.IMPORTERS[pending.importer].permission):
             return None
@@ -143,13 +144,13 @@ class ImportPreviewView(StaffMixin, View):
         }
         return render(request, "agreements/import/preview.html", context, status=status)
 
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         pending = self._pending(request, token)
         if pending is None:
             return self._gone(request)
         return self._render(request, pending)
 
-    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, token: str) -> HttpResponse:
         pending = self._pending(request, token)
         if pending is None:
             return self._gone(request)
@@ -185,7 +186,7 @@ def _summary(record: Organisation | Agreement) -> dict[str, str]:
 
 
 class ImportDoneView(StaffMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         done = request.session.get(_DONE_SESSION_KEY)
         if not done:
             return redirect("staff:import")

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypedDict
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +16,7 @@ from django.views import View
 from agreements import permissions, rules, selectors, services
 from agreements.linkage_forms import LinkageForm, ReasonForm
 from agreements.models import LINKABLE_CATEGORIES, Agreement, Dataset, Linkage, PermittedPurpose
-from agreements.permissions import StaffMixin
+from agreements.permissions import AuthenticatedHttpRequest, StaffMixin
 
 VIEW_LINKAGE = "agreements.view_linkage"
 ADD_LINKAGE = "agreements.add_linkage"
@@ -51,7 +51,7 @@ def dashboard_context(user: Any) -> dict[str, Any]:
 class LinkageListView(StaffMixin, View):
     permission_required = VIEW_LINKAGE
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         today = timezone.localdate()
         rows = [
             (linkage, selectors.linkage_checklist(linkage=linkage, on=today)) for linkage in selectors.linkage_list()
@@ -72,7 +72,7 @@ class LinkageListView(StaffMixin, View):
 class LinkageDetailView(StaffMixin, View):
     permission_required = VIEW_LINKAGE
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         linkage = get_object_or_404(selectors.linkage_list(), pk=pk)
         today = timezone.localdate()
         checklist = selectors.linkage_checklist(linkage=linkage, on=today)
@@ -117,10 +117,10 @@ class LinkageCreateView(StaffMixin, View):
             {"page_title": "Record a linkage", "breadcrumbs": _crumbs(), "form": form},
         )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         return self.render_form(request, LinkageForm())
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         form = LinkageForm(request.POST)
         if form.is_valid():
             try:
@@ -141,7 +141,7 @@ class LinkageCreateView(StaffMixin, View):
 class LinkageEditView(StaffMixin, View):
     permission_required = CHANGE_LINKAGE
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         # Signed-in users only, so an anonymous visitor is sent to sign in whether or not the linkage exists.
         if request.user.is_authenticated:
             self.linkage = get_object_or_404(Linkage, pk=kwargs["pk"])
@@ -160,10 +160,10 @@ class LinkageEditView(StaffMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return self.render_form(request, LinkageForm(instance=self.linkage, with_reason=True))
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form = LinkageForm(request.POST, instance=Linkage.objects.get(pk=pk), with_reason=True)
         if form.is_valid():
             try:
@@ -182,7 +182,17 @@ class LinkageEditView(StaffMixin, View):
         return self.render_form(request, form)
 
 
-_STEPS = {
+class _Step(TypedDict):
+    permission: str
+    title: str
+    button: str
+    label: str
+    required: bool
+    hint: str
+    done: str
+
+
+_STEPS: dict[str, _Step] = {
     "activate": {
         "permission": ACTIVATE_LINKAGE,
         "title": "Activate the linkage",
@@ -205,7 +215,9 @@ _STEPS = {
 
 
 class LinkageTransitionView(StaffMixin, View):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    step: _Step
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.step = _STEPS[kwargs["step"]]
         self.permission_required = self.step["permission"]
         if request.user.is_authenticated:
@@ -236,10 +248,10 @@ class LinkageTransitionView(StaffMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
         return self.render_page(request, self.form())
 
-    def post(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
         form = self.form(request.POST)
         if form.is_valid():
             service = services.linkage_activate if step == "activate" else services.linkage_close
@@ -258,7 +270,7 @@ class PermittedPurposeListView(StaffMixin, View):
 
     permission_required = "agreements.view_permittedpurpose"
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         purposes = list(PermittedPurpose.objects.all())
         categories = [
             (Dataset.Category(category).label, [p for p in purposes if p.category == category])

@@ -17,8 +17,10 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth.mixins import LoginRequiredMixin
+from django.contrib.auth.models import User
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
 from agreements import selectors
@@ -102,6 +104,13 @@ def forbidden(request: HttpRequest, message: str = "") -> HttpResponse:
     return render(request, "agreements/forbidden.html", {"message": message}, status=403)
 
 
+class AuthenticatedHttpRequest(HttpRequest):
+    """What the handlers (get, post) of a StaffMixin view receive: its dispatch has sent anonymous users to the
+    sign-in page, so request.user is a signed-in user. For type checking only."""
+
+    user: User
+
+
 class StaffMixin(LoginRequiredMixin):
     """Every staff view: sign-in first (anonymous users go to the sign-in page), then `permission_required`
     as a model permission, answered with a 403 page."""
@@ -109,7 +118,7 @@ class StaffMixin(LoginRequiredMixin):
     permission_required: str | None = None
     forbidden_message = "You do not have permission to do this. Ask your IG lead if you think you should."
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if not request.user.is_authenticated:
             return self.handle_no_permission()
         if self.permission_required and not request.user.has_perm(self.permission_required):

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, models, transaction
@@ -39,7 +39,6 @@ from agreements.models import (
     ReferenceSequence,
 )
 
-User = AbstractBaseUser
 Action = AuditEvent.Action
 Status = Agreement.Status
 

@@ -11,7 +11,7 @@ from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,7 +28,7 @@ from agreements.forms import (
     SubLicenceForm,
 )
 from agreements.models import Agreement, Organisation, Party
-from agreements.permissions import StaffMixin
+from agreements.permissions import AuthenticatedHttpRequest, StaffMixin
 
 PAGE_SIZE = 25
 ENDING_SOON_DAYS = 90
@@ -80,7 +80,7 @@ def _paginate(request: HttpRequest, queryset: Any) -> tuple[Any, str]:
 
 
 class DashboardView(StaffMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         user = request.user
         visible = permissions.visible_agreements(user)
         if not permissions.sees_everything(user):
@@ -119,7 +119,7 @@ class DashboardView(StaffMixin, View):
 
 
 class OrganisationListView(StaffMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         form = OrganisationSearchForm(request.GET or None)
         organisations = permissions.visible_organisations(request.user).annotate(
             agreement_count=Count("parties__agreement", distinct=True)
@@ -146,7 +146,7 @@ class OrganisationListView(StaffMixin, View):
 
 
 class OrganisationDetailView(StaffMixin, View):
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         organisation = permissions.organisation_or_404(request.user, pk)
         agreements = _with_parties(
             permissions.visible_agreements(request.user).filter(
@@ -178,10 +178,10 @@ class OrganisationCreateView(StaffMixin, View):
             {"page_title": "Add an organisation", "breadcrumbs": _crumbs(_organisations_crumb()), "form": form},
         )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         return self.render_form(request, OrganisationForm())
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         if existing := _already_created(request, permissions.visible_organisations(request.user)):
             return redirect("staff:organisation_detail", pk=existing.pk)
         form = OrganisationForm(request.POST)
@@ -199,7 +199,7 @@ class OrganisationCreateView(StaffMixin, View):
 
 
 class OrganisationEditView(StaffMixin, View):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             self.organisation = permissions.organisation_or_404(request.user, kwargs["pk"])
             if not request.user.has_perm(permissions.CHANGE_ORGANISATION):
@@ -222,10 +222,10 @@ class OrganisationEditView(StaffMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return self.render_form(request, OrganisationForm(instance=self.organisation, with_reason=True))
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         # The form validates a copy, so the page's headings keep the saved name if the form has errors.
         form = OrganisationForm(
             request.POST, instance=Organisation.objects.get(pk=self.organisation.pk), with_reason=True
@@ -251,7 +251,7 @@ class OrganisationEditView(StaffMixin, View):
 
 
 class AgreementListView(StaffMixin, View):
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         form = AgreementFilterForm(request.GET or None)
         agreements = permissions.visible_agreements(request.user)
         filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
@@ -293,14 +293,14 @@ class AgreementObjectMixin(StaffMixin):
 
     agreement: Agreement
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
         return super().dispatch(request, *args, **kwargs)
 
 
 class AgreementDetailView(AgreementObjectMixin, View):
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         agreement = self.agreement
         return render(
             request,
@@ -343,10 +343,10 @@ class AgreementCreateView(StaffMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         return self.render_form(request, self.form_class(user=request.user))
 
-    def create(self, request: HttpRequest, form: AgreementForm) -> Agreement:
+    def create(self, request: AuthenticatedHttpRequest, form: AgreementForm) -> Agreement:
         return services.agreement_create(
             actor=request.user,
             fields=form.model_fields(),
@@ -354,7 +354,7 @@ class AgreementCreateView(StaffMixin, View):
             **_agreement_relations(form),
         )
 
-    def post(self, request: HttpRequest) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         if existing := _already_created(request, permissions.visible_agreements(request.user)):
             return redirect("staff:agreement_detail", pk=existing.pk)
         form = self.form_class(request.POST, user=request.user)
@@ -373,7 +373,7 @@ class SubLicenceCreateView(AgreementCreateView):
     form_class = SubLicenceForm
     page_title = "New sub-licence"
 
-    def create(self, request: HttpRequest, form: AgreementForm) -> Agreement:
+    def create(self, request: AuthenticatedHttpRequest, form: AgreementForm) -> Agreement:
         relations = _agreement_relations(form)
         return services.sub_licence_create(
             actor=request.user,
@@ -387,7 +387,7 @@ class SubLicenceCreateView(AgreementCreateView):
 
 
 class AgreementEditView(AgreementObjectMixin, View):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
             if not permissions.can_edit_agreement(request.user, self.agreement):
@@ -410,10 +410,10 @@ class AgreementEditView(AgreementObjectMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return self.render_form(request, AgreementForm(instance=self.agreement, user=request.user))
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form = AgreementForm(request.POST, instance=Agreement.objects.get(pk=self.agreement.pk), user=request.user)
         if form.is_valid():
             try:
@@ -487,7 +487,7 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
 class AgreementTransitionView(AgreementObjectMixin, View):
     step: str
 
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.step = kwargs["step"]
         if self.step not in TRANSITIONS:
             raise Http404("No such step")
@@ -537,10 +537,10 @@ class AgreementTransitionView(AgreementObjectMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
         return self.render_page(request, self.form())
 
-    def post(self, request: HttpRequest, pk: int, step: str) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
         form = self.form(request.POST)
         if form.is_valid():
             definition = TRANSITIONS[self.step]
@@ -559,7 +559,7 @@ class AgreementTransitionView(AgreementObjectMixin, View):
 
 
 class DocumentUploadView(AgreementObjectMixin, View):
-    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated:
             self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
             if not permissions.can_add_document(request.user, self.agreement):
@@ -579,10 +579,10 @@ class DocumentUploadView(AgreementObjectMixin, View):
             },
         )
 
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         return self.render_form(request, DocumentForm())
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         form = DocumentForm(request.POST, request.FILES)
         if form.is_valid():
             try:
@@ -602,7 +602,7 @@ class DocumentUploadView(AgreementObjectMixin, View):
 
 
 class DocumentDownloadView(AgreementObjectMixin, View):
-    def get(self, request: HttpRequest, pk: int, document_pk: int) -> HttpResponse:
+    def get(self, request: AuthenticatedHttpRequest, pk: int, document_pk: int) -> HttpResponseBase:
         document = get_object_or_404(self.agreement.documents, pk=document_pk)
         try:
             handle = document.file.open("rb")

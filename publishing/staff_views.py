@@ -9,7 +9,7 @@ from typing import Any
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBase, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.cache import patch_cache_control
@@ -19,7 +19,7 @@ from publishing import selectors, services
 from publishing.forms import RegisterForm, WithdrawForm
 from publishing.views import serve_edition_file
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def staff_permission(permission: str) -> Callable[[View], View]:
@@ -27,7 +27,7 @@ def staff_permission(permission: str) -> Callable[[View], View]:
 
     def decorator(view: View) -> View:
         @wraps(view)
-        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
             if not request.user.has_perm(permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
@@ -141,7 +141,7 @@ def edition_entry(request: HttpRequest, register: str, pk: int, reference: str) 
 
 @require_GET
 @staff_permission("publishing.view_edition")
-def edition_file(request: HttpRequest, register: str, pk: int, fmt: str) -> HttpResponse:
+def edition_file(request: HttpRequest, register: str, pk: int, fmt: str) -> HttpResponseBase:
     """Any edition's files, drafts included, for staff only and never cached."""
     register_obj = selectors.register_get(slug=register)
     edition = selectors.edition_for_staff(register=register_obj, pk=pk)

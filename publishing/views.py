@@ -7,6 +7,7 @@ from django.http import (
     Http404,
     HttpRequest,
     HttpResponse,
+    HttpResponseBase,
     HttpResponseNotModified,
     HttpResponsePermanentRedirect,
 )
@@ -127,14 +128,16 @@ def entry_in_edition(request: HttpRequest, register: str, edition: str, referenc
     return _entry_page(request, edition_obj, reference, current=is_current, canonical=canonical)
 
 
-def serve_edition_file(request: HttpRequest, edition: Edition, fmt: str, *, max_age: int, public: bool) -> HttpResponse:
+def serve_edition_file(
+    request: HttpRequest, edition: Edition, fmt: str, *, max_age: int, public: bool
+) -> HttpResponseBase:
     """A stored file with its permanent download name, an ETag from its SHA-256 and cache headers."""
     if fmt not in DOWNLOAD_FORMATS:
         raise Http404("No such format")
     stored = selectors.edition_file(edition=edition, format=fmt)
     etag = f'"{stored.sha256}"'
     if etag in [tag.strip() for tag in request.headers.get("If-None-Match", "").split(",")]:
-        response: HttpResponse = HttpResponseNotModified()
+        response: HttpResponseBase = HttpResponseNotModified()
     else:
         response = FileResponse(
             stored.file.open("rb"),
@@ -155,7 +158,7 @@ def serve_edition_file(request: HttpRequest, edition: Edition, fmt: str, *, max_
 
 
 @require_safe
-def latest_file(request: HttpRequest, register: str, fmt: str) -> HttpResponse:
+def latest_file(request: HttpRequest, register: str, fmt: str) -> HttpResponseBase:
     register_obj = selectors.register_get(slug=register)
     edition = selectors.edition_current(register=register_obj)
     if edition is None:
@@ -164,7 +167,7 @@ def latest_file(request: HttpRequest, register: str, fmt: str) -> HttpResponse:
 
 
 @require_safe
-def edition_file(request: HttpRequest, register: str, edition: str, fmt: str) -> HttpResponse:
+def edition_file(request: HttpRequest, register: str, edition: str, fmt: str) -> HttpResponseBase:
     register_obj = selectors.register_get(slug=register)
     edition_obj = selectors.edition_published_get(register=register_obj, slug=edition)
     return serve_edition_file(request, edition_obj, fmt, max_age=EDITION_FILE_MAX_AGE, public=True)
