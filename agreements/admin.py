@@ -38,8 +38,9 @@ class SuperuserOnlyMixin:
         return request.user.is_active and request.user.is_superuser
 
 
+# guardian declares change_form_template as an instance str and django-stubs as a ClassVar, so the bases clash.
 @admin.register(Organisation)
-class OrganisationAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
+class OrganisationAdmin(SuperuserOnlyMixin, GuardedModelAdmin):  # type: ignore[misc]
     # "Object permissions" on an organisation is where a superuser grants partner-contact rights.
     list_display = ["name", "ods_code", "kind", "dspt_status", "dspt_assessment_year"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -56,12 +57,12 @@ class PartyInline(admin.TabularInline):
 class DocumentInline(admin.TabularInline):
     model = Document
     extra = 0
-    fields = ["title", "kind", "filename", "size", "uploaded_by", "uploaded_at"]
-    readonly_fields = fields
+    fields = readonly_fields = ("title", "kind", "filename", "size", "uploaded_by", "uploaded_at")
 
 
+# The same clash of change_form_template declarations as for OrganisationAdmin.
 @admin.register(Agreement)
-class AgreementAdmin(SuperuserOnlyMixin, GuardedModelAdmin):
+class AgreementAdmin(SuperuserOnlyMixin, GuardedModelAdmin):  # type: ignore[misc]
     list_display = [
         "reference",
         "title",

@@ -8,12 +8,13 @@ changes nothing: each record is looked up by its natural key (ODS code, referenc
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from importlib import import_module
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
+from django.contrib.auth.models import Group, User
 from django.db import transaction
 from django.utils import timezone
 
@@ -124,7 +125,7 @@ def _organisation(ods_code: str) -> Organisation:
     return Organisation.objects.get(ods_code=ods_code)
 
 
-def _users() -> dict[str, object]:
+def _users() -> dict[str, User]:
     """The demo accounts, created once; a second run leaves their passwords as they are."""
     User = get_user_model()
     users = {}
@@ -331,7 +332,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
     return ACCOUNTS if with_accounts else []
 
 
-def _system_approver() -> object:
+def _system_approver() -> User:
     """Without demo accounts (DEBUG off), the demo approvals are recorded against a disabled system user."""
     User = get_user_model()
     user, created = User.objects.get_or_create(username="demo-loader", defaults={"is_active": False})
@@ -345,7 +346,12 @@ LINKAGE_TITLE = "Children's social care and early help linked to commissioning d
 
 
 def _linkage(
-    *, officer: object, approved: object, icb: Organisation, lcc: Organisation, processor: Organisation
+    *,
+    officer: User | None,
+    approved: Callable[[Agreement], None],
+    icb: Organisation,
+    lcc: Organisation,
+    processor: Organisation,
 ) -> None:
     """A linkage that is not yet permitted: the DSA (ICB and council) and the processor's contract are in place,
     but the council's data processing agreement with the processor is not, so its checklist shows one cross."""
@@ -393,8 +399,8 @@ def _linkage(
 
 def _information_sharing(
     *,
-    officer: object,
-    approved: object,
+    officer: User | None,
+    approved: Callable[[Agreement], None],
     icb: Organisation,
     lcc: Organisation,
     nhse: Organisation,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
@@ -74,7 +75,7 @@ AgreementColumn = tuple[str, Callable[[Agreement], Any]]
 
 def agreement_columns(*, on: dt.date) -> list[AgreementColumn]:
     role_columns: list[AgreementColumn] = [
-        (f"{label}s" if not label.endswith("s") else label, lambda a, r=role: _people(a, r))
+        (f"{label}s" if not label.endswith("s") else label, partial(_people, role=role))
         for role, label in Party.Role.choices
     ]
     return [

@@ -185,7 +185,7 @@ class RowResult:
     label: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
-    existing: models.Model | None = None
+    existing: Organisation | Agreement | None = None
     notes: list[str] = field(default_factory=list)
 
     NEW: ClassVar[str] = "new"
@@ -652,9 +652,10 @@ class PendingUpload:
 def upload_keep(*, data: bytes, filename: str, importer: str, user_id: int) -> PendingUpload:
     extension = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
     path = default_storage.save(f"imports/{secrets.token_urlsafe(24)}.{extension}", ContentFile(data))
-    payload = {"path": path, "filename": clean_filename(filename), "importer": importer, "user": user_id}
+    cleaned = clean_filename(filename)
+    payload = {"path": path, "filename": cleaned, "importer": importer, "user": user_id}
     token = signing.dumps(payload, salt=_TOKEN_SALT, compress=True)
-    return PendingUpload(token=token, importer=importer, filename=payload["filename"], path=path)
+    return PendingUpload(token=token, importer=importer, filename=cleaned, path=path)
 
 
 def upload_find(*, token: str, user_id: int) -> PendingUpload | None:

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.mail import EmailMessage
 from django.db import transaction
 from django.db.models import Max, Q
@@ -57,9 +58,9 @@ def _link(name: str, *args: object) -> str:
     return f"{settings.SITE_URL.rstrip('/')}{reverse(name, args=args)}"
 
 
-def _recipients(owners: list[object]) -> tuple[str, ...]:
+def _recipients(owners: list[User | None]) -> tuple[str, ...]:
     addresses = {address.strip() for address in settings.IG_TEAM_EMAILS if address.strip()}
-    addresses |= {owner.email for owner in owners if owner is not None and getattr(owner, "email", "")}
+    addresses |= {owner.email for owner in owners if owner is not None and owner.email}
     return tuple(sorted(addresses))
 
 
@@ -88,7 +89,9 @@ def _agreements_ending(today: dt.date) -> list[Reminder]:
     for agreement in selectors.agreements_ending(within_days=max(AGREEMENT_THRESHOLDS), today=today).select_related(
         "owner"
     ):
-        days = (agreement.end_date - today).days
+        end_date = agreement.end_date
+        assert end_date is not None  # agreements_ending selects on end_date
+        days = (end_date - today).days
         threshold = _threshold(days, AGREEMENT_THRESHOLDS)
         if threshold is None:
             continue
@@ -97,12 +100,12 @@ def _agreements_ending(today: dt.date) -> list[Reminder]:
                 kind=Kind.AGREEMENT_ENDING,
                 subject=f"agreement:{agreement.pk}",
                 threshold=threshold,
-                due_on=agreement.end_date,
-                title=f"{agreement.reference} ends {_in_days(days)} ({format_date(agreement.end_date)})",
+                due_on=end_date,
+                title=f"{agreement.reference} ends {_in_days(days)} ({format_date(end_date)})",
                 body=_body(
                     [
                         f"{agreement.reference}: {agreement.title}",
-                        f"{agreement.get_kind_display()}, ends on {format_date(agreement.end_date)}, {_in_days(days)}.",
+                        f"{agreement.get_kind_display()}, ends on {format_date(end_date)}, {_in_days(days)}.",
                         "",
                         "Renew or extend it before then, or record what replaces it. When it ends, anything that "
                         "relies on it (a sub-licence, a linkage) stops being permitted.",
@@ -118,17 +121,19 @@ def _agreements_ending(today: dt.date) -> list[Reminder]:
 def _reviews_overdue(today: dt.date) -> list[Reminder]:
     reminders = []
     for agreement in selectors.agreements_review_overdue(today=today).select_related("owner"):
+        review_date = agreement.review_date
+        assert review_date is not None  # agreements_review_overdue selects on review_date
         reminders.append(
             Reminder(
                 kind=Kind.REVIEW_OVERDUE,
                 subject=f"agreement:{agreement.pk}",
                 threshold=0,
-                due_on=agreement.review_date,
-                title=f"{agreement.reference} review overdue since {format_date(agreement.review_date)}",
+                due_on=review_date,
+                title=f"{agreement.reference} review overdue since {format_date(review_date)}",
                 body=_body(
                     [
                         f"{agreement.reference}: {agreement.title}",
-                        f"Its review was due on {format_date(agreement.review_date)} and has not been recorded.",
+                        f"Its review was due on {format_date(review_date)} and has not been recorded.",
                         "",
                         "Review it, then record the next review date.",
                     ],
@@ -140,7 +145,7 @@ def _reviews_overdue(today: dt.date) -> list[Reminder]:
     return reminders
 
 
-def _owners(agreements: list[Agreement]) -> list[object]:
+def _owners(agreements: list[Agreement]) -> list[User | None]:
     return [agreement.owner for agreement in agreements]
 
 
@@ -148,8 +153,10 @@ def _linkages(today: dt.date) -> list[Reminder]:
     reminders = []
     for state in selectors.linkages_lapsing(within_days=max(LINKAGE_THRESHOLDS), on=today):
         until = state.checklist.permitted_until
+        assert until is not None  # linkages_lapsing returns only linkages permitted until a date
         days = (until - today).days
         threshold = _threshold(days, LINKAGE_THRESHOLDS)
+        assert threshold is not None  # that date is within the widest threshold
         ending = [item for item in state.checklist.items if item.ends_on == until]
         agreements = [item.agreement for item in ending if item.agreement]
         reminders.append(
@@ -222,7 +229,9 @@ def _assurance(today: dt.date) -> list[Reminder]:
         else:
             due_on = partner.lapses_on
             days = (due_on - today).days
-            threshold = _threshold(days, ASSURANCE_THRESHOLDS)
+            threshold_crossed = _threshold(days, ASSURANCE_THRESHOLDS)
+            assert threshold_crossed is not None  # lapses_on is within the widest threshold
+            threshold = threshold_crossed
             title = f"{organisation.name}: partner assurance lapses on {format_date(due_on)}"
             lines = [
                 f"{organisation.name} ({organisation.ods_code}) stops being assured on {format_date(due_on)}, "

@@ -389,7 +389,7 @@ def linkage_checklist(
     problems += [
         f"{d.name} is held by {d.provider.name}"
         for d in datasets
-        if d.provider_id and d.provider_id != linkage.provider_id
+        if d.provider_id and d.provider_id != linkage.provider_id and d.provider is not None
     ]
     if not datasets:
         items.append(ChecklistItem("datasets", dataset_title, False, "Missing: no dataset is chosen"))

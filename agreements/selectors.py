@@ -239,7 +239,7 @@ def linkages_lapsing(*, within_days: int, on: dt.date | None = None) -> list[Lin
 @dataclass(frozen=True)
 class PartnerAssurance:
     organisation: Organisation
-    lapses_on: dt.date | None
+    lapses_on: dt.date
     violations: list[rules.Violation]
     sub_licences: list[Agreement]
 

@@ -38,8 +38,7 @@ class RegisterAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 
 class EditionFileInline(ReadOnlyMixin, admin.TabularInline):
     model = EditionFile
-    fields = ["format", "file", "size", "sha256"]
-    readonly_fields = fields
+    fields = readonly_fields = ("format", "file", "size", "sha256")
     extra = 0
 
 

@@ -111,7 +111,7 @@ def edition_changes(*, edition: Edition) -> dict[str, Any]:
     previous = edition_previous(edition=edition)
     key = edition.register.kind.key_column
     labels = {column["key"]: column["label"] for column in edition.columns}
-    changes = diff_rows(previous.rows if previous else None, edition.rows, key=key)
+    changes: dict[str, Any] = diff_rows(previous.rows if previous else None, edition.rows, key=key)
     notes = edition.metadata.get("removal_notes") or {}
     for row in changes["removed"]:
         row["note"] = notes.get(row.get(key), "")

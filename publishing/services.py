@@ -258,6 +258,7 @@ def edition_publish(
     with transaction.atomic():
         # The register lock serialises claims, so that two runs cannot both create the period's edition.
         locked_register = Register.objects.select_for_update().get(pk=register.pk)
+        edition: Edition | None
         if edition_id is not None:
             edition = Edition.objects.select_for_update().get(pk=edition_id, register=locked_register)
         else:
