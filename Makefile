@@ -38,9 +38,12 @@ demo: migrate
 run: demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
+# ruff, then mypy ([tool.mypy] in pyproject.toml). mypy's django-stubs plugin imports the settings, which load
+# only with DEBUG on or a SECRET_KEY.
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	DEBUG=true $(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format .
