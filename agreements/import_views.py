@@ -78,13 +78,17 @@ class ImportForm(NHSFormMixin, forms.Form):
         return cleaned
 
 
-class ImportStartView(StaffMixin, View):
-    """Choose what the file contains and upload it."""
+class ImportMixin(StaffMixin):
+    """Every import page is for the IG team: anyone else is refused before an upload or token is looked at."""
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if request.user.is_authenticated and not _allowed_importers(request.user):
             return forbidden(request, "Only the IG team can import records. Ask your IG lead if you need to.")
         return super().dispatch(request, *args, **kwargs)
+
+
+class ImportStartView(ImportMixin, View):
+    """Choose what the file contains and upload it."""
 
     def _render(self, request: HttpRequest, form: ImportForm, status: int = 200) -> HttpResponse:
         context = {
@@ -112,7 +116,7 @@ class ImportStartView(StaffMixin, View):
         return redirect("staff:import_preview", token=pending.token)
 
 
-class ImportPreviewView(StaffMixin, View):
+class ImportPreviewView(ImportMixin, View):
     """Every row with its result; the officer confirms, or goes back and fixes the file."""
 
     def _pending(self, request: AuthenticatedHttpRequest, token: str) -> importers.PendingUpload | None:
@@ -185,7 +189,7 @@ def _summary(record: Organisation | Agreement) -> dict[str, str]:
     }
 
 
-class ImportDoneView(StaffMixin, View):
+class ImportDoneView(ImportMixin, View):
     def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         done = request.session.get(_DONE_SESSION_KEY)
         if not done:
