@@ -1,0 +1,122 @@
+"""axe over every page, not only those the journeys pass through: each staff page an approver can open (found from
+the URL configuration, as tests/test_staff_urls.py does), each form shown with its errors, and every public page
+of both registers. WCAG 2.2 AA, no violations."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from publishing.models import Edition
+from tests.browser.conftest import AXE_OPTIONS, _axe
+from tests.factories import UserFactory
+from tests.test_staff_urls import STAFF_URLS, _url
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _violations(page: Any) -> list[str]:
+    results = _axe.run(page, options=AXE_OPTIONS).response["violations"]
+    return [f"{v['id']}: {v['help']} at {[n['target'] for n in v['nodes']][:3]}" for v in results]
+
+
+def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> None:
+    settings.DEBUG = True
+    call_command("load_demo")
+    call_command("publish_register", "sub-licences")
+    call_command("publish_register", "information-sharing")
+    approver = UserFactory(username="sweep-approver", role="IG approver")
+    assert approver.has_perm("publishing.publish_edition")
+    sub_licences = Edition.objects.get(register__slug="sub-licences", status=Edition.Status.PUBLISHED)
+    values = {
+        "pk_agreement": _agreement_pk("SL/25/1"),
+        "pk_organisation": _organisation_pk("509"),
+        "pk_linkage": _linkage_pk(),
+        "pk_edition": sub_licences.pk,
+        "document_pk": 0,
+        "register": "sub-licences",
+        "reference": "SL/25/1",
+        "fmt": "pdf",
+        "token": "none",
+    }
+
+    problems: dict[str, list[str]] = {}
+    checked = []
+
+    def check(url: str, status: int = 200) -> None:
+        # Ask first, with the page's cookies: POST-only actions answer 405, downloads are not pages.
+        probe = page.request.get(url, max_redirects=0)
+        if probe.status != status or "html" not in probe.headers.get("content-type", ""):
+            return
+        page.goto(url)
+        page.wait_for_load_state()
+        checked.append(url)
+        if found := _violations(page):
+            problems[url] = found
+
+    sign_in("sweep-approver")
+    for _name, route in STAFF_URLS:
+        if "<document_pk>" in route or "<token>" in route or "<fmt>" in route:
+            continue  # a download, or a page that only exists during an import
+        check(_url(route, values))
+
+    # Forms as they look with errors: submit each empty.
+    for url in [
+        "/staff/organisations/new/",
+        "/staff/agreements/new/",
+        "/staff/agreements/new-sub-licence/",
+        "/staff/linkages/new/",
+        "/staff/import/",
+    ]:
+        page.goto(url)
+        page.locator("main form button[type=submit], main form input[type=submit]").last.click()
+        page.wait_for_load_state()
+        assert page.locator(".nhsuk-error-summary").count() == 1, url
+        checked.append(url + " (with errors)")
+        if found := _violations(page):
+            problems[url + " (with errors)"] = found
+
+    page.context.clear_cookies()
+    for url in [
+        "/",
+        "/registers/sub-licences/",
+        "/registers/sub-licences/editions/",
+        f"/registers/sub-licences/editions/{sub_licences.slug}/",
+        "/registers/sub-licences/entries/SL/25/1/",
+        "/registers/information-sharing/",
+        "/registers/information-sharing/editions/",
+        "/accounts/login/",
+    ]:
+        check(url)
+    check("/no-such-page/", status=404)
+    first_entry = page.goto("/registers/information-sharing/") and page.locator("table tbody a").first
+    if first_entry:
+        first_entry.click()
+        checked.append(page.url)
+        if found := _violations(page):
+            problems[page.url] = found
+
+    assert len(checked) >= 35, checked
+    assert not problems, "\n".join(f"{url}:\n  " + "\n  ".join(found) for url, found in problems.items())
+
+
+def _agreement_pk(reference: str) -> int:
+    from agreements.models import Agreement
+
+    return Agreement.objects.get(reference=reference).pk
+
+
+def _organisation_pk(ods_code: str) -> int:
+    from agreements.models import Organisation
+
+    return Organisation.objects.get(ods_code=ods_code).pk
+
+
+def _linkage_pk() -> int:
+    from agreements.models import Linkage
+
+    linkage = Linkage.objects.first()
+    assert linkage is not None
+    return linkage.pk
