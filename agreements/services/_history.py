@@ -1,0 +1,99 @@
+"""History: the private helpers every area of the services shares (snapshots, diffs, the audit entry,
+validation), and the fields a service sets itself."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import models
+
+from agreements.models import Agreement, AuditEvent, Linkage, Organisation
+
+Action = AuditEvent.Action
+
+# Fields a service sets itself; they never come from a form.
+_AGREEMENT_SYSTEM_FIELDS = {
+    "id",
+    "reference",
+    "status",
+    "last_edited_by",
+    "creation_key",
+    "created_at",
+    "updated_at",
+}
+_ORGANISATION_SYSTEM_FIELDS = {"id", "creation_key", "created_at", "updated_at"}
+
+
+def _display(instance: models.Model, field: models.Field) -> str:
+    value = getattr(instance, field.attname)
+    if value in (None, ""):
+        return ""
+    if field.choices:
+        return str(dict(field.flatchoices).get(value, value))
+    if field.is_relation:
+        return str(getattr(instance, field.name))
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, dt.date):
+        return f"{value.day} {value:%B %Y}"
+    return str(value)
+
+
+def _snapshot(instance: models.Model, m2m: Mapping[str, Iterable[models.Model]] | None = None) -> dict[str, str]:
+    """What a person would read of the record: field label -> displayed value."""
+    values = {
+        str(field.verbose_name).capitalize(): _display(instance, field)
+        for field in instance._meta.concrete_fields
+        if field.editable and field.name not in _AGREEMENT_SYSTEM_FIELDS | _ORGANISATION_SYSTEM_FIELDS
+    }
+    for name, objects in (m2m or {}).items():
+        values[name] = ", ".join(sorted(str(o) for o in objects))
+    return values
+
+
+def _diff(before: Mapping[str, str], after: Mapping[str, str]) -> dict[str, list[str]]:
+    return {label: [before.get(label, ""), value] for label, value in after.items() if before.get(label, "") != value}
+
+
+def _audit(
+    *,
+    actor: User | None,
+    action: str,
+    reason: str = "",
+    agreement: Agreement | None = None,
+    organisation: Organisation | None = None,
+    linkage: Linkage | None = None,
+    changes: Mapping[str, list[str]] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        actor=actor,
+        action=action,
+        reason=reason.strip(),
+        agreement=agreement,
+        organisation=organisation,
+        linkage=linkage,
+        changes=dict(changes or {}),
+    )
+
+
+def _agreement_relations(agreement: Agreement) -> dict[str, Iterable[models.Model]]:
+    return {
+        "Parties": agreement.parties.select_related("organisation"),
+        "Datasets": agreement.datasets.all(),
+        "Purposes": agreement.purposes.all(),
+    }
+
+
+def _validate(instance: models.Model) -> None:
+    """Full model validation, with the error raised before anything is written."""
+    instance.full_clean()
+
+
+def _only_editable(fields: Mapping[str, Any], system: set[str]) -> dict[str, Any]:
+    unknown = set(fields) & system
+    if unknown:
+        raise ValueError(f"These fields are set by the system, not by callers: {sorted(unknown)}")
+    return dict(fields)

@@ -1,0 +1,313 @@
+"""Agreements: creating and changing them, and the steps of their life (submit, return, approve, terminate,
+supersede, expire)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from agreements import selectors
+from agreements.models import (
+    SUB_LICENCE_PREFIX,
+    SUB_LICENCE_REFERENCE_RE,
+    Agreement,
+    Dataset,
+    Organisation,
+    Party,
+    Purpose,
+)
+from agreements.services._history import (
+    _AGREEMENT_SYSTEM_FIELDS,
+    Action,
+    _agreement_relations,
+    _audit,
+    _diff,
+    _only_editable,
+    _snapshot,
+    _validate,
+)
+from agreements.services.references import reference_allocate, reference_reserve
+
+Status = Agreement.Status
+
+
+def _set_relations(
+    agreement: Agreement,
+    *,
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
+) -> None:
+    if parties is not None:
+        wanted = {(organisation.pk, role) for organisation, role in parties}
+        valid_roles = set(Party.Role.values)
+        if bad := {role for _, role in wanted if role not in valid_roles}:
+            raise ValidationError({"parties": f"Unknown party role: {', '.join(sorted(bad))}"})
+        existing = {(p.organisation_id, p.role): p for p in agreement.parties.all()}
+        for key, party in existing.items():
+            if key not in wanted:
+                party.delete()
+        Party.objects.bulk_create(
+            [Party(agreement=agreement, organisation_id=org_id, role=role) for org_id, role in wanted - set(existing)]
+        )
+    if datasets is not None:
+        agreement.datasets.set(datasets)
+    if purposes is not None:
+        agreement.purposes.set(purposes)
+
+
+def _check_reference(agreement: Agreement) -> None:
+    is_sl = bool(SUB_LICENCE_REFERENCE_RE.fullmatch(agreement.reference or ""))
+    if agreement.kind != Agreement.Kind.SUB_LICENCE and is_sl:
+        raise ValidationError({"reference": "References like SL/25/1 are kept for sub-licences"})
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] = (),
+    datasets: Iterable[Dataset] = (),
+    purposes: Iterable[Purpose] = (),
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+    agreed_on: dt.date | None = None,
+    sub_licence_reference: str = "",
+) -> Agreement:
+    """Create an agreement as a draft. A sub-licence's reference is allocated here, from the year of
+    `agreed_on` (today in Europe/London unless given, e.g. when loading an existing register), unless an
+    imported register already gave it one (`sub_licence_reference`), which is kept and reserved."""
+    if creation_key and (existing := Agreement.objects.filter(creation_key=creation_key).first()):
+        return existing
+    values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS - {"reference"})
+    if values.get("kind") == Agreement.Kind.SUB_LICENCE and "reference" in values:
+        raise ValueError("Sub-licence references are allocated by the system: use sub_licence_create")
+    agreement = Agreement(status=Status.DRAFT, last_edited_by=actor, creation_key=creation_key, **values)
+    if agreement.kind == Agreement.Kind.SUB_LICENCE and sub_licence_reference:
+        agreement.reference = reference_reserve(reference=sub_licence_reference)
+    elif agreement.kind == Agreement.Kind.SUB_LICENCE:
+        agreement.reference = reference_allocate(prefix=SUB_LICENCE_PREFIX, on=agreed_on or timezone.localdate())
+    _check_reference(agreement)
+    _validate(agreement)
+    try:
+        with transaction.atomic():
+            agreement.save()
+    except IntegrityError as error:
+        raise ValidationError({"reference": "An agreement with this reference already exists"}) from error
+    _set_relations(agreement, parties=parties, datasets=datasets, purposes=purposes)
+    agreement.owner_id = agreement.owner_id or (actor.pk if actor else None)
+    agreement.save(update_fields=["owner"])
+    _audit(
+        actor=actor,
+        action=Action.CREATED,
+        reason=reason,
+        agreement=agreement,
+        changes=_diff({}, _snapshot(agreement, _agreement_relations(agreement))),
+    )
+    return agreement
+
+
+def sub_licence_create(
+    *,
+    actor: User | None,
+    sub_licensee: Organisation,
+    fields: Mapping[str, Any],
+    licensor: Organisation | None = None,
+    datasets: Iterable[Dataset] = (),
+    purposes: Iterable[Purpose] = (),
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+    agreed_on: dt.date | None = None,
+) -> Agreement:
+    """Create a draft sub-licence with the next SL/YY/N reference (YY from today's date in Europe/London)."""
+    parties = [(sub_licensee, Party.Role.SUB_LICENSEE)]
+    if licensor:
+        parties.append((licensor, Party.Role.PROVIDER))
+    return agreement_create(
+        actor=actor,
+        fields={**fields, "kind": Agreement.Kind.SUB_LICENCE},
+        parties=parties,
+        datasets=datasets,
+        purposes=purposes,
+        reason=reason,
+        creation_key=creation_key,
+        agreed_on=agreed_on,
+    )
+
+
+@transaction.atomic
+def agreement_update(
+    *,
+    actor: User | None,
+    agreement: Agreement,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None = None,
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[Purpose] | None = None,
+    reason: str = "",
+) -> Agreement:
+    """Change an agreement's details. A change to an active agreement must say why."""
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if agreement.status in {Status.EXPIRED, Status.TERMINATED, Status.SUPERSEDED}:
+        raise ValidationError(
+            f"This agreement is {agreement.get_status_display().lower()} and can no longer be changed"
+        )
+    if agreement.status == Status.ACTIVE and not reason.strip():
+        raise ValidationError({"reason": "Enter why you are changing an active agreement"})
+    values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS)
+    if "kind" in values and (values["kind"] == Agreement.Kind.SUB_LICENCE) != (
+        agreement.kind == Agreement.Kind.SUB_LICENCE
+    ):
+        raise ValidationError({"kind": "A sub-licence cannot become another kind of agreement, or the reverse"})
+    before = _snapshot(agreement, _agreement_relations(agreement))
+    for name, value in values.items():
+        setattr(agreement, name, value)
+    _check_reference(agreement)
+    _validate(agreement)
+    agreement.save()
+    _set_relations(agreement, parties=parties, datasets=datasets, purposes=purposes)
+    changes = _diff(before, _snapshot(agreement, _agreement_relations(agreement)))
+    if not changes:
+        return agreement
+    agreement.last_edited_by = actor
+    agreement.save(update_fields=["last_edited_by", "updated_at"])
+    _audit(actor=actor, action=Action.UPDATED, reason=reason, agreement=agreement, changes=changes)
+    return agreement
+
+
+def _transition(
+    *, actor: User | None, agreement: Agreement, allowed_from: set[str], to: str, action: str, reason: str
+) -> Agreement:
+    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if locked.status not in allowed_from:
+        allowed = " or ".join(sorted(Status(s).label.lower() for s in allowed_from))
+        raise ValidationError(
+            f"{locked.reference} is {locked.get_status_display().lower()}; only an agreement that is {allowed} "
+            f"can be {Action(action).label.lower()}"
+        )
+    before = locked.get_status_display()
+    locked.status = to
+    locked.save(update_fields=["status", "updated_at"])
+    _audit(
+        actor=actor,
+        action=action,
+        reason=reason,
+        agreement=locked,
+        changes={"Status": [before, locked.get_status_display()]},
+    )
+    return locked
+
+
+@transaction.atomic
+def agreement_submit(*, actor: User | None, agreement: Agreement, reason: str = "") -> Agreement:
+    """Draft to in review."""
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.DRAFT},
+        to=Status.IN_REVIEW,
+        action=Action.SUBMITTED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_return(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    """In review back to draft, with what needs to change."""
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter what needs to change before it can be approved"})
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.IN_REVIEW},
+        to=Status.DRAFT,
+        action=Action.RETURNED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_approve(*, actor: User, agreement: Agreement, reason: str = "") -> Agreement:
+    """In review to active. Four eyes: the approver must not be whoever last edited the agreement. A sub-licence
+    must also keep to its parent agreement and have an assured partner today (agreements.rules), and every rule
+    it breaks is listed, each in its own message."""
+    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if locked.last_edited_by_id is not None and locked.last_edited_by_id == actor.pk:
+        raise ValidationError(
+            "You cannot approve this agreement because you were the last person to edit it. "
+            "Another approver must approve it."
+        )
+    if locked.kind == Agreement.Kind.SUB_LICENCE and locked.status == Status.IN_REVIEW:
+        violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
+        if violations:
+            raise ValidationError(violations.messages)
+    return _transition(
+        actor=actor,
+        agreement=locked,
+        allowed_from={Status.IN_REVIEW},
+        to=Status.ACTIVE,
+        action=Action.APPROVED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_terminate(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the agreement is being terminated"})
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.ACTIVE, Status.IN_REVIEW, Status.DRAFT},
+        to=Status.TERMINATED,
+        action=Action.TERMINATED,
+        reason=reason,
+    )
+
+
+@transaction.atomic
+def agreement_supersede(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter what supersedes this agreement"})
+    return _transition(
+        actor=actor,
+        agreement=agreement,
+        allowed_from={Status.ACTIVE},
+        to=Status.SUPERSEDED,
+        action=Action.SUPERSEDED,
+        reason=reason,
+    )
+
+
+def agreements_expire(*, today: dt.date | None = None) -> list[str]:
+    """Mark active agreements whose end date has passed as expired, as the system. Safe to run again.
+
+    Returns the references it expired. Each agreement is its own transaction, so one failure does not hold
+    back the others, and a re-run finds nothing left to do.
+    """
+    today = today or timezone.localdate()
+    expired = []
+    due = Agreement.objects.filter(status=Status.ACTIVE, end_date__lt=today).values_list("pk", flat=True)
+    for pk in due:
+        with transaction.atomic():
+            agreement = Agreement.objects.select_for_update().get(pk=pk)
+            if agreement.status != Status.ACTIVE:
+                continue
+            _transition(
+                actor=None,
+                agreement=agreement,
+                allowed_from={Status.ACTIVE},
+                to=Status.EXPIRED,
+                action=Action.EXPIRED,
+                reason=f"End date {agreement.end_date:%d/%m/%Y} has passed",
+            )
+            expired.append(agreement.reference)
+    return expired

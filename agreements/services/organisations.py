@@ -1,0 +1,88 @@
+"""Organisations, and the partner contacts who act for them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.db import transaction
+from guardian.shortcuts import assign_perm, remove_perm
+
+from agreements.models import Organisation
+from agreements.services._history import (
+    _ORGANISATION_SYSTEM_FIELDS,
+    Action,
+    _audit,
+    _diff,
+    _only_editable,
+    _snapshot,
+    _validate,
+)
+
+
+@transaction.atomic
+def organisation_create(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    reason: str = "",
+    creation_key: uuid.UUID | None = None,
+) -> Organisation:
+    """Create an organisation. A repeated creation_key (a double-clicked submit) returns the first one."""
+    if creation_key and (existing := Organisation.objects.filter(creation_key=creation_key).first()):
+        return existing
+    organisation = Organisation(creation_key=creation_key, **_only_editable(fields, _ORGANISATION_SYSTEM_FIELDS))
+    _validate(organisation)
+    organisation.save()
+    _audit(
+        actor=actor,
+        action=Action.CREATED,
+        reason=reason,
+        organisation=organisation,
+        changes=_diff({}, _snapshot(organisation)),
+    )
+    return organisation
+
+
+@transaction.atomic
+def organisation_update(
+    *, actor: User | None, organisation: Organisation, fields: Mapping[str, Any], reason: str = ""
+) -> Organisation:
+    organisation = Organisation.objects.select_for_update().get(pk=organisation.pk)
+    before = _snapshot(organisation)
+    for name, value in _only_editable(fields, _ORGANISATION_SYSTEM_FIELDS).items():
+        setattr(organisation, name, value)
+    _validate(organisation)
+    changes = _diff(before, _snapshot(organisation))
+    if not changes:
+        return organisation
+    organisation.save()
+    _audit(actor=actor, action=Action.UPDATED, reason=reason, organisation=organisation, changes=changes)
+    return organisation
+
+
+@transaction.atomic
+def partner_contact_grant(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+    """Let a user see and edit the agreements on which the organisation is a party."""
+    assign_perm("agreements.act_for_organisation", user, organisation)
+    _audit(
+        actor=actor,
+        action=Action.ACCESS_GRANTED,
+        reason=reason,
+        organisation=organisation,
+        changes={"Partner contact": ["", user.get_username()]},
+    )
+
+
+@transaction.atomic
+def partner_contact_revoke(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+    remove_perm("agreements.act_for_organisation", user, organisation)
+    _audit(
+        actor=actor,
+        action=Action.ACCESS_REVOKED,
+        reason=reason,
+        organisation=organisation,
+        changes={"Partner contact": [user.get_username(), ""]},
+    )
