@@ -93,7 +93,7 @@ class NHSDateField(forms.DateField):
             raise ValidationError(self._message("invalid"), code="invalid")
         try:
             return dt.date(int(year), int(month), int(day))
-        except ValueError as error:
+        except (ValueError, OverflowError) as error:  # 31 2 2026, or a day of 30 digits
             raise ValidationError(self._message("invalid"), code="invalid") from error
 
     def _message(self, code: str) -> str:
@@ -257,6 +257,24 @@ def _friendly_lengths(form: forms.BaseForm) -> None:
             field.error_messages["max_length"] = _max_length_message(str(field.label), max_length)
 
 
+# The largest id a bigint column holds. A larger number typed into a multiple choice would reach the database as
+# an out-of-range parameter (OverflowError on SQLite, an error on PostgreSQL): refuse it as an unknown choice.
+MAX_ID = 2**63 - 1
+
+
+class RecordsChoiceField(forms.ModelMultipleChoiceField):
+    """A ModelMultipleChoiceField that answers any id too large to exist with its usual "not a valid choice"."""
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:
+            text = str(pk).strip()
+            if text.isdigit() and int(text) > MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:20]}
+                )
+        return super()._check_values(value)
+
+
 def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
     """The form's field of that name as the ChoiceField it is: form.fields is typed as holding plain Fields."""
     return cast(forms.ChoiceField, form.fields[name])
@@ -415,7 +433,13 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
     class Meta:
         model = Agreement
         fields = AGREEMENT_FIELDS
-        field_classes = {"start_date": NHSDateField, "end_date": NHSDateField, "review_date": NHSDateField}
+        field_classes = {
+            "start_date": NHSDateField,
+            "end_date": NHSDateField,
+            "review_date": NHSDateField,
+            "purposes": RecordsChoiceField,
+            "datasets": RecordsChoiceField,
+        }
         widgets = {
             "kind": forms.RadioSelect,
             "data_level": forms.RadioSelect,
@@ -503,7 +527,9 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
     def _add_party_fields(self) -> None:
         existing = list(self.instance.parties.select_related("organisation")) if self.instance.pk else []
         if self.is_bound:
-            rows = int(self.data.get("party_rows") or 0)
+            # A hidden field the page sets; anything else typed into it falls back to the minimum.
+            typed = str(self.data.get("party_rows") or "").strip()
+            rows = int(typed) if typed.isdigit() and len(typed) < 4 else 0
             rows = min(max(rows, MIN_PARTY_ROWS), 50)
         else:
             rows = max(len(existing) + EXTRA_PARTY_ROWS, MIN_PARTY_ROWS)

@@ -6,18 +6,25 @@ from typing import Any
 
 from django import forms
 
-from agreements.forms import CreationKeyMixin, NHSFormMixin, ReasonForm, _friendly_lengths, model_choice_field
+from agreements.forms import (
+    CreationKeyMixin,
+    NHSFormMixin,
+    ReasonForm,
+    RecordsChoiceField,
+    _friendly_lengths,
+    model_choice_field,
+)
 from agreements.models import LINKABLE_CATEGORIES, Dataset, Linkage, Organisation, PermittedPurpose
 
 __all__ = ["LinkageForm", "ReasonForm"]
 
 
-class PurposeChoiceField(forms.ModelMultipleChoiceField):
+class PurposeChoiceField(RecordsChoiceField):
     def label_from_instance(self, obj: PermittedPurpose) -> str:
         return f"{obj.get_category_display()}: {obj}"
 
 
-class DatasetChoiceField(forms.ModelMultipleChoiceField):
+class DatasetChoiceField(RecordsChoiceField):
     def label_from_instance(self, obj: Dataset) -> str:
         held_by = f", held by {obj.provider.name}" if obj.provider_id and obj.provider else ""
         return f"{obj.name} ({obj.get_category_display()}{held_by})"

@@ -38,6 +38,8 @@ def test_date_input_reads_day_month_year(day: str, month: str, year: str, expect
         ("1", "4", "26", "Start date must be a real date, like 31 3 2026"),
         ("", "4", "", "Start date must include a day and year"),
         ("", "", "", "This field is required."),
+        ("9" * 30, "1", "2026", "Start date must be a real date, like 31 3 2026"),
+        ("1", "9" * 30, "2026", "Start date must be a real date, like 31 3 2026"),
     ],
 )
 def test_date_input_explains_what_is_wrong(day: str, month: str, year: str, message: str) -> None:
