@@ -265,14 +265,14 @@ MAX_ID = 2**63 - 1
 class RecordsChoiceField(forms.ModelMultipleChoiceField):
     """A ModelMultipleChoiceField that answers any id too large to exist with its usual "not a valid choice"."""
 
-    def _check_values(self, value: Any) -> Any:
-        for pk in value:
+    def clean(self, value: Any) -> Any:
+        for pk in value if isinstance(value, list | tuple) else ():
             text = str(pk).strip()
             if text.isdigit() and int(text) > MAX_ID:
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:20]}
                 )
-        return super()._check_values(value)
+        return super().clean(value)
 
 
 def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
