@@ -8,7 +8,6 @@ from guardian.admin import GuardedModelAdmin
 
 from agreements.models import (
     Agreement,
-    AuditEvent,
     Dataset,
     Document,
     Linkage,
@@ -90,22 +89,6 @@ class DatasetAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
 @admin.register(Purpose)
 class PurposeAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     search_fields = ["name"]
-
-
-@admin.register(AuditEvent)
-class AuditEventAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
-    list_display = ["at", "action", "actor", "agreement", "organisation", "reason"]
-    list_filter = ["action"]
-    date_hierarchy = "at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(ReferenceSequence)

@@ -1,7 +1,7 @@
 """The register's domain: organisations, agreements, the parties to them, datasets, documents and history.
 
 Models hold field-level validation only. Every write goes through agreements.services, which also writes the
-AuditEvent saying who changed what, when and why.
+audit.AuditEvent saying who changed what, when and why.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import re
 from collections.abc import Collection
 
 from django.conf import settings
+from django.contrib.contenttypes.fields import GenericRelation
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
@@ -103,6 +104,12 @@ class Organisation(models.Model):
     website = models.URLField(blank=True)
     # A form's one-time key: a double-clicked submit finds the record the first click made.
     creation_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    audit_events = GenericRelation(
+        "audit.AuditEvent",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="organisation",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -269,6 +276,12 @@ class Agreement(models.Model):
         editable=False,
     )
     creation_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    audit_events = GenericRelation(
+        "audit.AuditEvent",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="agreement",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -362,7 +375,7 @@ class Document(models.Model):
     filename = models.CharField("Original file name", max_length=255)
     size = models.PositiveBigIntegerField()
     sha256 = models.CharField("SHA-256", max_length=64)
-    # Empty for a document the system attached (an import), as for AuditEvent.actor.
+    # Empty for a document the system attached (an import), as for audit.AuditEvent.actor.
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -387,66 +400,6 @@ class ReferenceSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}/{self.year % 100:02d}: {self.last_number}"
-
-
-class AuditEvent(models.Model):
-    """One row for every change a service makes: who, when, what changed and why.
-
-    Kept apart from the records it describes (the Zulip audit-log pattern), so that one action is one entry,
-    whatever number of rows and relations it touched.
-    """
-
-    class Action(models.TextChoices):
-        CREATED = "created", "Created"
-        UPDATED = "updated", "Updated"
-        SUBMITTED = "submitted", "Submitted for review"
-        APPROVED = "approved", "Approved"
-        RETURNED = "returned", "Returned to draft"
-        TERMINATED = "terminated", "Terminated"
-        EXPIRED = "expired", "Expired"
-        SUPERSEDED = "superseded", "Superseded"
-        DOCUMENT_ADDED = "document_added", "Document added"
-        ACCESS_GRANTED = "access_granted", "Access granted"
-        ACCESS_REVOKED = "access_revoked", "Access revoked"
-        ACTIVATED = "activated", "Activated"
-        NOT_PERMITTED = "not_permitted", "No longer permitted"
-        CLOSED = "closed", "Closed"
-
-    at = models.DateTimeField(auto_now_add=True, db_index=True)
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        null=True,
-        blank=True,
-        related_name="audit_events",
-        help_text="Empty when the system made the change (a scheduled task).",
-    )
-    action = models.CharField(max_length=20, choices=Action.choices)
-    agreement = models.ForeignKey(
-        Agreement, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
-    )
-    organisation = models.ForeignKey(
-        Organisation, on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events"
-    )
-    linkage = models.ForeignKey("Linkage", on_delete=models.CASCADE, null=True, blank=True, related_name="audit_events")
-    reason = models.TextField(blank=True)
-    # {"Field label": ["old", "new"]}, values as shown to people.
-    changes = models.JSONField(default=dict, blank=True)
-
-    class Meta:
-        ordering = ["-at", "-pk"]
-        indexes = [
-            models.Index(fields=["agreement", "-at"]),
-            models.Index(fields=["organisation", "-at"]),
-            models.Index(fields=["actor", "-at"]),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.get_action_display()} by {self.actor_name} at {self.at:%Y-%m-%d %H:%M}"
-
-    @property
-    def actor_name(self) -> str:
-        return self.actor.get_username() if self.actor else "System"
 
 
 # Direct foreign-key object permission tables, as django-guardian recommends for performance.
@@ -536,6 +489,12 @@ class Linkage(models.Model):
     justification = models.TextField(help_text="Why the linkage is needed, in plain English.")
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     creation_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
+    audit_events = GenericRelation(
+        "audit.AuditEvent",
+        content_type_field="subject_type",
+        object_id_field="subject_id",
+        related_query_name="linkage",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -27,8 +27,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements import selectors
-from agreements.models import Agreement, AuditEvent, Linkage, SentReminder
-from agreements.rules import format_date
+from agreements.dates import format_date
+from agreements.models import Agreement, Linkage, SentReminder
+from audit.models import AuditEvent
 
 logger = logging.getLogger(__name__)
 

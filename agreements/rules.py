@@ -16,14 +16,10 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from agreements.dates import format_date
 from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, PermittedPurpose
 
 Role = Party.Role
-
-
-def format_date(value: dt.date) -> str:
-    """22 October 2025, as every page shows dates."""
-    return f"{value.day} {value:%B %Y}"
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from agreements import rules
-from agreements.models import Agreement, AuditEvent, Dataset, Linkage, Organisation, Party
+from agreements.models import Agreement, Dataset, Linkage, Organisation, Party
+from audit.models import AuditEvent
 
 PARTNER_PERMISSION = "agreements.act_for_organisation"
 
@@ -171,7 +172,7 @@ def information_sharing_publishable(*, on: dt.date | None = None) -> QuerySet[Ag
 
 def audit_events_by_actor(*, user: Any) -> QuerySet[AuditEvent]:
     """A person's own changes, newest first, with the record each one was about."""
-    return AuditEvent.objects.filter(actor=user).select_related("agreement", "organisation", "linkage")
+    return AuditEvent.objects.filter(actor=user).select_related("subject_type").prefetch_related("subject")
 
 
 def audit_events_for_agreement(*, agreement: Agreement) -> QuerySet[AuditEvent]:

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 
+from django.urls import register_converter
+
 # A "plain" reference: segments of allowed characters, none empty, none "." or "..".
 _SEGMENT = r"(?!\.\.?(?:/|$))[A-Za-z0-9._-]+"
 _PLAIN_RE = re.compile(rf"{_SEGMENT}(?:/{_SEGMENT})*")
@@ -42,3 +44,7 @@ class EntryReferenceConverter:
 
     def to_url(self, value: str) -> str:
         return reference_to_url(value)
+
+
+# Registered once, here, for both URLconfs that use it (publishing.urls and staff.urls).
+register_converter(EntryReferenceConverter, "entry_ref")

@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 from django.conf import settings
 
 from agreements import selectors as agreement_selectors
+from agreements.dates import format_date
 from agreements.models import Agreement, DataLevel, Party
 
 
@@ -60,11 +61,6 @@ class Snapshot:
 
     rows: list[Row]
     entries: dict[str, Entry]
-
-
-def date_display(value: dt.date | None) -> str:
-    """Dates as the public registers show them: "22 October 2025"."""
-    return f"{value.day} {value:%B %Y}" if value else ""
 
 
 def legal_basis_text(agreement: Agreement) -> str:
@@ -304,7 +300,7 @@ class InformationSharingRegister(RegisterKind):
             "legal_basis": legal_basis_text(agreement),
             "type": str(agreement.get_kind_display()),
             "opt_out": opt_out_text(agreement),
-            "review_date": date_display(agreement.review_date) or "Not set",
+            "review_date": format_date(agreement.review_date) or "Not set",
         }
 
 

@@ -19,13 +19,14 @@ from typing import Any
 import pydyf
 from django.template.loader import render_to_string
 
+from agreements.dates import format_date
+from agreements.interchange.spreadsheets import neutralise_formula
 from publishing.converters import reference_to_url
 
 FORMATS = ("html", "pdf", "csv", "json")
 # Changes only when a field is removed or changes meaning (README, "The JSON format"); "entries" was an addition.
 JSON_FORMAT_VERSION = 1
 # Cells a spreadsheet would run as a formula. https://owasp.org/www-community/attacks/CSV_Injection
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class EditionContent:
 
     @property
     def last_updated_display(self) -> str:
-        return f"{self.last_updated.day} {self.last_updated:%B %Y}"
+        return format_date(self.last_updated)
 
     @property
     def caption(self) -> str:
@@ -162,16 +163,11 @@ def write_pdf(html: str) -> bytes:
     )
 
 
-def neutralise_cell(value: str) -> str:
-    """A leading apostrophe makes a spreadsheet show a would-be formula as text."""
-    return "'" + value if value.startswith(_FORMULA_PREFIXES) else value
-
-
 def render_csv(content: EditionContent) -> bytes:
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise_cell(column["label"]) for column in content.columns])
-    writer.writerows([neutralise_cell(cell) for cell in row] for row in content.table_rows())
+    writer.writerow([neutralise_formula(column["label"]) for column in content.columns])
+    writer.writerows([neutralise_formula(cell) for cell in row] for row in content.table_rows())
     # UTF-8 with a byte-order mark, so that Excel opens non-ASCII names correctly.
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 

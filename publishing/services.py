@@ -23,6 +23,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements import roles
+from agreements.dates import format_date
+from audit.services import Action, audit_record
 from publishing.models import Edition, EditionFile, Register
 from publishing.registers import period_of, register_kind
 from publishing.render import EditionContent, render_edition
@@ -68,6 +70,10 @@ def register_ensure(*, slug: str) -> Register:
     return register
 
 
+def register_editable_values(register: Register) -> dict[str, Any]:
+    return {name: getattr(register, name) for name in REGISTER_EDITABLE_FIELDS}
+
+
 @transaction.atomic
 def register_update(*, actor: Any, register: Register, fields: Mapping[str, Any]) -> Register:
     """The wording the IG team may edit. It reaches the public with the next edition, never an existing one."""
@@ -76,11 +82,20 @@ def register_update(*, actor: Any, register: Register, fields: Mapping[str, Any]
     if unknown:
         raise ValidationError(f"These fields cannot be changed here: {', '.join(sorted(unknown))}")
     register = Register.objects.select_for_update().get(pk=register.pk)
+    before = register_editable_values(register)
     for name, value in fields.items():
         setattr(register, name, value.strip() if isinstance(value, str) else value)
     register.full_clean()
     register.updated_by = actor
     register.save()
+    labels = {name: str(getattr(Register._meta.get_field(name), "verbose_name", name)).capitalize() for name in fields}
+    changes = {
+        labels[name]: [str(before[name]), str(getattr(register, name))]
+        for name in fields
+        if before[name] != getattr(register, name)
+    }
+    if changes:
+        audit_record(actor=actor, action=Action.REGISTER_CHANGED, subject=register, changes=changes)
     return register
 
 
@@ -219,6 +234,9 @@ def _render_and_store(edition: Edition, *, final_status: str) -> Edition:
             if final_status == Edition.Status.PUBLISHED:
                 locked.published_at = timezone.now()
             locked.save()
+            if final_status == Edition.Status.PUBLISHED:
+                # The system publishes (a worker); who asked for it is on the edition and its request's row.
+                audit_record(actor=None, action=Action.PUBLISHED, subject=locked)
             return locked
     except BaseException:
         _release(edition.pk, claimed_until)
@@ -234,6 +252,7 @@ def _fail(edition: Edition, *, claimed_until: dt.datetime | None, error: str) ->
         locked.error = error[:5000]
         locked.claimed_until = None
         locked.save()
+        audit_record(actor=None, action=Action.PUBLICATION_FAILED, subject=locked, reason=locked.error[:2000])
         if locked.trigger != Edition.Trigger.PREVIEW:
             from publishing import tasks
 
@@ -301,6 +320,7 @@ def edition_request(*, actor: Any, register: Register) -> Edition:
             actor=actor,
             status=Edition.Status.RENDERING,
         )
+        audit_record(actor=actor, action=Action.PUBLICATION_REQUESTED, subject=edition)
         tasks.publish_edition.delay_on_commit(register_id=locked_register.pk, edition_id=edition.pk)
     return edition
 
@@ -320,6 +340,7 @@ def edition_preview(*, actor: Any, register: Register, on: dt.date | None = None
         # Drafts take slugs too, but theirs are never public; "preview-" keeps them out of the published series.
         edition.slug = f"preview-{edition.pk}"
         _claim(edition, timezone.now())
+        audit_record(actor=actor, action=Action.PREVIEW_REQUESTED, subject=edition)
     return _render_and_store(edition, final_status=Edition.Status.DRAFT)
 
 
@@ -346,6 +367,7 @@ def edition_withdraw(*, actor: Any, edition: Edition, reason: str) -> Edition:
     locked.withdrawn_by = actor
     locked.withdrawal_reason = reason
     locked.save()
+    audit_record(actor=actor, action=Action.WITHDRAWN, subject=locked, reason=reason)
     return locked
 
 
@@ -362,13 +384,11 @@ def edition_failure_notify(*, edition_id: int) -> list[str]:
     if not recipients:
         logger.error("Edition %s failed and there is nobody to tell: set IG_TEAM_EMAILS", edition.pk)
         return []
-    link = settings.SITE_URL + reverse(
-        "publishing:staff_edition", kwargs={"register": edition.register.slug, "pk": edition.pk}
-    )
+    link = settings.SITE_URL + reverse("staff:edition", kwargs={"register": edition.register.slug, "pk": edition.pk})
     send_mail(
         subject=f"{edition.register.title}: the {edition.period} edition failed to publish",
         message=(
-            f"The {edition.register.title} edition of {edition.last_updated:%d %B %Y} ({edition.period}) could not "
+            f"The {edition.register.title} edition of {format_date(edition.last_updated)} ({edition.period}) could not "
             f"be rendered, so it was not published. The current edition is unchanged.\n\n"
             f"Error: {edition.error}\n\nSee the edition and publish again: {link}\n"
         ),

@@ -46,8 +46,13 @@ INSTALLED_APPS = [
     "django.forms",
     "guardian",
     "axes",
+    # Lower layers first (import-linter keeps the order, see pyproject.toml).
+    "audit",
+    "nhsuk",
     "agreements",
     "publishing",
+    "staff",
+    "demo",
 ]
 
 MIDDLEWARE = [

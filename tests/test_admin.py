@@ -14,7 +14,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def superuser_client(client, settings):
     settings.DEBUG = True
-    from agreements.demo import load_demo
+    from demo.agreements import load_demo
 
     load_demo(with_accounts=False)
     call_command("publish_register", "sub-licences")  # so that an edition's change page is rendered too

@@ -10,9 +10,12 @@ from typing import Any
 from django.contrib.auth.models import User
 from django.db import models
 
-from agreements.models import Agreement, AuditEvent, Linkage, Organisation
+from agreements.dates import format_date
+from agreements.models import Agreement, Linkage, Organisation
+from audit.models import AuditEvent
+from audit.services import Action, audit_record
 
-Action = AuditEvent.Action
+__all__ = ["Action"]
 
 # Fields a service sets itself; they never come from a form.
 _AGREEMENT_SYSTEM_FIELDS = {
@@ -38,7 +41,7 @@ def _display(instance: models.Model, field: models.Field) -> str:
     if isinstance(value, bool):
         return "Yes" if value else "No"
     if isinstance(value, dt.date):
-        return f"{value.day} {value:%B %Y}"
+        return format_date(value)
     return str(value)
 
 
@@ -68,14 +71,8 @@ def _audit(
     linkage: Linkage | None = None,
     changes: Mapping[str, list[str]] | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
-        actor=actor,
-        action=action,
-        reason=reason.strip(),
-        agreement=agreement,
-        organisation=organisation,
-        linkage=linkage,
-        changes=dict(changes or {}),
+    return audit_record(
+        actor=actor, action=action, subject=agreement or organisation or linkage, reason=reason, changes=changes
     )
 
 

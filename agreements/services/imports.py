@@ -1,4 +1,4 @@
-"""Bulk import of an existing register (agreements.importers reads and checks the file)."""
+"""Bulk import of an existing register (agreements.interchange.importers reads and checks the file)."""
 
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def spreadsheet_import(
     history reason "Imported from <file name>". Rows already in the register are left as they are, so importing
     the same file again creates nothing. The file is checked again here: the register may have changed since
     the preview, and then nothing is written and the error says what to do."""
-    from agreements import importers
+    from agreements.interchange import importers
 
     try:
         preview = importers.preview_file(importer=importer, data=data, filename=filename)

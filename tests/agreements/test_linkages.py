@@ -10,7 +10,8 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from agreements import selectors, services
-from agreements.models import Agreement, AuditEvent, Dataset, Linkage, Organisation, Party, PermittedPurpose
+from agreements.models import Agreement, Dataset, Linkage, Organisation, Party, PermittedPurpose
+from audit.models import AuditEvent
 from tests.factories import AgreementFactory, DatasetFactory, OrganisationFactory, PartyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
 
 from agreements import services
-from agreements.models import Agreement, AuditEvent, DataLevel, Document, Organisation, Party
+from agreements.models import Agreement, DataLevel, Document, Organisation, Party
+from audit.models import AuditEvent
 from tests.factories import (
     AgreementFactory,
     DatasetFactory,

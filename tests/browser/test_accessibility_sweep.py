@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
+from tests.test_staff_urls import STAFF_URLS, _url
 
 from publishing.models import Edition
 from tests.browser.conftest import AXE_OPTIONS, _axe
 from tests.factories import UserFactory
-from tests.test_staff_urls import STAFF_URLS, _url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

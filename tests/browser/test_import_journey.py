@@ -2,7 +2,8 @@
 
 import pytest
 
-from agreements.models import AuditEvent, Organisation
+from agreements.models import Organisation
+from audit.models import AuditEvent
 from tests.browser.conftest import assert_accessible
 from tests.factories import UserFactory
 

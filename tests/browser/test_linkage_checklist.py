@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from agreements import demo, roles
+import demo.agreements as demo
+from agreements import roles
 from agreements.models import Linkage
 from tests.browser.conftest import assert_accessible
 from tests.factories import UserFactory

@@ -10,8 +10,8 @@ import pytest
 from playwright.sync_api import expect
 
 from agreements import roles
-from agreements.demo import DEMO_PASSWORD, load_demo
 from agreements.models import Agreement, Organisation
+from demo.agreements import DEMO_PASSWORD, load_demo
 from tests.browser.conftest import assert_accessible
 from tests.factories import AgreementFactory, OrganisationFactory, PartyFactory, UserFactory
 

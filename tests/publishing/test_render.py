@@ -7,8 +7,9 @@ import pdfplumber
 import pytest
 from pypdf import PdfReader
 
+from agreements.interchange.spreadsheets import neutralise_formula as neutralise_cell
 from publishing.registers import SubLicenceRegister
-from publishing.render import EditionContent, diff_rows, neutralise_cell, render_csv, render_edition, render_json
+from publishing.render import EditionContent, diff_rows, render_csv, render_edition, render_json
 
 KIND = SubLicenceRegister()
 SEED_ROW = {

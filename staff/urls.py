@@ -1,0 +1,95 @@
+"""The IG team's staff area, mounted at /staff/. Objects are addressed by id: references such as SL/25/1
+contain slashes."""
+
+from django.urls import path
+
+import publishing.converters  # noqa: F401  (registers the entry_ref converter)
+from staff.views import agreements as views
+from staff.views import exports as export_views
+from staff.views import imports as import_views
+from staff.views import linkages as linkage_views
+from staff.views import registers
+
+app_name = "staff"
+
+urlpatterns = [
+    path("", views.DashboardView.as_view(), name="dashboard"),
+    path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
+    path("organisations/new/", views.OrganisationCreateView.as_view(), name="organisation_create"),
+    path("organisations/<int:pk>/", views.OrganisationDetailView.as_view(), name="organisation_detail"),
+    path("organisations/<int:pk>/edit/", views.OrganisationEditView.as_view(), name="organisation_edit"),
+    path("agreements/", views.AgreementListView.as_view(), name="agreement_list"),
+    path("agreements/new/", views.AgreementCreateView.as_view(), name="agreement_create"),
+    path("agreements/new-sub-licence/", views.SubLicenceCreateView.as_view(), name="sub_licence_create"),
+    path("agreements/<int:pk>/", views.AgreementDetailView.as_view(), name="agreement_detail"),
+    path("agreements/<int:pk>/edit/", views.AgreementEditView.as_view(), name="agreement_edit"),
+    *[
+        path(
+            f"agreements/<int:pk>/{step}/",
+            views.AgreementTransitionView.as_view(),
+            {"step": step},
+            name=f"agreement_{step}",
+        )
+        for step in ("submit", "approve", "return", "terminate")
+    ],
+    path("agreements/<int:pk>/documents/new/", views.DocumentUploadView.as_view(), name="document_create"),
+    path(
+        "agreements/<int:pk>/documents/<int:document_pk>/",
+        views.DocumentDownloadView.as_view(),
+        name="document_download",
+    ),
+    path("import/", import_views.ImportStartView.as_view(), name="import"),
+    path("import/done/", import_views.ImportDoneView.as_view(), name="import_done"),
+    path("import/<str:token>/", import_views.ImportPreviewView.as_view(), name="import_preview"),
+    path("export/", export_views.ExportIndexView.as_view(), name="export"),
+    *[
+        path(f"export/{name}", export_views.ExportFileView.as_view(), {"name": name}, name=f"export_{url_name}")
+        for name, url_name in [
+            ("register.csv", "register_csv"),
+            ("register.xlsx", "register_xlsx"),
+            ("organisations.csv", "organisations_csv"),
+        ]
+    ],
+    # Linkages of non-health data, and NHS England's permitted purposes (staff.views.linkages).
+    path("linkages/", linkage_views.LinkageListView.as_view(), name="linkage_list"),
+    path("linkages/new/", linkage_views.LinkageCreateView.as_view(), name="linkage_create"),
+    path("linkages/purposes/", linkage_views.PermittedPurposeListView.as_view(), name="permitted_purposes"),
+    path("linkages/<int:pk>/", linkage_views.LinkageDetailView.as_view(), name="linkage_detail"),
+    path("linkages/<int:pk>/edit/", linkage_views.LinkageEditView.as_view(), name="linkage_edit"),
+    *[
+        path(
+            f"linkages/<int:pk>/{step}/",
+            linkage_views.LinkageTransitionView.as_view(),
+            {"step": step},
+            name=f"linkage_{step}",
+        )
+        for step in ("activate", "close")
+    ],
+    # Registers and their editions (staff.views.registers); the public pages are publishing.urls.
+    path("registers/", registers.RegisterListView.as_view(), name="registers"),
+    path("registers/<slug:register>/", registers.RegisterDetailView.as_view(), name="register"),
+    path("registers/<slug:register>/edit/", registers.RegisterEditView.as_view(), name="register_edit"),
+    path("registers/<slug:register>/preview/", registers.RegisterPreviewView.as_view(), name="register_preview"),
+    path("registers/<slug:register>/publish/", registers.RegisterPublishView.as_view(), name="register_publish"),
+    path("registers/<slug:register>/editions/<int:pk>/", registers.EditionDetailView.as_view(), name="edition"),
+    path(
+        "registers/<slug:register>/editions/<int:pk>/status/",
+        registers.EditionStatusView.as_view(),
+        name="edition_status",
+    ),
+    path(
+        "registers/<slug:register>/editions/<int:pk>/withdraw/",
+        registers.EditionWithdrawView.as_view(),
+        name="edition_withdraw",
+    ),
+    path(
+        "registers/<slug:register>/editions/<int:pk>/entries/<entry_ref:reference>/",
+        registers.EditionEntryView.as_view(),
+        name="edition_entry",
+    ),
+    path(
+        "registers/<slug:register>/editions/<int:pk>.<str:fmt>",
+        registers.EditionFileView.as_view(),
+        name="edition_file",
+    ),
+]

@@ -1,0 +1,613 @@
+"""The IG team's staff area. Views check permissions (staff.permissions), read through selectors, and
+write only by calling services. A ValidationError from a service is shown at the field it names."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views import View
+
+from agreements import selectors, services
+from agreements.models import Agreement, Organisation, Party
+from staff import permissions
+from staff.forms.agreements import (
+    AgreementFilterForm,
+    AgreementForm,
+    DocumentForm,
+    OrganisationForm,
+    OrganisationSearchForm,
+    ReasonForm,
+    SubLicenceForm,
+)
+from staff.permissions import AuthenticatedHttpRequest, StaffMixin
+from staff.views import linkages as linkage_views
+
+PAGE_SIZE = 25
+ENDING_SOON_DAYS = 90
+
+Status = Agreement.Status
+
+
+def _crumbs(*items: tuple[str, str]) -> list[tuple[str, str]]:
+    return [("Staff area", reverse("staff:dashboard")), *items]
+
+
+def _agreements_crumb() -> tuple[str, str]:
+    return ("Agreements", reverse("staff:agreement_list"))
+
+
+def _organisations_crumb() -> tuple[str, str]:
+    return ("Organisations", reverse("staff:organisation_list"))
+
+
+def _agreement_crumb(agreement: Agreement) -> tuple[str, str]:
+    return (agreement.reference, reverse("staff:agreement_detail", args=[agreement.pk]))
+
+
+def _with_parties(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    return queryset.prefetch_related(Prefetch("parties", queryset=Party.objects.select_related("organisation")))
+
+
+def _already_created(request: HttpRequest, queryset: QuerySet[Any]) -> Any:
+    """The record an earlier click of the same form made, if this POST repeats its one-time creation key.
+
+    The second click of a double-click would otherwise fail validation (a duplicate ODS code or reference),
+    so it is answered as the first was, before the form is checked."""
+    try:
+        key = uuid.UUID(request.POST.get("creation_key", ""))
+    except ValueError:
+        return None
+    return queryset.filter(creation_key=key).first()
+
+
+def _paginate(request: HttpRequest, queryset: Any) -> tuple[Any, str]:
+    page = Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return page, query.urlencode()
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Dashboard
+
+
+class DashboardView(StaffMixin, View):
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        user = request.user
+        visible = permissions.visible_agreements(user)
+        if not permissions.sees_everything(user):
+            visible = Agreement.objects.filter(pk__in=visible.values("pk"))
+        counts = dict(visible.order_by().values_list("status").annotate(n=Count("pk")))
+        today = timezone.localdate()
+        in_review = Agreement.objects.none()
+        if user.has_perm(permissions.APPROVE):
+            in_review = _with_parties(visible.filter(status=Status.IN_REVIEW).order_by("updated_at"))
+        context = {
+            "page_title": "Dashboard",
+            "breadcrumbs": [("Home", reverse("publishing:home"))],
+            "status_counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
+            "total": sum(counts.values()),
+            "ending": _with_parties(
+                selectors.agreements_ending(within_days=ENDING_SOON_DAYS, today=today).filter(
+                    pk__in=visible.values("pk")
+                )
+            ),
+            "overdue": _with_parties(
+                selectors.agreements_review_overdue(today=today).filter(pk__in=visible.values("pk"))
+            ),
+            "awaiting_approval": in_review,
+            "can_approve": user.has_perm(permissions.APPROVE),
+            "my_changes": selectors.audit_events_by_actor(user=user)[:10],
+            "ending_days": ENDING_SOON_DAYS,
+            "today": today,
+            "can_add_agreement": user.has_perm(permissions.ADD_AGREEMENT),
+            **linkage_views.dashboard_context(user),
+        }
+        return render(request, "staff/dashboard.html", context)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Organisations
+
+
+class OrganisationListView(StaffMixin, View):
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        form = OrganisationSearchForm(request.GET or None)
+        organisations = permissions.visible_organisations(request.user).annotate(
+            agreement_count=Count("parties__agreement", distinct=True)
+        )
+        query = ""
+        if form.is_bound and form.is_valid():
+            query = form.cleaned_data["q"].strip()
+        if query:
+            organisations = organisations.filter(Q(name__icontains=query) | Q(ods_code__iexact=query.upper()))
+        page, querystring = _paginate(request, organisations.order_by("name"))
+        return render(
+            request,
+            "staff/organisations/list.html",
+            {
+                "page_title": "Organisations",
+                "breadcrumbs": _crumbs(),
+                "form": form,
+                "page": page,
+                "querystring": querystring,
+                "query": query,
+                "can_add": request.user.has_perm(permissions.ADD_ORGANISATION),
+            },
+        )
+
+
+class OrganisationDetailView(StaffMixin, View):
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        organisation = permissions.organisation_or_404(request.user, pk)
+        agreements = _with_parties(
+            permissions.visible_agreements(request.user).filter(
+                pk__in=Party.objects.filter(organisation=organisation).values("agreement")
+            )
+        )
+        history = organisation.audit_events.select_related("actor")[:50]
+        return render(
+            request,
+            "staff/organisations/detail.html",
+            {
+                "page_title": organisation.name,
+                "breadcrumbs": _crumbs(_organisations_crumb()),
+                "organisation": organisation,
+                "agreements": agreements,
+                "history": history,
+                "can_change": request.user.has_perm(permissions.CHANGE_ORGANISATION),
+            },
+        )
+
+
+class OrganisationCreateView(StaffMixin, View):
+    permission_required = permissions.ADD_ORGANISATION
+
+    def render_form(self, request: HttpRequest, form: OrganisationForm) -> HttpResponse:
+        return render(
+            request,
+            "staff/organisations/form.html",
+            {"page_title": "Add an organisation", "breadcrumbs": _crumbs(_organisations_crumb()), "form": form},
+        )
+
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        return self.render_form(request, OrganisationForm())
+
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        if existing := _already_created(request, permissions.visible_organisations(request.user)):
+            return redirect("staff:organisation_detail", pk=existing.pk)
+        form = OrganisationForm(request.POST)
+        if form.is_valid():
+            try:
+                organisation = services.organisation_create(
+                    actor=request.user, fields=form.model_fields(), creation_key=form.cleaned_data["creation_key"]
+                )
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"Organisation {organisation.name} added")
+                return redirect("staff:organisation_detail", pk=organisation.pk)
+        return self.render_form(request, form)
+
+
+class OrganisationEditView(StaffMixin, View):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.organisation = permissions.organisation_or_404(request.user, kwargs["pk"])
+            if not request.user.has_perm(permissions.CHANGE_ORGANISATION):
+                return permissions.forbidden(request, "Only the IG team can change an organisation's details.")
+        return super().dispatch(request, *args, **kwargs)
+
+    def render_form(self, request: HttpRequest, form: OrganisationForm) -> HttpResponse:
+        organisation = self.organisation
+        return render(
+            request,
+            "staff/organisations/form.html",
+            {
+                "page_title": f"Change {organisation.name}",
+                "breadcrumbs": _crumbs(
+                    _organisations_crumb(),
+                    (organisation.name, reverse("staff:organisation_detail", args=[organisation.pk])),
+                ),
+                "form": form,
+                "organisation": organisation,
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        return self.render_form(request, OrganisationForm(instance=self.organisation, with_reason=True))
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        # The form validates a copy, so the page's headings keep the saved name if the form has errors.
+        form = OrganisationForm(
+            request.POST, instance=Organisation.objects.get(pk=self.organisation.pk), with_reason=True
+        )
+        if form.is_valid():
+            try:
+                services.organisation_update(
+                    actor=request.user,
+                    organisation=self.organisation,
+                    fields=form.model_fields(),
+                    reason=form.cleaned_data["reason"],
+                )
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"Organisation {form.cleaned_data['name']} updated")
+                return redirect("staff:organisation_detail", pk=self.organisation.pk)
+        return self.render_form(request, form)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Agreements
+
+
+class AgreementListView(StaffMixin, View):
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        form = AgreementFilterForm(request.GET or None)
+        agreements = permissions.visible_agreements(request.user)
+        filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        if query := (filters.get("q") or "").strip():
+            matching_parties = Party.objects.filter(
+                Q(organisation__name__icontains=query) | Q(organisation__ods_code__iexact=query.upper())
+            ).values("agreement")
+            agreements = agreements.filter(
+                Q(reference__icontains=query) | Q(title__icontains=query) | Q(pk__in=matching_parties)
+            )
+        for name in ("kind", "status", "data_level"):
+            if filters.get(name):
+                agreements = agreements.filter(**{name: filters[name]})
+        if filters.get("ending_soon"):
+            today = timezone.localdate()
+            agreements = agreements.filter(
+                status=Status.ACTIVE,
+                end_date__gte=today,
+                end_date__lte=today + dt.timedelta(days=ENDING_SOON_DAYS),
+            )
+        page, querystring = _paginate(request, _with_parties(agreements.order_by("-start_date", "reference")))
+        return render(
+            request,
+            "staff/agreements/list.html",
+            {
+                "page_title": "Agreements",
+                "breadcrumbs": _crumbs(),
+                "form": form,
+                "page": page,
+                "querystring": querystring,
+                "filtered": any(filters.values()),
+                "can_add": request.user.has_perm(permissions.ADD_AGREEMENT),
+            },
+        )
+
+
+class AgreementObjectMixin(StaffMixin):
+    """Loads the agreement for the URL's pk, as a 404 when the user may not see it."""
+
+    agreement: Agreement
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+
+class AgreementDetailView(AgreementObjectMixin, View):
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        agreement = self.agreement
+        return render(
+            request,
+            "staff/agreements/detail.html",
+            {
+                "page_title": f"{agreement.reference}: {agreement.title}",
+                "breadcrumbs": _crumbs(_agreements_crumb()),
+                "agreement": agreement,
+                "documents": agreement.documents.select_related("uploaded_by"),
+                "history": selectors.audit_events_for_agreement(agreement=agreement),
+                "actions": permissions.agreement_actions(request.user, agreement),
+                "four_eyes_blocked": agreement.last_edited_by_id == request.user.pk,
+            },
+        )
+
+
+def _agreement_relations(form: AgreementForm) -> dict[str, Any]:
+    return {
+        "parties": form.parties(),
+        "datasets": form.cleaned_data["datasets"],
+        "purposes": form.cleaned_data["purposes"],
+    }
+
+
+class AgreementCreateView(StaffMixin, View):
+    permission_required = permissions.ADD_AGREEMENT
+    form_class: type[AgreementForm] = AgreementForm
+    page_title = "Add an agreement"
+
+    def render_form(self, request: HttpRequest, form: AgreementForm) -> HttpResponse:
+        return render(
+            request,
+            "staff/agreements/form.html",
+            {
+                "page_title": self.page_title,
+                "breadcrumbs": _crumbs(_agreements_crumb()),
+                "form": form,
+                "is_sub_licence": isinstance(form, SubLicenceForm),
+                "submit_label": "Save sub-licence" if isinstance(form, SubLicenceForm) else "Save agreement",
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        return self.render_form(request, self.form_class(user=request.user))
+
+    def create(self, request: AuthenticatedHttpRequest, form: AgreementForm) -> Agreement:
+        return services.agreement_create(
+            actor=request.user,
+            fields=form.model_fields(),
+            creation_key=form.cleaned_data["creation_key"],
+            **_agreement_relations(form),
+        )
+
+    def post(self, request: AuthenticatedHttpRequest) -> HttpResponse:
+        if existing := _already_created(request, permissions.visible_agreements(request.user)):
+            return redirect("staff:agreement_detail", pk=existing.pk)
+        form = self.form_class(request.POST, user=request.user)
+        if form.is_valid():
+            try:
+                agreement = self.create(request, form)
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"{agreement.get_kind_display()} {agreement.reference} created")
+                return redirect("staff:agreement_detail", pk=agreement.pk)
+        return self.render_form(request, form)
+
+
+class SubLicenceCreateView(AgreementCreateView):
+    form_class = SubLicenceForm
+    page_title = "New sub-licence"
+
+    def create(self, request: AuthenticatedHttpRequest, form: AgreementForm) -> Agreement:
+        relations = _agreement_relations(form)
+        return services.sub_licence_create(
+            actor=request.user,
+            sub_licensee=form.cleaned_data["sub_licensee"],
+            licensor=form.cleaned_data["licensor"],
+            fields=form.model_fields(),
+            datasets=relations["datasets"],
+            purposes=relations["purposes"],
+            creation_key=form.cleaned_data["creation_key"],
+        )
+
+
+class AgreementEditView(AgreementObjectMixin, View):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
+            if not permissions.can_edit_agreement(request.user, self.agreement):
+                return permissions.forbidden(request, "You can read this agreement but not change it.")
+        return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
+
+    def render_form(self, request: HttpRequest, form: AgreementForm | None) -> HttpResponse:
+        agreement = self.agreement
+        return render(
+            request,
+            "staff/agreements/form.html",
+            {
+                "page_title": f"Change {agreement.reference}",
+                "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
+                "form": form,
+                "agreement": agreement,
+                "is_sub_licence": agreement.kind == Agreement.Kind.SUB_LICENCE,
+                "submit_label": "Save changes",
+                "locked": agreement.status not in {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE},
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        return self.render_form(request, AgreementForm(instance=self.agreement, user=request.user))
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        form = AgreementForm(request.POST, instance=Agreement.objects.get(pk=self.agreement.pk), user=request.user)
+        if form.is_valid():
+            try:
+                services.agreement_update(
+                    actor=request.user,
+                    agreement=self.agreement,
+                    fields=form.model_fields(),
+                    reason=form.cleaned_data.get("reason") or "",
+                    **_agreement_relations(form),
+                )
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"{self.agreement.reference} updated")
+                return redirect("staff:agreement_detail", pk=self.agreement.pk)
+        return self.render_form(request, form)
+
+
+# Each workflow step: its service, who may take it, from which statuses, and what the page says.
+TRANSITIONS: dict[str, dict[str, Any]] = {
+    "submit": {
+        "service": services.agreement_submit,
+        "from": {Status.DRAFT},
+        "title": "Submit {ref} for review",
+        "label": "Anything the approver should know",
+        "required": False,
+        "button": "Submit for review",
+        "verb": "submit it for review",
+        "done": "{ref} submitted for review",
+        "lede": "An IG approver will check it. Once submitted, it cannot be approved by the last person to edit it.",
+    },
+    "approve": {
+        "service": services.agreement_approve,
+        "from": {Status.IN_REVIEW},
+        "title": "Approve {ref}",
+        "label": "Comment",
+        "required": False,
+        "button": "Approve agreement",
+        "verb": "approve it",
+        "done": "{ref} approved. It is now active.",
+        "lede": "Approving makes the agreement active. Check every detail below first.",
+    },
+    "return": {
+        "service": services.agreement_return,
+        "from": {Status.IN_REVIEW},
+        "title": "Return {ref} to draft",
+        "label": "What needs to change before it can be approved?",
+        "required": True,
+        "required_message": "Enter what needs to change before it can be approved",
+        "button": "Return to draft",
+        "verb": "return it to draft",
+        "done": "{ref} returned to draft",
+        "lede": "The agreement goes back to draft so that it can be changed and submitted again.",
+    },
+    "terminate": {
+        "service": services.agreement_terminate,
+        "from": {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE},
+        "title": "Terminate {ref}",
+        "label": "Why is the agreement being terminated?",
+        "required": True,
+        "required_message": "Enter why the agreement is being terminated",
+        "button": "Terminate agreement",
+        "verb": "terminate it",
+        "warning": True,
+        "done": "{ref} terminated",
+        "lede": "Terminating ends the agreement now. It cannot be undone, and the reason is kept in its history.",
+    },
+}
+
+
+class AgreementTransitionView(AgreementObjectMixin, View):
+    step: str
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        self.step = kwargs["step"]
+        if self.step not in TRANSITIONS:
+            raise Http404("No such step")
+        if request.user.is_authenticated:
+            self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
+            if not permissions.can_transition(request.user, self.step):
+                step = TRANSITIONS[self.step]
+                return permissions.forbidden(
+                    request, f"You do not have permission to {step['verb']}. Ask an IG approver."
+                )
+        return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
+
+    def form(self, data: Any = None) -> ReasonForm:
+        step = TRANSITIONS[self.step]
+        return ReasonForm(
+            data,
+            label=step["label"],
+            required=step["required"],
+            required_message=step.get("required_message", ""),
+            hint="Kept in the agreement's history.",
+        )
+
+    def render_page(self, request: HttpRequest, form: ReasonForm, problem: str = "") -> HttpResponse:
+        step = TRANSITIONS[self.step]
+        agreement = self.agreement
+        blocked = ""
+        if agreement.status not in step["from"]:
+            blocked = (
+                f"{agreement.reference} is {agreement.get_status_display().lower()}, so you cannot {step['verb']}."
+            )
+        elif self.step == "approve" and agreement.last_edited_by_id == request.user.pk:
+            blocked = (
+                "You cannot approve this agreement because you were the last person to edit it. "
+                "Another approver must approve it."
+            )
+        return render(
+            request,
+            "staff/agreements/transition.html",
+            {
+                "page_title": step["title"].format(ref=agreement.reference),
+                "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
+                "agreement": agreement,
+                "step": step,
+                "step_name": self.step,
+                "form": form,
+                "blocked": blocked,
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
+        return self.render_page(request, self.form())
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
+        form = self.form(request.POST)
+        if form.is_valid():
+            definition = TRANSITIONS[self.step]
+            try:
+                definition["service"](actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"])
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, definition["done"].format(ref=self.agreement.reference))
+                return redirect("staff:agreement_detail", pk=self.agreement.pk)
+        return self.render_page(request, form)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Documents
+
+
+class DocumentUploadView(AgreementObjectMixin, View):
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
+            if not permissions.can_add_document(request.user, self.agreement):
+                return permissions.forbidden(request, "You can read this agreement's documents but not add to them.")
+        return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
+
+    def render_form(self, request: HttpRequest, form: DocumentForm) -> HttpResponse:
+        agreement = self.agreement
+        return render(
+            request,
+            "staff/agreements/document_form.html",
+            {
+                "page_title": f"Add a document to {agreement.reference}",
+                "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
+                "agreement": agreement,
+                "form": form,
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        return self.render_form(request, DocumentForm())
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        form = DocumentForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                document = services.document_add(
+                    actor=request.user,
+                    agreement=self.agreement,
+                    upload=form.cleaned_data["file"],
+                    title=form.cleaned_data["title"],
+                    kind=form.cleaned_data["kind"],
+                )
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"Document {document.title} added to {self.agreement.reference}")
+                return redirect("staff:agreement_detail", pk=self.agreement.pk)
+        return self.render_form(request, form)
+
+
+class DocumentDownloadView(AgreementObjectMixin, View):
+    def get(self, request: AuthenticatedHttpRequest, pk: int, document_pk: int) -> HttpResponseBase:
+        document = get_object_or_404(self.agreement.documents, pk=document_pk)
+        try:
+            handle = document.file.open("rb")
+        except FileNotFoundError as error:
+            raise Http404("The file is missing") from error
+        return FileResponse(handle, as_attachment=True, filename=document.filename, content_type="application/pdf")
