@@ -15,6 +15,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 ODS_CODE_MESSAGE = "Enter an ODS code of 3 to 10 letters and numbers, like 509, QK1 or C82001"
@@ -116,6 +117,13 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [("act_for_organisation", "Act as partner contact for the organisation")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="organisation_unique_name_ci",
+                violation_error_message="An organisation with this name already exists",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ods_code})"

@@ -30,7 +30,7 @@ urlpatterns = [
             {"step": step},
             name=f"agreement_{step}",
         )
-        for step in ("submit", "approve", "return", "terminate")
+        for step in views.PAGES
     ],
     path("agreements/<int:pk>/documents/new/", views.DocumentUploadView.as_view(), name="document_create"),
     path(

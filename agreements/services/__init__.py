@@ -33,6 +33,7 @@ from agreements.services.linkages import (
 )
 from agreements.services.organisations import (
     organisation_create,
+    organisation_name_clean,
     organisation_update,
     partner_contact_grant,
     partner_contact_revoke,
@@ -60,6 +61,7 @@ __all__ = [
     "linkage_update",
     "linkages_recheck",
     "organisation_create",
+    "organisation_name_clean",
     "organisation_update",
     "partner_contact_grant",
     "partner_contact_revoke",
