@@ -21,6 +21,7 @@ from agreements.services.agreements import (
     agreements_expire,
     sub_licence_create,
 )
+from agreements.services.catalogue import catalogue_save
 from agreements.services.documents import PDF_MAGIC, document_add
 from agreements.services.imports import ImportResult, spreadsheet_import
 from agreements.services.linkages import (
@@ -54,6 +55,7 @@ __all__ = [
     "agreement_terminate",
     "agreement_update",
     "agreements_expire",
+    "catalogue_save",
     "document_add",
     "linkage_activate",
     "linkage_close",

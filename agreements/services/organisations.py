@@ -84,7 +84,7 @@ def organisation_update(
 
 
 @transaction.atomic
-def partner_contact_grant(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+def partner_contact_grant(*, actor: User | None, user: User, organisation: Organisation, reason: str = "") -> None:
     """Let a user see and edit the agreements on which the organisation is a party."""
     assign_perm("agreements.act_for_organisation", user, organisation)
     _audit(
@@ -97,7 +97,7 @@ def partner_contact_grant(*, actor: User | None, user: Any, organisation: Organi
 
 
 @transaction.atomic
-def partner_contact_revoke(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+def partner_contact_revoke(*, actor: User | None, user: User, organisation: Organisation, reason: str = "") -> None:
     remove_perm("agreements.act_for_organisation", user, organisation)
     _audit(
         actor=actor,
