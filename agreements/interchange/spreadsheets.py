@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import io
+import json
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -250,6 +251,47 @@ def _check_unpacked_size(archive: zipfile.ZipFile) -> None:
                 unpacked += len(chunk)
                 if unpacked > _XLSX_MAX_UNPACKED_BYTES:
                     raise SpreadsheetError("The selected workbook is too large once unpacked. Save it as CSV instead")
+
+
+def table_dumps(table: Table) -> bytes:
+    """The table as JSON, so a file read once can be checked again (preview, then confirm) without reading it
+    again. Dates and times from Excel keep their type."""
+    return json.dumps(
+        {"headers": table.headers, "rows": table.rows, "format": table.format}, default=_encode_value
+    ).encode()
+
+
+def table_loads(data: bytes) -> Table:
+    payload = json.loads(data, object_hook=_decode_value)
+    return Table(
+        headers=payload["headers"],
+        rows=[(number, cells) for number, cells in payload["rows"]],
+        format=payload["format"],
+    )
+
+
+_TYPES: dict[str, Any] = {"datetime": dt.datetime, "date": dt.date, "time": dt.time}
+
+
+def _encode_value(value: Any) -> dict[str, Any]:
+    if isinstance(value, dt.timedelta):
+        return {"_type": "timedelta", "value": value.total_seconds()}
+    for name, kind in _TYPES.items():
+        if isinstance(value, kind):
+            return {"_type": name, "value": value.isoformat()}
+    # Anything else openpyxl gives is shown as text anyway.
+    return {"_type": "text", "value": str(value)}
+
+
+def _decode_value(item: dict[str, Any]) -> Any:
+    kind = item.get("_type")
+    if kind is None:
+        return item
+    if kind == "timedelta":
+        return dt.timedelta(seconds=item["value"])
+    if kind == "text":
+        return item["value"]
+    return _TYPES[kind].fromisoformat(item["value"])
 
 
 # ---------------------------------------------------------------------------------------------------------
