@@ -59,6 +59,9 @@ MAX_CELL_CHARS = 32_767
 # The longest physical line of a CSV file: 200 full-length cells would never fit, but real registers are far
 # below it, and a 50 MB line of commas must be refused before it becomes millions of fields.
 MAX_CSV_LINE_CHARS = 1024 * 1024
+# All the text of the kept cells together. An .xlsx can name one long shared string from every cell, so its rows
+# could hold gigabytes of text while the file is a few kilobytes; a full 5 MB CSV holds at most 5 million.
+MAX_TABLE_CHARS = 20_000_000
 # Rows that are there but blank (formatted, or left by Excel below the data) are skipped, up to this many beyond
 # the row limit; more means a file built to cost time rather than to hold a register.
 _BLANK_ROWS_ALLOWED = 1000
@@ -105,7 +108,7 @@ def _collect(rows: Iterator[tuple[int, Sequence[Any]]], *, format: str, max_rows
     limit passed. `rows` gives (row number in the file, cells) and may be as long as the file is hostile."""
     headers: list[str] | None = None
     kept: list[tuple[int, list[Any]]] = []
-    blank = 0
+    blank = characters = 0
     for number, cells in rows:
         # Counted in C: an XLSX row reaching column XFD has 16,384 cells, nearly all None.
         beyond = cells[MAX_COLUMNS:]
@@ -119,11 +122,18 @@ def _collect(rows: Iterator[tuple[int, Sequence[Any]]], *, format: str, max_rows
             width -= 1
         values = list(cells[:width])
         for column, value in enumerate(values, start=1):
-            if isinstance(value, str) and len(value) > MAX_CELL_CHARS:
-                raise SpreadsheetError(
-                    f"Row {number:,}, column {column} of the selected file has more than {MAX_CELL_CHARS:,} "
-                    "characters. Shorten it"
-                )
+            if isinstance(value, str):
+                if len(value) > MAX_CELL_CHARS:
+                    raise SpreadsheetError(
+                        f"Row {number:,}, column {column} of the selected file has more than {MAX_CELL_CHARS:,} "
+                        "characters. Shorten it"
+                    )
+                characters += len(value)
+        if characters > MAX_TABLE_CHARS:
+            raise SpreadsheetError(
+                f"The selected file holds more than {MAX_TABLE_CHARS:,} characters of text by row {number:,}. "
+                "Split it into smaller files"
+            )
         if headers is None:
             headers = [_clean_text(h) for h in values]
             continue

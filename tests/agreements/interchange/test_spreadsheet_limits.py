@@ -17,6 +17,7 @@ from collections.abc import Callable
 
 import pytest
 from openpyxl import Workbook
+from openpyxl.utils import get_column_letter
 
 from agreements.interchange.spreadsheets import MAX_CELL_CHARS, MAX_COLUMNS, SpreadsheetError, read_table
 
@@ -132,3 +133,45 @@ def test_a_csv_with_one_50_mb_line_is_refused_quickly(filler: bytes) -> None:
     assert seconds < SECONDS, f"{seconds:.2f} s"
     # The file itself is 50 MB and decoding it makes a second copy: the reading adds little beyond that.
     assert peak < len(data) + EXTRA_BYTES, f"{peak / 1e6:.0f} MB"
+
+
+def test_one_long_shared_string_named_by_every_cell_stops_at_the_text_limit() -> None:
+    """Under a megabyte of .xlsx whose 200,000 cells all name one 30,000-character shared string: 6 billion
+    characters if read out (and kept between preview and confirmation)."""
+    cells = "".join(f'<c r="{get_column_letter(c)}{{row}}" t="s"><v>1</v></c>' for c in range(1, MAX_COLUMNS + 1))
+    rows = '<row r="1"><c r="A1" t="s"><v>0</v></c></row>' + "".join(
+        f'<row r="{row}">{cells.format(row=row)}</row>' for row in range(2, 1002)
+    )
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    parts = {
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}"><si><t>Name</t></si><si><t>{"x" * 30_000}</t></si></sst>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{rows}</sheetData></worksheet>',
+    }
+    source = zipfile.ZipFile(io.BytesIO(_xlsx({"A1": "Name"}, dimension="A1:A1")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            content = source.read(info).decode()
+            if info.filename == "[Content_Types].xml":
+                content = content.replace(
+                    "</Types>",
+                    '<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-'
+                    'officedocument.spreadsheetml.sharedStrings+xml"/></Types>',
+                )
+            elif info.filename == "xl/_rels/workbook.xml.rels":
+                content = content.replace(
+                    "</Relationships>",
+                    '<Relationship Id="rIdShared" Target="sharedStrings.xml" Type="http://schemas.openxmlformats'
+                    '.org/officeDocument/2006/relationships/sharedStrings"/></Relationships>',
+                )
+            target.writestr(info.filename, parts.pop(info.filename, content))
+        for name, content in parts.items():
+            target.writestr(name, content)
+    hostile = out.getvalue()
+    assert len(hostile) < 1_000_000
+
+    seconds, peak = _measure(lambda: read_table(hostile, filename="register.xlsx", max_rows=5000))
+    with pytest.raises(SpreadsheetError, match="more than 20,000,000 characters of text by row 5"):
+        read_table(hostile, filename="register.xlsx", max_rows=5000)
+    assert seconds < SECONDS, f"{seconds:.2f} s"
+    assert peak < EXTRA_BYTES, f"{peak / 1e6:.0f} MB"
