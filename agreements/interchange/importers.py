@@ -686,6 +686,7 @@ def upload_find(*, token: str, user_id: int) -> PendingUpload | None:
     if payload.get("user") != user_id or payload.get("importer") not in IMPORTERS:
         return None
     path = str(payload["path"])
-    if not path.startswith("imports/") or not default_storage.exists(path):
+    # An upload kept before the rows were kept as JSON (a raw .csv or .xlsx) is treated as expired.
+    if not path.startswith("imports/") or not path.endswith(".json") or not default_storage.exists(path):
         return None
     return PendingUpload(token=token, importer=payload["importer"], filename=payload["filename"], path=path)
