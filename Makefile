@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development mode for the two commands, unless the caller says otherwise. The app itself defaults to DEBUG off.
 export DEBUG ?= true
 
-.PHONY: run test lint format install migrate demo worker beat bench lock clean
+.PHONY: run test lint format install migrate demo worker beat bench lock clean renderer-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,12 @@ demo: migrate
 	$(BIN)/python manage.py publish_register sub-licences --if-none
 	$(BIN)/python manage.py publish_register information-sharing --if-none
 
-run: demo
+# The PDFs need Pango, HarfBuzz-Subset and Liberation Sans; without them they would quietly differ. Stops with
+# the apt-get line to run.
+renderer-check: install
+	$(BIN)/python manage.py check_renderer
+
+run: renderer-check demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # ruff, then mypy ([tool.mypy] in pyproject.toml). mypy's django-stubs plugin imports the settings, which load
@@ -50,7 +55,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint | var
+test: renderer-check lint | var
 	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null || \
 		(echo "Model changes have no migration: run manage.py makemigrations"; exit 1)
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -189,6 +189,9 @@ REGISTER_PRIVACY_NOTICE_URL = env.str(
     default="https://leicesterleicestershireandrutland.icb.nhs.uk/wp-content/uploads/2025/09/"
     "LLR-ICB-CORP-018-LLR-ICB-PUBLIC-Privacy-Notice-August-2025-v1.7-FINAL.pdf",
 )
+# The logo at the top right of every page of the registers' PDFs: an SVG or PNG file of the deployment (the NHS
+# identity lock-up it is licensed to use). Unset, the PDF draws a neutral NHS.UK-style lock-up from the name.
+REGISTER_LOGO_PATH = env.str("REGISTER_LOGO_PATH", default="")
 # Absolute address of the site, for links in e-mails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
