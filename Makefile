@@ -32,7 +32,8 @@ migrate: install | var
 
 demo: migrate
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py publish_register sub-licences --if-none
+	# The demo's first edition is the seed's, dated 22 October 2025 whatever today's date.
+	$(BIN)/python manage.py publish_register sub-licences --if-none --dated 2025-10-22
 	$(BIN)/python manage.py publish_register information-sharing --if-none
 
 # The PDFs need Pango, HarfBuzz-Subset and Liberation Sans; without them they would quietly differ. Stops with

@@ -218,3 +218,18 @@ def test_pdf_dates_and_identifier_come_from_the_edition(seed_files) -> None:
     assert str(reader.metadata["/ModDate"]).startswith("D:20251022")
     assert reader.trailer["/ID"][0].original_bytes == pdf_identifier(content())
     assert pdf_identifier(content()) != pdf_identifier(content(edition_slug="2025-10-22-2"))
+
+
+def test_the_lock_up_uses_the_deployments_logo_when_it_has_one(settings, tmp_path) -> None:
+    from publishing.render import pdf_document_html
+
+    assert 'class="lockup__logo">NHS</span>' in pdf_document_html(content())
+    logo = tmp_path / "logo.svg"
+    logo.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="32"><rect width="80" height="32"/></svg>'
+    )
+    settings.REGISTER_LOGO_PATH = str(logo)
+    html = pdf_document_html(content())
+    assert 'src="data:image/svg+xml;base64,' in html and 'alt="NHS"' in html
+    assert "Leicester, Leicestershire and Rutland" in html
+    assert "NHS Leicester, Leicestershire and Rutland</span>" not in html
