@@ -150,6 +150,13 @@ class Edition(models.Model):
         return self.requested_by.get_username() if self.requested_by else "System"
 
     @property
+    def day_number(self) -> int:
+        """1 for the day's first edition, 2 for "2025-10-22-2" and so on: what tells editions of a day apart."""
+        prefix = self.last_updated.isoformat() if self.last_updated else ""
+        suffix = self.slug[len(prefix) + 1 :] if prefix and self.slug.startswith(prefix + "-") else ""
+        return int(suffix) if suffix.isdigit() else 1
+
+    @property
     def is_public(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
