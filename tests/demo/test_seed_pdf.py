@@ -53,7 +53,7 @@ def seed_pages() -> list[list[str]]:
 @pytest.fixture
 def demo_pdf(settings) -> bytes:
     """What `make run` publishes: the demo data, then the first edition on the seed's date."""
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     call_command("publish_register", "sub-licences", "--if-none", "--dated", "2025-10-22")
     edition = Edition.objects.get(register__slug="sub-licences", status=Edition.Status.PUBLISHED)

@@ -332,7 +332,7 @@ def test_other_kinds_of_agreement_stay_out_even_when_public_and_active(client) -
 def test_the_demo_data_gives_the_register_its_statutory_return_and_isa(settings) -> None:
     from django.core.management import call_command
 
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     call_command("load_demo")
     edition = services.edition_publish(
