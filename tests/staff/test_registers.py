@@ -141,3 +141,11 @@ def test_the_pdfs_wording_is_edited_on_the_register_page_with_errors_next_to_the
     assert response.status_code == 302
     page = client.get("/staff/registers/sub-licences/").content.decode()
     assert "Corporate Governance Team" in page and "Sub Licensing Release Register" in page
+
+
+def test_counts_read_in_the_singular_for_one(client) -> None:
+    seed_sub_licence()
+    publish()
+    client.force_login(UserFactory(role=roles.IG_OFFICER))
+    html = client.get("/staff/registers/").content.decode()
+    assert "(1 entry)" in html and "1 entries" not in html
