@@ -40,12 +40,18 @@ def _check_libraries() -> list[Missing]:
 def embedded_font_names(html: str) -> set[str]:
     """The base names of the fonts WeasyPrint embeds for `html`, without the subset tag ("LiberationSans-Bold")."""
     from pypdf import PdfReader
+    from pypdf.generic import DictionaryObject
     from weasyprint import HTML
 
     reader = PdfReader(io.BytesIO(HTML(string=html).write_pdf()))
     names = set()
     for page in reader.pages:
-        for font in page["/Resources"].get("/Font", {}).values():
+        resources = page["/Resources"].get_object()
+        fonts = resources.get("/Font") if isinstance(resources, DictionaryObject) else None
+        fonts = fonts.get_object() if fonts is not None else None
+        if not isinstance(fonts, DictionaryObject):
+            continue
+        for font in fonts.values():
             names.add(re.sub(r"^[A-Z]{6}\+", "", str(font.get_object()["/BaseFont"]).lstrip("/")))
     return names
 
