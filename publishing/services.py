@@ -22,6 +22,7 @@ from django.core.mail import send_mail
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from agreements import roles
 from agreements.dates import format_date
@@ -94,7 +95,7 @@ def register_update(*, actor: User | None, register: Register, fields: Mapping[s
     register.full_clean()
     register.updated_by = actor
     register.save()
-    labels = {name: str(getattr(Register._meta.get_field(name), "verbose_name", name)).capitalize() for name in fields}
+    labels = {name: capfirst(str(getattr(Register._meta.get_field(name), "verbose_name", name))) for name in fields}
     changes = {
         labels[name]: [str(before[name]), str(getattr(register, name))]
         for name in fields
