@@ -318,6 +318,10 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 "four_eyes_blocked": workflow.refusal(request.user, agreement, workflow.APPROVE)
                 if workflow.may(request.user, workflow.APPROVE) and agreement.status == Agreement.Status.IN_REVIEW
                 else "",
+                # Who can approve it, so that a team with one approver sees it is stuck, and why.
+                "approvers": selectors.approvers_besides(agreement=agreement)
+                if agreement.status == Agreement.Status.IN_REVIEW
+                else None,
             },
         )
 

@@ -379,6 +379,17 @@ def test_four_eyes_refusal_is_shown_plainly(approver: Any) -> None:
     assert url not in detail
 
 
+def test_a_team_with_one_approver_is_told_it_is_stuck_and_then_who_can_approve(approver: Any) -> None:
+    agreement = AgreementFactory(status=Agreement.Status.IN_REVIEW, last_edited_by=approver)
+    url = reverse("staff:agreement_detail", args=[agreement.pk])
+    detail = _client(approver).get(url).content.decode()
+    assert "Nobody can approve it yet" in detail and "give the IG approver role to a second person" in detail
+    UserFactory(username="second-approver", first_name="Priya", last_name="Shah", role=roles.IG_APPROVER)
+    UserFactory(username="gone", role=roles.IG_APPROVER, is_active=False)
+    detail = _client(approver).get(url).content.decode()
+    assert "Who can approve it: Priya Shah." in detail and "Nobody can approve" not in detail
+
+
 def test_terminate_needs_a_reason(approver: Any) -> None:
     agreement = AgreementFactory(status=Agreement.Status.ACTIVE)
     client = _client(approver)
