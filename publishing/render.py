@@ -114,12 +114,20 @@ class EditionContent:
         The link is relative ("entries/SL/25/1/"), so the one stored fragment leads to the current entry page
         from /registers/<register>/ and to the edition's own entry page from /registers/<register>/editions/<e>/.
         """
-        keys = [column["key"] for column in self.columns]
+        return [[(text, href) for text, href, _label in row] for row in self.labelled_rows()]
+
+    def labelled_rows(self) -> list[list[tuple[str, str, str]]]:
+        """linked_rows with each cell's column label, which a phone shows beside the cell (stacked rows)."""
         table = []
         for row in self.rows:
             reference = row.get("reference", "")
             href = f"entries/{reference_to_url(reference)}/" if reference in self.entries else ""
-            table.append([(row.get(key, ""), href if key == self.link_column else "") for key in keys])
+            table.append(
+                [
+                    (row.get(column["key"], ""), href if column["key"] == self.link_column else "", column["label"])
+                    for column in self.columns
+                ]
+            )
         return table
 
     def entry_list(self) -> list[dict[str, Any]]:

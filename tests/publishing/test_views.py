@@ -134,3 +134,13 @@ def test_two_editions_of_one_day_are_told_apart_in_the_archive(client) -> None:
     from django.utils import timezone
 
     assert f"{timezone.localtime(second.published_at):%-d %B %Y, %H:%M}" in html
+
+
+def test_downloads_come_before_the_table_and_rows_stack_on_a_phone(client) -> None:
+    seed_sub_licence()
+    publish(on=SEED_DAY)
+    html = client.get(BASE).content.decode()
+    assert html.index("Download this edition") < html.index("<table")
+    assert '<table class="nhsuk-table-responsive">' in html
+    # Each cell carries its column's label, which NHS.UK's responsive table shows when the row stacks at 320 px.
+    assert '<span class="nhsuk-table-responsive__heading" aria-hidden="true">ODS Code </span>509' in html
