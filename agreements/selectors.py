@@ -49,7 +49,7 @@ def approvers_besides(*, agreement: Agreement) -> list[Any]:
 
     from agreements import workflow
 
-    permission = workflow.STEPS[workflow.APPROVE].permission
+    permission = workflow.STEPS[workflow.APPROVE].permission or ""
     users = get_user_model().objects.with_perm(
         permission, is_active=True, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
     )
