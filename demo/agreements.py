@@ -150,8 +150,12 @@ def _users() -> dict[str, User]:
 def review_in(days: int, *, ends: dt.date | None = None) -> dt.date:
     """A review date `days` from today (before the agreement ends), so that a fresh demo opens with reviews
     coming up rather than every one overdue, whatever the date."""
-    due = timezone.localdate() + dt.timedelta(days=days)
-    return min(due, ends - dt.timedelta(days=1)) if ends else due
+    today = timezone.localdate()
+    due = today + dt.timedelta(days=days)
+    # Before the agreement ends while it can be; once the demo's end dates have passed, still in the future.
+    if ends and today < ends - dt.timedelta(days=1) < due:
+        return ends - dt.timedelta(days=1)
+    return due
 
 
 def _agreement(reference: str) -> Agreement | None:

@@ -142,7 +142,7 @@ class RegisterKind:
         "If you have any questions about this register, please contact the {team} via the below email address:"
     )
     default_privacy_notice_sentence: ClassVar[str] = (
-        "For further information on how we use data, please refer to our Public Privacy Notice"
+        "For further information on how we use data, please refer to our privacy notice"
     )
 
     @property

@@ -85,3 +85,15 @@ def test_grant_partner_contact_command() -> None:
         call_command("grant_partner_contact", "jo", "ZZZ")
     with pytest.raises(CommandError, match="no user called"):
         call_command("grant_partner_contact", "nobody", "509")
+
+
+@pytest.mark.parametrize("today", ["2026-11-30 09:00 +0000", "2027-06-15 09:00 +0100"])
+def test_a_fresh_demo_opens_with_no_review_overdue_whatever_the_date(settings, today: str) -> None:
+    import time_machine
+
+    from agreements.selectors import agreements_review_overdue
+
+    with time_machine.travel(today):
+        call_command("load_demo")
+        assert list(agreements_review_overdue().values_list("reference", flat=True)) == []
+        assert Agreement.objects.filter(status=Agreement.Status.ACTIVE, review_date__isnull=False).exists()
