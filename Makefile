@@ -30,9 +30,9 @@ var:
 migrate: install | var
 	$(BIN)/python manage.py migrate --noinput
 
+# The demo's first edition is the seed's, dated 22 October 2025 whatever today's date.
 demo: migrate
 	$(BIN)/python manage.py load_demo
-	# The demo's first edition is the seed's, dated 22 October 2025 whatever today's date.
 	$(BIN)/python manage.py publish_register sub-licences --if-none --dated 2025-10-22
 	$(BIN)/python manage.py publish_register information-sharing --if-none
 
