@@ -43,6 +43,21 @@ def agreement_with_relations(queryset: QuerySet[Agreement]) -> QuerySet[Agreemen
     )
 
 
+def approvers_besides(*, agreement: Agreement) -> list[Any]:
+    """Active people who could approve the agreement: every approver but its last editor (four eyes)."""
+    from django.contrib.auth import get_user_model
+
+    from agreements import workflow
+
+    permission = workflow.STEPS[workflow.APPROVE].permission or ""
+    users = get_user_model().objects.with_perm(
+        permission, is_active=True, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    if agreement.last_edited_by_id is not None:
+        users = users.exclude(pk=agreement.last_edited_by_id)
+    return list(users.order_by("username"))
+
+
 def agreements_ending(*, within_days: int, today: dt.date | None = None) -> QuerySet[Agreement]:
     today = today or timezone.localdate()
     return Agreement.objects.filter(
