@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "nhsuk",
     "agreements",
     "publishing",
+    "datarequests",
     "staff",
     "demo",
 ]
