@@ -278,11 +278,13 @@ class Decision(models.Model):
     class Meta:
         ordering = ["line_item", "created_at", "pk"]
         constraints = [
-            # One live decision (proposed or confirmed) per line item.
+            # At most one confirmed decision per line item, and one waiting for approval (after a reopen, a
+            # proposed decision sits beside the confirmed one it will supersede).
             models.UniqueConstraint(
-                fields=["line_item"],
-                condition=Q(state__in=["proposed", "confirmed"]),
-                name="decision_one_live_per_line_item",
+                fields=["line_item"], condition=Q(state="confirmed"), name="decision_one_confirmed_per_line_item"
+            ),
+            models.UniqueConstraint(
+                fields=["line_item"], condition=Q(state="proposed"), name="decision_one_proposed_per_line_item"
             ),
             models.CheckConstraint(
                 condition=~Q(outcome="public") | ~Q(public_link=""), name="decision_public_has_link"

@@ -313,6 +313,8 @@ def request_transition(
     request.status = target
     request.save()
     note = reason
+    if action == "request_clarification":
+        note = f"About the {topic.strip()}: {reason.strip()}"
     if action == "hold" and resume_on:
         note = f"{reason.strip()} (resume on {resume_on.day} {resume_on:%B %Y})"
     _event(request, kind=transition.event, on=on, actor=actor, note=note, from_status=before, to_status=target)
@@ -579,9 +581,9 @@ def decision_propose(
         state=State.PROPOSED if item.is_personal else State.CONFIRMED,
     )
     _check_decision(decision)
-    _validate(decision)
     if not item.is_personal:
         item.decisions.filter(state=State.CONFIRMED).update(state=State.SUPERSEDED)
+    _validate(decision)
     decision.save()
     if decision.state == State.CONFIRMED:
         _event(
