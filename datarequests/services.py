@@ -1,4 +1,4 @@
-"""Every write to the data-request log. Each service is one transaction that leaves an AuditEvent (who recorded
+"""Every write to the data-request log. Each service is one transaction that leaves an audit row (who recorded
 what, when and why) and, for what happened to a request, a dated RequestEvent (the timeline's source).
 
 Who may do what is the workflow table's (datarequests.workflow); the services enforce it, so a page, an import,
@@ -19,8 +19,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from agreements import selectors as agreement_selectors
-from agreements.models import Agreement, AuditEvent, Organisation
+from agreements.models import Agreement, Organisation
 from agreements.services import reference_allocate
+from audit.models import AuditEvent
+from audit.services import audit_record
 from datarequests import workflow
 from datarequests.models import (
     DATA_REQUEST_PREFIX,
@@ -112,14 +114,16 @@ def _require_handler(actor: User | None) -> None:
 
 
 def _audit(
-    *, actor: User | None, action: str, reason: str, request: DataRequest | None, changes: Mapping[str, Any]
+    *,
+    actor: User | None,
+    action: str,
+    reason: str,
+    request: DataRequest | None,
+    changes: Mapping[str, Any],
+    subject: Any = None,
 ) -> AuditEvent:
-    # AuditEvent has no foreign key to a data request (yet): the reference is the first entry of the changes.
-    entry: dict[str, Any] = {}
-    if request is not None:
-        entry["Data request"] = ["", request.reference]
-    entry.update(changes)
-    return AuditEvent.objects.create(actor=actor, action=action, reason=reason.strip(), changes=entry)
+    """One row in the audit trail, about the request (or the group, meeting or targets changed)."""
+    return audit_record(actor=actor, action=action, subject=subject or request, reason=reason, changes=changes)
 
 
 def _today() -> dt.date:
@@ -403,6 +407,7 @@ def response_targets_set(
         action=AuditEvent.Action.UPDATED,
         reason=reason,
         request=None,
+        subject=targets,
         changes={f"Response targets of {organisation.name}": [str(before), str([acknowledge_days, decide_days,
                                                                                   lapse_after_days])]},
     )  # fmt: skip
@@ -680,6 +685,7 @@ def group_create(
         action=AuditEvent.Action.CREATED,
         reason=reason,
         request=None,
+        subject=group,
         changes={"Data sharing group": ["", group.name], "Members": ["", _names(members)]},
     )
     return group
@@ -716,6 +722,7 @@ def meeting_record(
         action=AuditEvent.Action.CREATED,
         reason=reason,
         request=None,
+        subject=meeting,
         changes={"Meeting": ["", str(meeting)], "Requests discussed": ["", ", ".join(r.reference for r in discussed)]},
     )
     return meeting
@@ -736,6 +743,7 @@ def meeting_action_add(
         action=AuditEvent.Action.UPDATED,
         reason="",
         request=None,
+        subject=meeting,
         changes={f"Action from {meeting}": ["", f"{action.description} ({action.owner}, due {due_on:%Y-%m-%d})"]},
     )
     return action

@@ -17,8 +17,8 @@ from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 
 from agreements.models import Organisation
-from agreements.rules import format_date
-from agreements.spreadsheets import csv_bytes
+from agreements.dates import format_date
+from agreements.interchange.spreadsheets import csv_bytes
 from datarequests.clocks import working_days_between
 from datarequests.models import DataRequest, LineItem, Meeting, RequestEvent
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
-from agreements.models import AuditEvent
+from audit.models import AuditEvent
 from datarequests import services, workflow
 from datarequests.models import DataRequest, Decision, LineItem, RequestEvent
 from datarequests.workflow import Who
@@ -86,7 +86,7 @@ def test_a_transition_leaves_one_audit_row_with_the_reason(officer: Any, request
     event = AuditEvent.objects.order_by("-pk").first()
     assert AuditEvent.objects.count() == before + 1
     assert event is not None and event.actor == officer and event.reason == "Letter of acknowledgement sent"
-    assert event.changes["Data request"] == ["", request_.reference]
+    assert event.subject == request_ and event.subject_label.startswith(request_.reference)
     assert event.changes["Status"] == ["Received", "Acknowledged"]
 
 
