@@ -154,7 +154,8 @@ def request_clock(
     days_open = working_days_between(received, until)
     waiting_on_requester = _paused_days(pause_list, received, until)
     # A reopen after an end starts no second decision target; the first is what the requester experienced.
-    acknowledged_on = _first(events, {Kind.ACKNOWLEDGED})
+    # A reply asking for clarification answers the requester too, so it meets the acknowledgement target.
+    acknowledged_on = _first(events, {Kind.ACKNOWLEDGED, Kind.CLARIFICATION_REQUESTED})
     decided_on = _first(events, {Kind.DECIDED})
 
     def target(name: str, days: int, met_on: dt.date | None) -> Target:

@@ -202,12 +202,11 @@ def request_create(
     request.reference = reference_allocate(prefix=DATA_REQUEST_PREFIX, on=request.received_on)
     request.save()
     request.requesters.set(requesters)
-    channel = request.get_channel_display().lower()
-    source = f" at {request.raised_at.title}" if request.raised_at else ""
-    _event(
-        request, kind=Kind.RECEIVED, on=request.received_on, actor=actor, note=f"By {channel}{source}",
-        to_status=Status.RECEIVED,
-    )  # fmt: skip
+    note = f"By {request.get_channel_display().lower()}"
+    if request.raised_at:
+        meeting = request.raised_at
+        note += f". Raised at: {meeting.title} ({meeting.held_on.day} {meeting.held_on:%B %Y})"
+    _event(request, kind=Kind.RECEIVED, on=request.received_on, actor=actor, note=note, to_status=Status.RECEIVED)
     _audit(
         actor=actor,
         action=AuditEvent.Action.CREATED,
@@ -424,8 +423,6 @@ def _check_line_item(item: LineItem) -> None:
         errors["article_9_condition"] = "Special category data needs an Article 9 condition"
     if item.data_category != LineItem.Category.SPECIAL and item.article_9_condition:
         errors["article_9_condition"] = "Only special category data has an Article 9 condition"
-    if item.is_personal and not item.article_6_basis:
-        errors["article_6_basis"] = "Personal data needs an Article 6 basis"
     if errors:
         raise ValidationError(errors)
 
@@ -586,6 +583,8 @@ def decision_propose(
         state=State.PROPOSED if item.is_personal else State.CONFIRMED,
     )
     _check_decision(decision)
+    if item.is_personal and decision.grants_data and not item.article_6_basis:
+        raise ValidationError({"outcome": "Record the line item's Article 6 basis before approving personal data"})
     if not item.is_personal:
         item.decisions.filter(state=State.CONFIRMED).update(state=State.SUPERSEDED)
     _validate(decision)

@@ -113,6 +113,14 @@ def test_a_new_decision_after_a_reopen_supersedes_the_old(officer: Any, assessin
     assert (first.state, second.state) == (Decision.State.SUPERSEDED, Decision.State.CONFIRMED)
 
 
+def test_approving_personal_data_needs_its_article_6_basis(officer: Any, assessing: DataRequest) -> None:
+    item = add_item(officer, assessing, LineItem.Category.PERSONAL, article_6_basis="")
+    with pytest.raises(ValidationError) as error:
+        decide(officer, item, Outcome.APPROVED, on=D(2025, 4, 10))
+    assert "outcome" in error.value.message_dict
+    assert decide(officer, item, Outcome.REFUSED, on=D(2025, 4, 10)).state == Decision.State.PROPOSED
+
+
 def test_decisions_only_while_under_assessment(officer: Any, request_: DataRequest) -> None:
     item = add_item(officer, request_)
     with pytest.raises(ValidationError, match="under assessment"):

@@ -226,7 +226,4 @@ def test_line_items_keep_article_9_to_special_category_data(officer: Any, reques
     with pytest.raises(ValidationError) as error:
         add_item(officer, request_, LineItem.Category.PERSONAL, article_9_condition="9_2_g")
     assert "article_9_condition" in error.value.message_dict
-    with pytest.raises(ValidationError) as error:
-        add_item(officer, request_, LineItem.Category.PERSONAL, article_6_basis="")
-    assert "article_6_basis" in error.value.message_dict
     assert not request_.line_items.exists()
