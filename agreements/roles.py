@@ -31,12 +31,18 @@ _DATA_REQUEST_MODELS = [
 # Reference data and the reminder log are read-only for everyone: a data migration and the daily task write them.
 _READ_ONLY_MODELS = ["permittedpurpose", "sentreminder"]
 
-_VIEW = [f"agreements.view_{m}" for m in _REGISTER_MODELS + _READ_ONLY_MODELS] + [
-    f"publishing.view_{m}" for m in _PUBLISHING_MODELS
-] + [f"datarequests.view_{m}" for m in _DATA_REQUEST_MODELS]
+_VIEW = (
+    [f"agreements.view_{m}" for m in _REGISTER_MODELS + _READ_ONLY_MODELS]
+    + [f"publishing.view_{m}" for m in _PUBLISHING_MODELS]
+    + [f"datarequests.view_{m}" for m in _DATA_REQUEST_MODELS]
+)
 _EDIT = [f"agreements.{action}_{m}" for m in _REGISTER_MODELS for action in ("add", "change")]
 # The data-request log is written only through its services; these permissions say who may call them.
-_HANDLE_REQUESTS = ["datarequests.add_datarequest", "datarequests.change_datarequest", "datarequests.handle_datarequest"]
+_HANDLE_REQUESTS = [
+    "datarequests.add_datarequest",
+    "datarequests.change_datarequest",
+    "datarequests.handle_datarequest",
+]
 
 ROLES: dict[str, list[str]] = {
     IG_OFFICER: [

@@ -80,9 +80,6 @@ class Meeting(models.Model):
     organisations = models.ManyToManyField(
         Organisation, blank=True, related_name="meetings", verbose_name="Organisations represented"
     )
-    requests_discussed = models.ManyToManyField(
-        "DataRequest", blank=True, related_name="meetings", verbose_name="Requests discussed"
-    )
     decisions = models.TextField("Decisions taken", blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -143,6 +140,9 @@ class DataRequest(models.Model):
     )
     channel = models.CharField(max_length=10, choices=Channel.choices)
     received_on = models.DateField("Date received")
+    discussed_at = models.ManyToManyField(
+        Meeting, blank=True, related_name="requests_discussed", verbose_name="Discussed at meetings"
+    )
     raised_at = models.ForeignKey(
         Meeting,
         on_delete=models.PROTECT,

@@ -7,9 +7,9 @@ import datetime as dt
 
 from django.contrib.auth.models import AnonymousUser, User
 
+from agreements.dates import format_date
 from agreements.models import SentReminder
 from agreements.reminders import Reminder, _body, _link, _recipients
-from agreements.dates import format_date
 from datarequests import selectors
 
 # Working days left: 3 or fewer ("nearing"), and 0 or fewer ("missed").

@@ -51,7 +51,7 @@ def request_list(
 
 def request_with_relations(queryset: QuerySet[DataRequest]) -> QuerySet[DataRequest]:
     return queryset.select_related("responder", "handler", "raised_at").prefetch_related(
-        "requesters", "events", "meetings", "line_items__agreements", "line_items__decisions"
+        "requesters", "events", "discussed_at", "line_items__agreements", "line_items__decisions"
     )
 
 

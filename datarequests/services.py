@@ -239,7 +239,10 @@ def request_update(
     for name, value in fields.items():
         old = getattr(request, name)
         if old != value:
-            changes[str(DataRequest._meta.get_field(name).verbose_name).capitalize()] = [str(old or ""), str(value)]
+            changes[str(getattr(DataRequest._meta.get_field(name), "verbose_name", name)).capitalize()] = [
+                str(old or ""),
+                str(value),
+            ]
             setattr(request, name, value)
     _validate(request)
     request.save()
@@ -333,9 +336,7 @@ def request_transition(
 
 def _check_preconditions(request: DataRequest, action: str) -> None:
     items = list(request.line_items.all())
-    live = {
-        d.line_item_id: d for d in Decision.objects.filter(line_item__request=request, state=State.CONFIRMED)
-    }
+    live = {d.line_item_id: d for d in Decision.objects.filter(line_item__request=request, state=State.CONFIRMED)}
     if action == "decide":
         if not items:
             raise ValidationError("Add the line items before recording the request as decided")
@@ -428,9 +429,7 @@ def _check_line_item(item: LineItem) -> None:
 
 
 @transaction.atomic
-def line_item_add(
-    *, actor: User | None, request: DataRequest, fields: Mapping[str, Any], reason: str = ""
-) -> LineItem:
+def line_item_add(*, actor: User | None, request: DataRequest, fields: Mapping[str, Any], reason: str = "") -> LineItem:
     _require_handler(actor)
     request = DataRequest.objects.select_for_update().get(pk=request.pk)
     if request.status not in _EDITABLE and request.status != Status.UNDER_ASSESSMENT:
@@ -468,7 +467,10 @@ def line_item_update(*, actor: User | None, item: LineItem, fields: Mapping[str,
     for name, value in fields.items():
         old = getattr(item, name)
         if old != value:
-            changes[f"Line item {item.position}: {LineItem._meta.get_field(name).verbose_name}"] = [str(old), str(value)]
+            changes[f"Line item {item.position}: {getattr(LineItem._meta.get_field(name), 'verbose_name', name)}"] = [
+                str(old),
+                str(value),
+            ]
             setattr(item, name, value)
     _check_line_item(item)
     _validate(item)

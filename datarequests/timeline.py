@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 
-from agreements.models import Organisation
 from agreements.dates import format_date
 from agreements.interchange.spreadsheets import csv_bytes
+from agreements.models import Organisation
 from datarequests.clocks import working_days_between
 from datarequests.models import DataRequest, LineItem, Meeting, RequestEvent
 
@@ -93,7 +93,9 @@ def _agreement_entries(items: Iterable[LineItem]) -> list[Entry]:
             seen.add(agreement.pk)
             parties = ", ".join(sorted(p.organisation.name for p in agreement.parties.all()))
             detail = f"{agreement.reference}: {agreement.title}" + (f". Signed by {parties}" if parties else "")
-            entries.append(Entry(agreement.start_date, item.request.reference, "Agreement in force", detail, "Register"))
+            entries.append(
+                Entry(agreement.start_date, item.request.reference, "Agreement in force", detail, "Register")
+            )
     return entries
 
 
@@ -121,16 +123,12 @@ def build(
     discussed them (and, for an organisation, the meetings it attended), optionally within a date range."""
     request_ids = set(requests.values_list("pk", flat=True))
     events = (
-        RequestEvent.objects.filter(request_id__in=request_ids)
-        .select_related("request", "actor")
-        .order_by("on", "pk")
+        RequestEvent.objects.filter(request_id__in=request_ids).select_related("request", "actor").order_by("on", "pk")
     )
     meeting_filter = Q(requests_discussed__in=request_ids) | Q(requests_raised__in=request_ids)
     if organisation is not None:
         meeting_filter |= Q(organisations=organisation)
-    meetings = (
-        Meeting.objects.filter(meeting_filter).distinct().prefetch_related("requests_discussed", "actions")
-    )
+    meetings = Meeting.objects.filter(meeting_filter).distinct().prefetch_related("requests_discussed", "actions")
     items = (
         LineItem.objects.filter(request_id__in=request_ids, fulfilled_on__isnull=False)
         .select_related("request")

@@ -28,7 +28,7 @@ from agreements import rules
 from agreements import services as agreement_services
 from agreements.models import Agreement, DataLevel, Organisation, Party
 from datarequests import services
-from datarequests.models import DataRequest, DataSharingGroup, Decision, LineItem, Meeting
+from datarequests.models import DataRequest, Decision, LineItem, Meeting
 
 REASON = "Demo data (seed 003)"
 D = dt.date
@@ -54,9 +54,18 @@ FIRST_MEETING_TITLE = "Leaders' meeting hosted by the Acting Leader of the Count
 LSR = "https://www.lsr-online.org/"
 # The 12 categories of the letter of 8 April 2025, each for each district area, and what was decided on each.
 CATEGORIES: list[dict[str, Any]] = [
-    {"description": "Population estimates and projections by age", "public": "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates"},
-    {"description": "Indices of deprivation", "public": "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019"},
-    {"description": "Public health outcomes (life expectancy, obesity, smoking)", "public": "https://fingertips.phe.org.uk/profile/public-health-outcomes-framework"},
+    {
+        "description": "Population estimates and projections by age",
+        "public": "https://www.ons.gov.uk/peoplepopulationandcommunity/populationandmigration/populationestimates",
+    },
+    {
+        "description": "Indices of deprivation",
+        "public": "https://www.gov.uk/government/statistics/english-indices-of-deprivation-2019",
+    },
+    {
+        "description": "Public health outcomes (life expectancy, obesity, smoking)",
+        "public": "https://fingertips.phe.org.uk/profile/public-health-outcomes-framework",
+    },
     {"description": "School places and pupil numbers", "public": LSR},
     {"description": "Adult social care: people supported and spend", "conditions": True},
     {"description": "Children's social care: children in need and looked after", "conditions": True},

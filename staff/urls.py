@@ -98,9 +98,7 @@ urlpatterns = [
     path("requests/", requests_views.RequestListView.as_view(), name="datarequest_list"),
     path("requests/new/", requests_views.RequestCreateView.as_view(), name="datarequest_create"),
     path("requests/timeline/", requests_views.TimelineView.as_view(), name="datarequest_timeline_all"),
-    path(
-        "requests/timeline.<str:fmt>", requests_views.TimelineView.as_view(), name="datarequest_timeline_all_file"
-    ),
+    path("requests/timeline.<str:fmt>", requests_views.TimelineView.as_view(), name="datarequest_timeline_all_file"),
     path("requests/<int:pk>/", requests_views.RequestDetailView.as_view(), name="datarequest_detail"),
     path("requests/<int:pk>/edit/", requests_views.RequestEditView.as_view(), name="datarequest_edit"),
     path("requests/<int:pk>/timeline/", requests_views.RequestTimelineView.as_view(), name="datarequest_timeline"),

@@ -26,7 +26,9 @@ def handlers() -> QuerySet[Any]:
     """The people who can handle requests: the IG team."""
     return (
         get_user_model()
-        .objects.filter(Q(groups__name__in=[roles.IG_OFFICER, roles.IG_APPROVER]) | Q(is_superuser=True), is_active=True)
+        .objects.filter(
+            Q(groups__name__in=[roles.IG_OFFICER, roles.IG_APPROVER]) | Q(is_superuser=True), is_active=True
+        )
         .distinct()
         .order_by("username")
     )
@@ -77,7 +79,9 @@ class RequestForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         _friendly_lengths(self)
 
     def model_fields(self) -> dict[str, Any]:
-        return {name: self.cleaned_data[name] for name in self.Meta.fields if name in self.fields and name != "requesters"}
+        return {
+            name: self.cleaned_data[name] for name in self.Meta.fields if name in self.fields and name != "requesters"
+        }
 
 
 class LineItemForm(NHSFormMixin, forms.ModelForm):

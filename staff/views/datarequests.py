@@ -140,7 +140,7 @@ class RequestDetailView(RequestObjectMixin, View):
             context |= {
                 "clock": selectors.request_clock(data_request),
                 "events": data_request.events.select_related("actor", "line_item"),
-                "meetings": data_request.meetings.all(),
+                "meetings": data_request.discussed_at.all(),
             }
         return render(request, "staff/datarequests/detail.html", context)
 
@@ -226,7 +226,7 @@ class RequestTransitionView(RequestObjectMixin, View):
         self.transition = workflow.BY_ACTION[kwargs["action"]]
         if request.user.is_authenticated:
             self.data_request = permissions.data_request_or_404(request.user, kwargs["pk"])
-            roles = services.roles_of(request.user, self.data_request)  # type: ignore[arg-type]
+            roles = services.roles_of(request.user, self.data_request)
             if not roles & self.transition.who:
                 return permissions.forbidden(request, f"You may not {self.transition.label.lower()} this request.")
         return super(RequestObjectMixin, self).dispatch(request, *args, **kwargs)
@@ -548,8 +548,10 @@ class TimelineView(StaffMixin, View):
                 "form": form,
                 "timeline": built,
                 "table_html": timeline.render_html(built) if valid else "",
-                "pdf_url": reverse("staff:datarequest_timeline_all_file", args=["pdf"]) + (f"?{query}" if query else ""),
-                "csv_url": reverse("staff:datarequest_timeline_all_file", args=["csv"]) + (f"?{query}" if query else ""),
+                "pdf_url": reverse("staff:datarequest_timeline_all_file", args=["pdf"])
+                + (f"?{query}" if query else ""),
+                "csv_url": reverse("staff:datarequest_timeline_all_file", args=["csv"])
+                + (f"?{query}" if query else ""),
                 "valid": valid,
             },
         )
@@ -703,4 +705,3 @@ class MeetingActionCreateView(StaffMixin, View):
                 messages.success(request, "Action added")
                 return redirect("staff:datarequest_meeting_detail", pk=self.meeting.pk)
         return self.render_form(request, form)
-

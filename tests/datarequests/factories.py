@@ -22,7 +22,9 @@ def make_request(actor: Any, responder: Any, requesters: list[Any], *, received_
     return services.request_create(actor=actor, fields=values, requesters=requesters)
 
 
-def add_item(actor: Any, request: DataRequest, category: str = LineItem.Category.NON_PERSONAL, **fields: Any) -> LineItem:
+def add_item(
+    actor: Any, request: DataRequest, category: str = LineItem.Category.NON_PERSONAL, **fields: Any
+) -> LineItem:
     values: dict[str, Any] = {
         "description": "Population by age band",
         "geography": "MSOA",

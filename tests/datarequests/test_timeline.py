@@ -64,7 +64,8 @@ def _timeline(request: DataRequest) -> timeline.Timeline:
 def test_every_event_in_date_order_with_working_day_gaps(story: DataRequest) -> None:
     built = _timeline(story)
     assert [(e.on, e.event) for e in built.entries] == EXPECTED
-    # 6 March to 8 April 2025: 23 working days. 8 to 17 April: 7. 17 April to 4 July: 56 weekdays less Good Friday, Easter Monday, 5 and 26 May.
+    # 6 March to 8 April 2025: 23 working days. 8 to 17 April: 7. 17 April to 4 July: 56 weekdays less Good
+    # Friday, Easter Monday, 5 and 26 May.
     assert [e.gap for e in built.entries[:3]] == [None, 23, 7]
     assert built.entries[3].gap == 52
 
@@ -104,7 +105,9 @@ def test_pdf_is_tagged_with_title_and_language_and_holds_every_event_in_order(st
         text = "\n".join(page.extract_text() for page in document.pages)
     assert rows[0] == timeline.COLUMNS
     # The header row repeats at the top of every page.
-    assert [(row[0], row[3]) for row in rows if row != timeline.COLUMNS] == [(f"{d.day} {d:%B %Y}", event) for d, event in EXPECTED]
+    assert [(row[0], row[3]) for row in rows if row != timeline.COLUMNS] == [
+        (f"{d.day} {d:%B %Y}", event) for d, event in EXPECTED
+    ]
     assert "<b>" in text  # literal in the PDF, not markup
 
 

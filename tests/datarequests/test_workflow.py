@@ -135,7 +135,11 @@ def test_hold_needs_reason_and_resume_date_and_resume_returns_to_where_it_was(
         actor=officer, request=request_, action="hold", on=dt.date(2025, 4, 22),
         reason="Requesters content to wait until after the elections", resume_on=dt.date(2025, 5, 2),
     )  # fmt: skip
-    assert (held.status, held.hold_until, held.resume_status) == (Status.ON_HOLD, dt.date(2025, 5, 2), "under_assessment")
+    assert (held.status, held.hold_until, held.resume_status) == (
+        Status.ON_HOLD,
+        dt.date(2025, 5, 2),
+        "under_assessment",
+    )
     resumed = services.request_transition(actor=officer, request=held, action="resume", on=dt.date(2025, 6, 5))
     assert (resumed.status, resumed.hold_reason, resumed.hold_until) == (Status.UNDER_ASSESSMENT, "", None)
 

@@ -48,4 +48,6 @@ def test_the_story_of_seed_003_loads_once(settings) -> None:
 
     postcodes = DataRequest.objects.get(reference="DR/25/2")
     assert postcodes.status == DataRequest.Status.LAPSED
-    assert postcodes.events.get(kind=RequestEvent.Kind.LAPSED).note == "lapsed: rationale queried 2025-10-01, no response"
+    assert (
+        postcodes.events.get(kind=RequestEvent.Kind.LAPSED).note == "lapsed: rationale queried 2025-10-01, no response"
+    )

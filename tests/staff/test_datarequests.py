@@ -68,9 +68,10 @@ def test_who_sees_a_request(world: dict[str, Any], role: str, status: int) -> No
 def test_a_partner_sees_the_status_but_not_the_teams_notes_or_clock(world: dict[str, Any]) -> None:
     page = _client(world["partner"]).get(_detail(world["request"])).content.decode()
     assert "Received" in page and "Clock" not in page and "What happened" not in page
-    assert _client(world["partner"]).get(
-        reverse("staff:datarequest_timeline", args=[world["request"].pk])
-    ).status_code == 403
+    assert (
+        _client(world["partner"]).get(reverse("staff:datarequest_timeline", args=[world["request"].pk])).status_code
+        == 403
+    )
     assert _client(world["partner"]).get(reverse("staff:datarequest_group_list")).status_code == 403
 
 
