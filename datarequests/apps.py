@@ -8,3 +8,10 @@ class DataRequestsConfig(AppConfig):
     label = "datarequests"
     verbose_name = "Data requests"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from agreements.interchange.importers import IMPORTERS
+        from datarequests.importers import DataRequestImporter
+
+        # The staff import pages offer every importer in this registry; agreements cannot import this app.
+        IMPORTERS[DataRequestImporter.slug] = DataRequestImporter

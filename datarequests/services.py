@@ -418,7 +418,8 @@ def response_targets_set(
 # Line items
 
 
-def _check_line_item(item: LineItem) -> None:
+def check_line_item(item: LineItem) -> None:
+    """The line item's own rules (an Article 9 condition for special category data only), keyed by field."""
     errors = {}
     if item.data_category == LineItem.Category.SPECIAL and not item.article_9_condition:
         errors["article_9_condition"] = "Special category data needs an Article 9 condition"
@@ -439,7 +440,7 @@ def line_item_add(*, actor: User | None, request: DataRequest, fields: Mapping[s
         raise ValueError(f"Unknown line item fields: {sorted(unknown)}")
     position = (request.line_items.order_by("-position").values_list("position", flat=True).first() or 0) + 1
     item = LineItem(request=request, position=position, **fields)
-    _check_line_item(item)
+    check_line_item(item)
     _validate(item)
     item.save()
     _audit(
@@ -472,7 +473,7 @@ def line_item_update(*, actor: User | None, item: LineItem, fields: Mapping[str,
                 str(value),
             ]
             setattr(item, name, value)
-    _check_line_item(item)
+    check_line_item(item)
     _validate(item)
     item.save()
     _audit(actor=actor, action=AuditEvent.Action.UPDATED, reason=reason, request=item.request, changes=changes)
