@@ -5,31 +5,23 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.contrib.auth.models import AnonymousUser, User
+from django.contrib.auth.models import User
 
 from agreements.dates import format_date
 from agreements.models import SentReminder
 from agreements.reminders import Reminder, _body, _link, _recipients
 from datarequests import selectors
 
-# Working days left: 3 or fewer ("nearing"), and 0 or fewer ("missed").
-THRESHOLDS = (0, selectors.NEARING_WORKING_DAYS)
-
-
-class _Everyone(AnonymousUser):
-    """The reminder engine reads as the system: every request."""
-
-    is_authenticated = True  # type: ignore[assignment]
-    is_superuser = True
-
 
 def reminders_due(*, today: dt.date) -> list[Reminder]:
     reminders = []
-    for attention in selectors.requests_needing_attention(user=_Everyone(), today=today):
+    for attention in selectors.requests_needing_attention(user=None, today=today):
         request, target = attention.request, attention.target
         if target.due_on is None:
             continue
-        threshold = 0 if target.remaining <= 0 else selectors.NEARING_WORKING_DAYS
+        # Two reminders per target: "nearing" (due within NEARING_WORKING_DAYS working days, the due day included,
+        # threshold 3) and "missed" (threshold 0), each once for its due date.
+        threshold = 0 if target.missed else selectors.NEARING_WORKING_DAYS
         kind = (
             SentReminder.Kind.REQUEST_ACKNOWLEDGEMENT
             if target.name == "Acknowledgement"

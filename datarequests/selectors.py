@@ -76,11 +76,13 @@ class Attention:
     past: bool
 
 
-def requests_needing_attention(*, user: Any, today: dt.date | None = None) -> list[Attention]:
+def requests_needing_attention(*, user: Any | None, today: dt.date | None = None) -> list[Attention]:
     """Open requests (not waiting on the requester) whose acknowledgement or decision target is due within
-    NEARING_WORKING_DAYS working days or already past, most urgent first."""
+    NEARING_WORKING_DAYS working days or already past, most urgent first: those the user may see, or every one for
+    the system (user None: the reminder e-mails)."""
     today = today or timezone.localdate()
-    running = request_list(user=user).filter(
+    visible = DataRequest.objects.all() if user is None else request_list(user=user)
+    running = visible.filter(
         status__in=workflow.OPEN_STATUSES - workflow.PAUSED_STATUSES - {"decided", "agreement_pending"}
     )
     running = running.prefetch_related("events")

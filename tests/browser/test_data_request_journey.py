@@ -68,7 +68,7 @@ def test_the_consortium_request_from_receipt_to_a_fulfilled_line_item_and_its_ti
     page: Any, sign_in: Any, councils: dict[str, Any]
 ) -> None:
     sign_in("officer")
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Data requests").click()
+    page.get_by_role("link", name="All data requests").click()
     assert_accessible(page)
     page.get_by_role("link", name="Log a data request").click()
     assert_accessible(page)
