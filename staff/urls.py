@@ -118,6 +118,11 @@ urlpatterns = [
     ],
     path("requests/<int:pk>/items/new/", requests_views.LineItemCreateView.as_view(), name="datarequest_item_create"),
     path(
+        "requests/<int:pk>/items/<int:item_pk>/edit/",
+        requests_views.LineItemEditView.as_view(),
+        name="datarequest_item_edit",
+    ),
+    path(
         "requests/<int:pk>/items/<int:item_pk>/decide/",
         requests_views.DecisionCreateView.as_view(),
         name="datarequest_decide_item",
@@ -136,6 +141,11 @@ urlpatterns = [
         "requests/<int:pk>/decisions/<int:decision_pk>/return/",
         requests_views.DecisionReturnView.as_view(),
         name="datarequest_decision_return",
+    ),
+    path(
+        "organisations/<int:pk>/response-targets/",
+        requests_views.ResponseTargetsView.as_view(),
+        name="organisation_response_targets",
     ),
     path("data-sharing-groups/", requests_views.GroupListView.as_view(), name="datarequest_group_list"),
     path("data-sharing-groups/new/", requests_views.GroupCreateView.as_view(), name="datarequest_group_create"),

@@ -251,3 +251,21 @@ class TimelineForm(NHSFormMixin, forms.Form):
         if data.get("start") and data.get("end") and data["end"] < data["start"]:
             self.add_error("end", "The end date must be on or after the start date")
         return data
+
+
+class ResponseTargetsForm(NHSFormMixin, forms.Form):
+    acknowledge_days = forms.IntegerField(
+        label="Acknowledge within (working days)", min_value=1, max_value=365,
+        widget=forms.NumberInput(attrs={"class": "nhsuk-input--width-3"}),
+    )  # fmt: skip
+    decide_days = forms.IntegerField(
+        label="Decide within (working days)", min_value=1, max_value=365,
+        widget=forms.NumberInput(attrs={"class": "nhsuk-input--width-3"}),
+    )  # fmt: skip
+    lapse_after_days = forms.IntegerField(
+        label="Lapse an unanswered clarification after (days)", min_value=1, max_value=365,
+        help_text="Calendar days after the clarification was asked.",
+        widget=forms.NumberInput(attrs={"class": "nhsuk-input--width-3"}),
+    )  # fmt: skip
+    reason = forms.CharField(label="Why are you changing them? (optional)", required=False, max_length=2000,
+                             widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip

@@ -34,6 +34,7 @@ from staff.forms.datarequests import (
     MeetingForm,
     RequestFilterForm,
     RequestForm,
+    ResponseTargetsForm,
     TimelineForm,
     TransitionForm,
 )
@@ -340,6 +341,25 @@ class LineItemMixin(RequestObjectMixin):
                 "cancel_url": reverse("staff:datarequest_detail", args=[self.data_request.pk]),
             },
         )
+
+
+class LineItemEditView(LineItemMixin, View):
+    needs = permissions.HANDLE_REQUESTS
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int, item_pk: int) -> HttpResponse:
+        return self.page(request, LineItemForm(instance=self.item), "Change a line item", "Save changes")
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int, item_pk: int) -> HttpResponse:
+        form = LineItemForm(request.POST, instance=LineItem.objects.get(pk=self.item.pk))
+        if form.is_valid():
+            try:
+                services.line_item_update(actor=request.user, item=self.item, fields=form.model_fields())
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"Line item {self.item.position} updated")
+                return redirect("staff:datarequest_detail", pk=self.data_request.pk)
+        return self.page(request, form, "Change a line item", "Save changes")
 
 
 class DecisionCreateView(LineItemMixin, View):
@@ -704,4 +724,49 @@ class MeetingActionCreateView(StaffMixin, View):
             else:
                 messages.success(request, "Action added")
                 return redirect("staff:datarequest_meeting_detail", pk=self.meeting.pk)
+        return self.render_form(request, form)
+
+
+class ResponseTargetsView(StaffMixin, View):
+    """The working-day targets an organisation sets itself for the requests it is asked."""
+
+    permission_required = permissions.HANDLE_REQUESTS
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.organisation = permissions.organisation_or_404(request.user, kwargs["pk"])
+        return super().dispatch(request, *args, **kwargs)
+
+    def render_form(self, request: HttpRequest, form: ResponseTargetsForm) -> HttpResponse:
+        url = reverse("staff:organisation_detail", args=[self.organisation.pk])
+        return render(
+            request,
+            "staff/datarequests/simple_form.html",
+            {
+                "page_title": f"Response targets of {self.organisation.name}",
+                "breadcrumbs": [("Staff area", reverse("staff:dashboard")), (self.organisation.name, url)],
+                "caption": self.organisation.name,
+                "lede": "How quickly this organisation aims to answer the data requests it is asked, counted in "
+                "England and Wales working days, with the time waiting on the requester left out.",
+                "form": form,
+                "submit_label": "Save targets",
+                "cancel_url": url,
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        targets = services.targets_for(self.organisation)
+        initial = {name: getattr(targets, name) for name in ("acknowledge_days", "decide_days", "lapse_after_days")}
+        return self.render_form(request, ResponseTargetsForm(initial=initial))
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        form = ResponseTargetsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.response_targets_set(actor=request.user, organisation=self.organisation, **form.cleaned_data)
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(request, f"Response targets of {self.organisation.name} saved")
+                return redirect("staff:organisation_detail", pk=self.organisation.pk)
         return self.render_form(request, form)

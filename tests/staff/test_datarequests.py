@@ -200,3 +200,24 @@ def test_log_a_request_with_errors_kept_then_saved(world: dict[str, Any]) -> Non
     response = client.post(url, data)
     assert response.status_code == 302
     assert DataRequest.objects.filter(title="Ward data", reference="DR/25/2").exists()
+
+
+def test_the_ig_team_sets_an_organisations_targets_and_changes_a_line_item(world: dict[str, Any]) -> None:
+    url = reverse("staff:organisation_response_targets", args=[world["county"].pk])
+    assert _client(world["auditor"]).get(url).status_code == 403
+    assert _client(world["partner"]).get(url).status_code == 404  # not its organisation
+    client = _client(world["officer"])
+    bad = client.post(url, {"acknowledge_days": "0", "decide_days": "x", "lapse_after_days": "28"})
+    assert bad.status_code == 200 and "nhsuk-error-summary" in bad.content.decode()
+    client.post(url, {"acknowledge_days": "3", "decide_days": "15", "lapse_after_days": "21"})
+    world["county"].response_targets.refresh_from_db()
+    assert world["county"].response_targets.decide_days == 15
+    assert "Decision target (15 days)" in client.get(_detail(world["request"])).content.decode()
+
+    item = add_item(world["officer"], world["request"])
+    edit = reverse("staff:datarequest_item_edit", args=[world["request"].pk, item.pk])
+    assert _client(world["auditor"]).get(edit).status_code == 403
+    response = client.post(edit, {"description": "Population by age band and sex", "data_category": "non_personal"})
+    assert response.status_code == 302
+    item.refresh_from_db()
+    assert item.description == "Population by age band and sex"
