@@ -524,9 +524,11 @@ class SentReminder(models.Model):
         LINKAGE_LAPSING = "linkage_lapsing", "Linkage about to stop being permitted"
         LINKAGE_NOT_PERMITTED = "linkage_not_permitted", "Linkage no longer permitted"
         ASSURANCE_LAPSING = "assurance_lapsing", "Partner assurance about to lapse"
+        REQUEST_ACKNOWLEDGEMENT = "request_acknowledgement", "Data request acknowledgement target"
+        REQUEST_DECISION = "request_decision", "Data request decision target"
 
     kind = models.CharField(max_length=30, choices=Kind.choices)
-    # "agreement:12", "linkage:3" or "organisation:7": one table for every kind of subject.
+    # "agreement:12", "linkage:3", "organisation:7" or "datarequest:4": one table for every kind of subject.
     subject = models.CharField(max_length=50)
     # Days before the date (90, 30, 7…; 0 for "overdue" or "has happened").
     threshold = models.PositiveSmallIntegerField()

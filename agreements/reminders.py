@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Max, Q
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from agreements import selectors
 from agreements.dates import format_date
@@ -256,9 +257,11 @@ def _assurance(today: dt.date) -> list[Reminder]:
 
 
 def reminders_due(*, today: dt.date | None = None) -> list[Reminder]:
-    """Every reminder that applies today, sent or not."""
+    """Every reminder that applies today, sent or not: the register's own, then those of the apps listed in
+    settings.REMINDER_SOURCES (the data-request log), which build on this module and so cannot be imported by it."""
     today = today or timezone.localdate()
-    return [*_agreements_ending(today), *_reviews_overdue(today), *_linkages(today), *_assurance(today)]
+    others = [reminder for source in settings.REMINDER_SOURCES for reminder in import_string(source)(today=today)]
+    return [*_agreements_ending(today), *_reviews_overdue(today), *_linkages(today), *_assurance(today), *others]
 
 
 def reminders_send(*, today: dt.date | None = None) -> list[SentReminder]:

@@ -17,19 +17,38 @@ AUDITOR = "Auditor"
 
 _REGISTER_MODELS = ["organisation", "agreement", "party", "dataset", "document", "purpose", "linkage"]
 _PUBLISHING_MODELS = ["register", "edition"]
+_DATA_REQUEST_MODELS = [
+    "datarequest",
+    "lineitem",
+    "decision",
+    "requestevent",
+    "datasharinggroup",
+    "meeting",
+    "meetingaction",
+    "responsetargets",
+]
 
 # Reference data and the reminder log are read-only for everyone: a data migration and the daily task write them.
 _READ_ONLY_MODELS = ["permittedpurpose", "sentreminder"]
 
-_VIEW = [f"agreements.view_{m}" for m in _REGISTER_MODELS + _READ_ONLY_MODELS] + [
-    f"publishing.view_{m}" for m in _PUBLISHING_MODELS
-]
+_VIEW = (
+    [f"agreements.view_{m}" for m in _REGISTER_MODELS + _READ_ONLY_MODELS]
+    + [f"publishing.view_{m}" for m in _PUBLISHING_MODELS]
+    + [f"datarequests.view_{m}" for m in _DATA_REQUEST_MODELS]
+)
 _EDIT = [f"agreements.{action}_{m}" for m in _REGISTER_MODELS for action in ("add", "change")]
+# The data-request log is written only through its services; these permissions say who may call them.
+_HANDLE_REQUESTS = [
+    "datarequests.add_datarequest",
+    "datarequests.change_datarequest",
+    "datarequests.handle_datarequest",
+]
 
 ROLES: dict[str, list[str]] = {
     IG_OFFICER: [
         *_VIEW,
         *_EDIT,
+        *_HANDLE_REQUESTS,
         "agreements.submit_agreement",
         "agreements.activate_linkage",
         "publishing.change_register",
@@ -37,6 +56,8 @@ ROLES: dict[str, list[str]] = {
     IG_APPROVER: [
         *_VIEW,
         *_EDIT,
+        *_HANDLE_REQUESTS,
+        "datarequests.decide_personal_datarequest",
         "agreements.submit_agreement",
         "agreements.approve_agreement",
         "agreements.terminate_agreement",

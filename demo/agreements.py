@@ -117,6 +117,7 @@ ACCOUNTS = [
     DemoAccount("ig-approver", roles.IG_APPROVER, "IG approver: approves agreements, publishes registers"),
     DemoAccount("auditor", roles.AUDITOR, "Auditor: reads everything, changes nothing"),
     DemoAccount("lcc-partner", "", "Partner contact for Leicester City Council (ODS 509)"),
+    DemoAccount("blaby-partner", "", "Partner contact for Blaby District Council: sees its data requests"),
     DemoAccount("admin", "", "Superuser: the Django admin at /admin/"),
 ]
 

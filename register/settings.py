@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "nhsuk",
     "agreements",
     "publishing",
+    "datarequests",
     "staff",
     "demo",
 ]
@@ -180,6 +181,9 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Data sharing registe
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # Who the portal writes to about failed publications and reminders (comma-separated).
 IG_TEAM_EMAILS = env.list("IG_TEAM_EMAILS", default=[])
+# Apps that add reminders to the daily reminder e-mails (agreements.reminders), by dotted path. Wiring, not an
+# environment variable.
+REMINDER_SOURCES = ["datarequests.reminders.reminders_due"]
 
 # The deployment's organisation, shown in the header of every page.
 PORTAL_ORGANISATION_NAME = env.str("PORTAL_ORGANISATION_NAME", default="NHS Leicester, Leicestershire and Rutland")
@@ -229,6 +233,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "recheck-linkages-daily": {
         "task": "agreements.tasks.recheck_linkages",
         "schedule": crontab(hour=1, minute=15),
+    },
+    # Before the reminders, so a request that lapsed overnight is not reminded about.
+    "lapse-data-requests-daily": {
+        "task": "datarequests.tasks.lapse_requests",
+        "schedule": crontab(hour=1, minute=30),
     },
     "send-reminders-daily": {
         "task": "agreements.tasks.send_reminders",

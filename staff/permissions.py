@@ -19,12 +19,13 @@ from typing import Any
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.contrib.auth.models import User
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
 from agreements import selectors, workflow
 from agreements.models import Agreement, Organisation
+from datarequests import selectors as request_selectors
 
 VIEW_ALL_AGREEMENTS = "agreements.view_agreement"
 VIEW_ALL_ORGANISATIONS = "agreements.view_organisation"
@@ -107,3 +108,25 @@ class StaffMixin(LoginRequiredMixin):
         if self.permission_required and not request.user.has_perm(self.permission_required):
             return forbidden(request, self.forbidden_message)
         return super().dispatch(request, *args, **kwargs)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The data-request log. Who may take each workflow action is the workflow table's (datarequests.workflow), asked
+# through datarequests.services.may; these say who may open which page.
+
+HANDLE_REQUESTS = "datarequests.handle_datarequest"
+DECIDE_PERSONAL = "datarequests.decide_personal_datarequest"
+VIEW_MEETINGS = "datarequests.view_meeting"
+
+
+def data_request_or_404(user: Any, pk: int) -> Any:
+    """The request, if the user may see it (the IG team and auditors: all; a partner contact: their
+    organisations'); otherwise a 404, so that a page never reveals a request exists."""
+    request = request_selectors.request_or_none(user=user, pk=pk)
+    if request is None:
+        raise Http404("No such request")
+    return request
+
+
+def sees_every_request(user: Any) -> bool:
+    return request_selectors.sees_every_request(user)

@@ -4,7 +4,9 @@ contain slashes."""
 from django.urls import path
 
 import publishing.converters  # noqa: F401  (registers the entry_ref converter)
+from datarequests import workflow
 from staff.views import agreements as views
+from staff.views import datarequests as requests_views
 from staff.views import exports as export_views
 from staff.views import imports as import_views
 from staff.views import linkages as linkage_views
@@ -91,5 +93,68 @@ urlpatterns = [
         "registers/<slug:register>/editions/<int:pk>.<str:fmt>",
         registers.EditionFileView.as_view(),
         name="edition_file",
+    ),
+    # The data-request log (staff.views.datarequests). The workflow's actions come from its table.
+    path("requests/", requests_views.RequestListView.as_view(), name="datarequest_list"),
+    path("requests/new/", requests_views.RequestCreateView.as_view(), name="datarequest_create"),
+    path("requests/timeline/", requests_views.TimelineView.as_view(), name="datarequest_timeline_all"),
+    path("requests/timeline.<str:fmt>", requests_views.TimelineView.as_view(), name="datarequest_timeline_all_file"),
+    path("requests/<int:pk>/", requests_views.RequestDetailView.as_view(), name="datarequest_detail"),
+    path("requests/<int:pk>/edit/", requests_views.RequestEditView.as_view(), name="datarequest_edit"),
+    path("requests/<int:pk>/timeline/", requests_views.RequestTimelineView.as_view(), name="datarequest_timeline"),
+    path(
+        "requests/<int:pk>/timeline.<str:fmt>",
+        requests_views.RequestTimelineView.as_view(),
+        name="datarequest_timeline_file",
+    ),
+    *[
+        path(
+            f"requests/<int:pk>/{t.action.replace('_', '-')}/",
+            requests_views.RequestTransitionView.as_view(),
+            {"action": t.action},
+            name=f"datarequest_{t.action}",
+        )
+        for t in workflow.TRANSITIONS
+    ],
+    path("requests/<int:pk>/items/new/", requests_views.LineItemCreateView.as_view(), name="datarequest_item_create"),
+    path(
+        "requests/<int:pk>/items/<int:item_pk>/edit/",
+        requests_views.LineItemEditView.as_view(),
+        name="datarequest_item_edit",
+    ),
+    path(
+        "requests/<int:pk>/items/<int:item_pk>/decide/",
+        requests_views.DecisionCreateView.as_view(),
+        name="datarequest_decide_item",
+    ),
+    path(
+        "requests/<int:pk>/items/<int:item_pk>/fulfil/",
+        requests_views.LineItemFulfilView.as_view(),
+        name="datarequest_fulfil_item",
+    ),
+    path(
+        "requests/<int:pk>/decisions/<int:decision_pk>/approve/",
+        requests_views.DecisionStepView.as_view(),
+        name="datarequest_decision_approve",
+    ),
+    path(
+        "requests/<int:pk>/decisions/<int:decision_pk>/return/",
+        requests_views.DecisionReturnView.as_view(),
+        name="datarequest_decision_return",
+    ),
+    path(
+        "organisations/<int:pk>/response-targets/",
+        requests_views.ResponseTargetsView.as_view(),
+        name="organisation_response_targets",
+    ),
+    path("data-sharing-groups/", requests_views.GroupListView.as_view(), name="datarequest_group_list"),
+    path("data-sharing-groups/new/", requests_views.GroupCreateView.as_view(), name="datarequest_group_create"),
+    path("data-sharing-groups/<int:pk>/", requests_views.GroupDetailView.as_view(), name="datarequest_group_detail"),
+    path("meetings/new/", requests_views.MeetingCreateView.as_view(), name="datarequest_meeting_create"),
+    path("meetings/<int:pk>/", requests_views.MeetingDetailView.as_view(), name="datarequest_meeting_detail"),
+    path(
+        "meetings/<int:pk>/actions/new/",
+        requests_views.MeetingActionCreateView.as_view(),
+        name="datarequest_meeting_action_create",
     ),
 ]

@@ -193,7 +193,7 @@ class RowResult:
     label: str = ""
     values: dict[str, Any] = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
-    existing: Organisation | Agreement | None = None
+    existing: Any = None
     notes: list[str] = field(default_factory=list)
 
     NEW: ClassVar[str] = "new"
@@ -348,6 +348,11 @@ class Importer:
 
     def check_file(self, rows: list[RowResult]) -> None:
         """Checks across rows, such as the same key on two rows."""
+
+    def write(self, *, actor: Any, preview: ImportPreview, reason: str) -> list[Any]:
+        """Write the new rows. The register's own importers are written by services.spreadsheet_import; an
+        importer another app registers in IMPORTERS writes its rows here, through its own services."""
+        raise NotImplementedError
 
 
 def _in_sentence(header: str) -> str:

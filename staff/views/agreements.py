@@ -19,6 +19,7 @@ from django.views import View
 
 from agreements import selectors, services, workflow
 from agreements.models import Agreement, Organisation, Party
+from datarequests import selectors as request_selectors
 from staff import permissions
 from staff.forms.agreements import (
     AgreementFilterForm,
@@ -112,6 +113,10 @@ class DashboardView(StaffMixin, View):
             "today": today,
             "can_add_agreement": user.has_perm(permissions.ADD_AGREEMENT),
             **linkage_views.dashboard_context(user),
+            # Data requests nearing or past a working-day target (None: the user does not see every request).
+            "requests_attention": request_selectors.requests_needing_attention(user=user)
+            if permissions.sees_every_request(user)
+            else None,
         }
         return render(request, "staff/dashboard.html", context)
 
@@ -330,6 +335,7 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 "approvers": selectors.approvers_besides(agreement=agreement)
                 if agreement.status == Agreement.Status.IN_REVIEW
                 else None,
+                "requests_served": request_selectors.requests_serving(agreement=agreement, user=request.user),
             },
         )
 

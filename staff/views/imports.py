@@ -21,6 +21,7 @@ from django.views import View
 from agreements import services
 from agreements.interchange import importers
 from agreements.models import Agreement, Organisation
+from datarequests.models import DataRequest
 from staff.forms.agreements import NHSFormMixin, choice_field
 from staff.permissions import AuthenticatedHttpRequest, StaffMixin, forbidden
 
@@ -180,7 +181,13 @@ class ImportPreviewView(ImportMixin, View):
         return redirect("staff:import_done")
 
 
-def _summary(record: Organisation | Agreement) -> dict[str, str]:
+def _summary(record: Organisation | Agreement | DataRequest) -> dict[str, str]:
+    if isinstance(record, DataRequest):
+        return {
+            "key": record.reference,
+            "name": record.title,
+            "url": reverse("staff:datarequest_detail", args=[record.pk]),
+        }
     if isinstance(record, Organisation):
         return {
             "key": record.ods_code,

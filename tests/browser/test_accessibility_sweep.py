@@ -40,6 +40,7 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
         "reference": "SL/25/1",
         "fmt": "pdf",
         "token": "none",
+        **_data_request_values(),
     }
 
     problems: dict[str, list[str]] = {}
@@ -69,6 +70,9 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
         "/staff/agreements/new-sub-licence/",
         "/staff/linkages/new/",
         "/staff/import/",
+        "/staff/requests/new/",
+        f"/staff/requests/{values['pk_request']}/items/new/",
+        "/staff/meetings/new/",
     ]:
         page.goto(url)
         page.locator("main form button[type=submit], main form input[type=submit]").last.click()
@@ -120,3 +124,17 @@ def _linkage_pk() -> int:
     linkage = Linkage.objects.first()
     assert linkage is not None
     return linkage.pk
+
+
+def _data_request_values() -> dict[str, Any]:
+    """The demo's consortium request (seed 003), one of its line items and decisions, its group and a meeting."""
+    from datarequests.models import DataRequest, DataSharingGroup, Decision, Meeting
+
+    data_request = DataRequest.objects.get(reference="DR/25/1")
+    return {
+        "pk_request": data_request.pk,
+        "item_pk": data_request.line_items.first().pk,
+        "decision_pk": Decision.objects.filter(line_item__request=data_request).first().pk,
+        "pk_group": DataSharingGroup.objects.get().pk,
+        "pk_meeting": Meeting.objects.first().pk,
+    }

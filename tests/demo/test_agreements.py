@@ -59,8 +59,8 @@ def test_demo_accounts_have_their_roles(settings) -> None:
     assert not users["auditor"].has_perm("agreements.change_agreement")
     partner_sees = set(agreement_list(user=users["lcc-partner"]).values_list("reference", flat=True))
     # The council's own agreements: its sub-licence, the DSA behind the demo linkage, its statutory return to NHS
-    # England and the hospital discharge ISA.
-    assert partner_sees == {"SL/25/1", "DSA-LLR-2025-009", "SR-LCC-ASC-CLD", "ISA-LLR-2025-003"}
+    # England, the hospital discharge ISA, and the data sharing group's ISA (the data-request demo, seed 003).
+    assert partner_sees == {"SL/25/1", "DSA-LLR-2025-009", "SR-LCC-ASC-CLD", "ISA-LLR-2025-003", "ISA-LLR-DSG-2025"}
 
 
 def test_without_debug_no_demo_accounts_are_created(settings, capsys) -> None:

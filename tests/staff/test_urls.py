@@ -17,6 +17,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 
 from agreements import services
 from agreements.models import Agreement, Linkage
+from datarequests.models import DataRequest, DataSharingGroup, Decision, Meeting
 from publishing.models import Edition
 from publishing.services import register_ensure
 from tests.factories import UserFactory
@@ -24,7 +25,12 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 # Pages a signed-in user with no role may open: they list only what the user may see, which here is nothing.
-OPEN_TO_ANY_SIGNED_IN_USER = {"staff:dashboard", "staff:organisation_list", "staff:agreement_list"}
+OPEN_TO_ANY_SIGNED_IN_USER = {
+    "staff:dashboard",
+    "staff:organisation_list",
+    "staff:agreement_list",
+    "staff:datarequest_list",
+}
 
 
 def _staff_patterns() -> list[tuple[str, str]]:
@@ -69,7 +75,14 @@ def demo(settings) -> dict[str, Any]:
         title="Signed copy",
         kind="signed_copy",
     )
+    data_request = DataRequest.objects.get(reference="DR/25/1")
     return {
+        "pk_request": data_request.pk,
+        "item_pk": data_request.line_items.first().pk,
+        "decision_pk": Decision.objects.filter(line_item__request=data_request).first().pk,
+        "pk_group": DataSharingGroup.objects.first().pk,
+        "pk_meeting": Meeting.objects.first().pk,
+        "action": "acknowledge",
         "pk_agreement": sub_licence.pk,
         "pk_organisation": sub_licence.parties.get(role="sub_licensee").organisation_id,
         "pk_linkage": Linkage.objects.first().pk,
@@ -90,6 +103,9 @@ def _url(route: str, values: dict[str, Any]) -> str:
         "agreements": "pk_agreement",
         "linkages": "pk_linkage",
         "registers": "pk_edition",
+        "requests": "pk_request",
+        "data-sharing-groups": "pk_group",
+        "meetings": "pk_meeting",
     }
 
     def fill(match: re.Match[str]) -> str:

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from demo.agreements import DEMO_PASSWORD, load_demo
+from demo.datarequests import load_demo_requests
 from demo.publishing import load_demo_wording
 
 
@@ -14,6 +15,7 @@ class Command(BaseCommand):
     def handle(self, *args: object, **options: object) -> None:
         accounts = load_demo(with_accounts=settings.DEVELOPMENT)
         load_demo_wording()
+        load_demo_requests()
         self.stdout.write(self.style.SUCCESS("Demo register loaded."))
         if not accounts:
             self.stdout.write("DEBUG is off, so no demo accounts were created.")
