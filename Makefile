@@ -35,6 +35,7 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py publish_register sub-licences --if-none --dated 2025-10-22
 	$(BIN)/python manage.py publish_register information-sharing --if-none
+	$(BIN)/python manage.py public_pages_refresh
 
 # The PDFs need Pango, HarfBuzz-Subset and Liberation Sans; without them they would quietly differ. Stops with
 # the apt-get line to run.
