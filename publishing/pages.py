@@ -241,11 +241,14 @@ def public_pages_changed() -> None:
 
     def on_commit() -> None:
         public_pages_invalidate()
-        from publishing import tasks
+        if settings.PUBLIC_PAGES_SERVE:
+            from publishing import tasks
 
-        tasks.refresh_public_pages.delay()
+            tasks.refresh_public_pages.delay()
 
-    transaction.on_commit(on_commit)
+    # Robust: the publication has committed whatever happens here. If storing the pages fails (it is logged), every
+    # public page comes from its view until the next refresh, which is slower but right.
+    transaction.on_commit(on_commit, robust=True)
 
 
 def _commit(manifest: dict[str, Any], fingerprint: str) -> bool:
