@@ -163,7 +163,7 @@ def main() -> None:
             "STATIC_ROOT": f"{scratch}/static",
             "CELERY_BROKER_URL": "",
             "LOG_LEVEL": "WARNING",
-            "DJANGO_SETTINGS_MODULE": "bench.public_pages_settings",
+            "DJANGO_SETTINGS_MODULE": "bench.settings",
         }
         setup = subprocess.run(  # noqa: S603 - our own script, fixed arguments
             [sys.executable, __file__, "--setup", str(args.rows)], env=env, capture_output=True, text=True, cwd=ROOT
