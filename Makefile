@@ -71,6 +71,7 @@ beat: install | var
 bench: install
 	$(BIN)/python bench/publish.py --rows 100 --rows 1000 --rows 10000
 	$(BIN)/python bench/public_pages.py
+	$(BIN)/python bench/staff_pages.py
 
 # Re-pin the whole dependency tree after changing pyproject.toml.
 lock:

@@ -215,7 +215,7 @@ def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None
     """The checklist of each linkage on the day (today unless given), in a constant number of queries whatever the
     number of linkages or agreements: the agreements that could meet a requirement (rules.may_sign) are found from
     one read of the parties, then loaded once for all the linkages. Purposes and datasets are read from the
-    linkages' prefetched relations when present (see linkage_list_with_checklists)."""
+    linkages' prefetched relations when present (see linkage_states)."""
     on = on or timezone.localdate()
     linkages = list(linkages)
     organisations = {
