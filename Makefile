@@ -35,6 +35,7 @@ demo: migrate
 	$(BIN)/python manage.py load_demo
 	$(BIN)/python manage.py publish_register sub-licences --if-none --dated 2025-10-22
 	$(BIN)/python manage.py publish_register information-sharing --if-none
+	$(BIN)/python manage.py public_pages_refresh
 
 # The PDFs need Pango, HarfBuzz-Subset and Liberation Sans; without them they would quietly differ. Stops with
 # the apt-get line to run.
@@ -69,6 +70,8 @@ beat: install | var
 
 bench: install
 	$(BIN)/python bench/publish.py --rows 100 --rows 1000 --rows 10000
+	$(BIN)/python bench/public_pages.py
+	$(BIN)/python bench/staff_pages.py
 
 # Re-pin the whole dependency tree after changing pyproject.toml.
 lock:

@@ -58,12 +58,22 @@ def _dspt_valid_until(year: str) -> dt.date:
     return dt.date(start + 2, *DSPT_GRACE_ENDS)
 
 
+# The organisation's fields the assurance rules read (selectors load only these when judging many partners).
+ASSURANCE_FIELDS = (
+    "name",
+    "dspt_status",
+    "dspt_assessment_year",
+    "ico_registration_number",
+    "ico_registration_expires",
+)
+
+
 def partner_assurance_violations(organisation: Organisation, *, on: dt.date) -> list[Violation]:
     name = organisation.name
     violations = []
     accepted = dspt_years_accepted(on)
-    status = organisation.get_dspt_status_display()
     if organisation.dspt_status not in ASSURED_DSPT:
+        status = organisation.get_dspt_status_display()
         for_year = f" for {organisation.dspt_assessment_year}" if organisation.dspt_assessment_year else ""
         violations.append(
             Violation(
@@ -300,8 +310,23 @@ def _in_force(agreement: Agreement, on: dt.date) -> bool:
     )
 
 
+def side_organisations(requirement: AgreementRequirement, linkage: Linkage) -> list[set[int]]:
+    """For each side of the requirement, the ids of the linkage's organisations that may sign on it."""
+    return [{getattr(linkage, f"{who}_id") for who in side.who} for side in requirement.sides]
+
+
+def may_sign(requirement: AgreementRequirement, linkage: Linkage, organisation_ids: Iterable[int]) -> bool:
+    """Whether an agreement of the requirement's kind whose parties are these organisations could meet it: an
+    organisation of the linkage on every side, whatever the roles. Selectors use it to load only the agreements
+    that matter; _signs, which calls it, decides."""
+    present = set(organisation_ids)
+    return all(side & present for side in side_organisations(requirement, linkage))
+
+
 def _signs(agreement: Agreement, requirement: AgreementRequirement, linkage: Linkage) -> bool:
     held = {(party.organisation_id, party.role) for party in agreement.parties.all()}
+    if not may_sign(requirement, linkage, (organisation_id for organisation_id, _ in held)):
+        return False
     for side in requirement.sides:
         ids = {getattr(linkage, f"{who}_id") for who in side.who}
         if not any((org_id, role) in held for org_id in ids for role in side.roles):

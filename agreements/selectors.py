@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -204,22 +205,67 @@ def linkage_list() -> QuerySet[Linkage]:
     return Linkage.objects.select_related("icb", "provider", "processor")
 
 
+def _with_rule_inputs(linkages: QuerySet[Linkage]) -> QuerySet[Linkage]:
+    return linkages.prefetch_related(
+        "purposes", Prefetch("datasets", queryset=Dataset.objects.select_related("provider"))
+    )
+
+
+def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None) -> list[rules.Checklist]:
+    """The checklist of each linkage on the day (today unless given), in a constant number of queries whatever the
+    number of linkages or agreements: the agreements that could meet a requirement (rules.may_sign) are found from
+    one read of the parties, then loaded once for all the linkages. Purposes and datasets are read from the
+    linkages' prefetched relations when present (see linkage_states)."""
+    on = on or timezone.localdate()
+    linkages = list(linkages)
+    organisations = {
+        org_id for linkage in linkages for org_id in (linkage.icb_id, linkage.provider_id, linkage.processor_id)
+    }
+    parties_of: dict[int, tuple[str, set[int]]] = {}
+    agreements_of: dict[int, set[int]] = {}
+    for agreement_id, kind, organisation_id in (
+        Party.objects.filter(agreement__kind__in=LINKAGE_AGREEMENT_KINDS, organisation_id__in=organisations)
+        .order_by()
+        .values_list("agreement_id", "agreement__kind", "organisation_id")
+    ):
+        parties_of.setdefault(agreement_id, (kind, set()))[1].add(organisation_id)
+        agreements_of.setdefault(organisation_id, set()).add(agreement_id)
+    wanted: dict[int, set[int]] = {}
+    for linkage in linkages:
+        wanted[linkage.pk] = set()
+        for requirement in rules.LINKAGE_AGREEMENTS:
+            # Only agreements with a party on each side can qualify: look through the smallest side's.
+            sides = rules.side_organisations(requirement, linkage)
+            smallest = min(
+                (set().union(*(agreements_of.get(org_id, set()) for org_id in side)) for side in sides), key=len
+            )
+            wanted[linkage.pk] |= {
+                agreement_id
+                for agreement_id in smallest
+                if parties_of[agreement_id][0] == requirement.kind
+                and rules.may_sign(requirement, linkage, parties_of[agreement_id][1])
+            }
+    all_wanted = set().union(*wanted.values()) if wanted else set()
+    agreements = {
+        agreement.pk: agreement
+        for agreement in Agreement.objects.filter(pk__in=all_wanted).prefetch_related("parties").order_by("pk")
+    }
+    return [
+        rules.linkage_checklist(
+            linkage,
+            on=on,
+            candidates=[agreements[pk] for pk in sorted(wanted[linkage.pk])],
+            purposes=linkage.purposes.all(),
+            datasets=linkage.datasets.all(),
+        )
+        for linkage in linkages
+    ]
+
+
 def linkage_checklist(*, linkage: Linkage, on: dt.date | None = None) -> rules.Checklist:
     """Whether the linkage is permitted on the day (today unless given), requirement by requirement."""
-    on = on or timezone.localdate()
-    organisations = [linkage.icb_id, linkage.provider_id, linkage.processor_id]
-    candidates = list(
-        Agreement.objects.filter(kind__in=LINKAGE_AGREEMENT_KINDS, parties__organisation__in=organisations)
-        .distinct()
-        .prefetch_related("parties")
-    )
-    return rules.linkage_checklist(
-        linkage,
-        on=on,
-        candidates=candidates,
-        purposes=linkage.purposes.all(),
-        datasets=Dataset.objects.filter(linkages=linkage).select_related("provider"),
-    )
+    loaded = _with_rule_inputs(linkage_list()).get(pk=linkage.pk)
+    return linkage_checklists(linkages=[loaded], on=on)[0]
 
 
 @dataclass(frozen=True)
@@ -228,28 +274,57 @@ class LinkageState:
     checklist: rules.Checklist
 
 
+def linkage_states(*, linkages: QuerySet[Linkage] | None = None, on: dt.date | None = None) -> list[LinkageState]:
+    """Linkages (all unless given) with their checklists on the day, in a constant number of queries."""
+    chosen = list(_with_rule_inputs(linkages if linkages is not None else linkage_list()))
+    return [
+        LinkageState(linkage, checklist)
+        for linkage, checklist in zip(chosen, linkage_checklists(linkages=chosen, on=on), strict=True)
+    ]
+
+
+def _not_permitted(states: Iterable[LinkageState]) -> list[LinkageState]:
+    return [
+        state
+        for state in states
+        if state.linkage.status == Linkage.Status.NOT_PERMITTED
+        or (state.linkage.status == Linkage.Status.ACTIVE and not state.checklist.permitted)
+    ]
+
+
+def _lapsing(states: Iterable[LinkageState], *, within_days: int, on: dt.date) -> list[LinkageState]:
+    lapsing = []
+    for state in states:
+        until = state.checklist.permitted_until
+        if state.linkage.status != Linkage.Status.ACTIVE or not state.checklist.permitted or until is None:
+            continue
+        if until <= on + dt.timedelta(days=within_days):
+            lapsing.append(state)
+    return sorted(lapsing, key=lambda s: (s.checklist.permitted_until, s.linkage.title))
+
+
+def _open_linkages() -> QuerySet[Linkage]:
+    return linkage_list().filter(status__in=[Linkage.Status.ACTIVE, Linkage.Status.NOT_PERMITTED])
+
+
 def linkages_not_permitted(*, on: dt.date | None = None) -> list[LinkageState]:
     """Linkages marked not permitted, and active ones that stopped being permitted today but have not yet been
     marked (the daily check runs at night), so the dashboard never lags behind an agreement ending."""
-    on = on or timezone.localdate()
-    states = []
-    for linkage in linkage_list().filter(status__in=[Linkage.Status.ACTIVE, Linkage.Status.NOT_PERMITTED]):
-        checklist = linkage_checklist(linkage=linkage, on=on)
-        if linkage.status == Linkage.Status.NOT_PERMITTED or not checklist.permitted:
-            states.append(LinkageState(linkage, checklist))
-    return states
+    return _not_permitted(linkage_states(linkages=_open_linkages(), on=on))
 
 
 def linkages_lapsing(*, within_days: int, on: dt.date | None = None) -> list[LinkageState]:
     """Active linkages, permitted today, that stop being permitted within the days given (an agreement ends)."""
     on = on or timezone.localdate()
-    states = []
-    for linkage in linkage_list().filter(status=Linkage.Status.ACTIVE):
-        checklist = linkage_checklist(linkage=linkage, on=on)
-        until = checklist.permitted_until
-        if checklist.permitted and until and until <= on + dt.timedelta(days=within_days):
-            states.append(LinkageState(linkage, checklist))
-    return sorted(states, key=lambda s: (s.checklist.permitted_until, s.linkage.title))
+    states = linkage_states(linkages=linkage_list().filter(status=Linkage.Status.ACTIVE), on=on)
+    return _lapsing(states, within_days=within_days, on=on)
+
+
+def linkages_attention(*, within_days: int, on: dt.date | None = None) -> tuple[list[LinkageState], list[LinkageState]]:
+    """linkages_not_permitted and linkages_lapsing together, from one evaluation of the open linkages."""
+    on = on or timezone.localdate()
+    states = linkage_states(linkages=_open_linkages(), on=on)
+    return _not_permitted(states), _lapsing(states, within_days=within_days, on=on)
 
 
 @dataclass(frozen=True)
@@ -266,26 +341,34 @@ class PartnerAssurance:
 
 def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = None) -> list[PartnerAssurance]:
     """Sub-licensees of live sub-licences (draft, in review or active) whose assurance is missing, or lapses
-    within the days given."""
+    within the days given. Two queries: the partners, judged by the rules, then the sub-licences of those that
+    need attention only."""
     on = on or timezone.localdate()
     live = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
     parties = Party.objects.filter(
         role=Party.Role.SUB_LICENSEE, agreement__kind=Agreement.Kind.SUB_LICENCE, agreement__status__in=live
-    ).select_related("organisation", "agreement")
-    by_partner: dict[int, tuple[Organisation, list[Agreement]]] = {}
-    for party in parties:
-        by_partner.setdefault(party.organisation_id, (party.organisation, []))[1].append(party.agreement)
-    attention = []
+    )
     horizon = on + dt.timedelta(days=within_days)
-    for organisation, agreements in by_partner.values():
+    attention: dict[int, tuple[Organisation, dt.date]] = {}
+    # What the rules read, and what the dashboard and the reminders show of a partner.
+    shown = (*rules.ASSURANCE_FIELDS, "ods_code", "updated_at")
+    partners = Organisation.objects.filter(pk__in=parties.values("organisation_id")).only(*shown)
+    for organisation in partners.order_by():
         lapses_on = rules.assurance_lapses_on(organisation, on=on)
         if lapses_on and lapses_on <= horizon:
-            attention.append(
-                PartnerAssurance(
-                    organisation=organisation,
-                    lapses_on=lapses_on,
-                    violations=rules.partner_assurance_violations(organisation, on=on),
-                    sub_licences=sorted(agreements, key=lambda a: a.sub_licence_sort_key),
-                )
+            attention[organisation.pk] = (organisation, lapses_on)
+    sub_licences: dict[int, list[Agreement]] = {}
+    for party in parties.filter(organisation_id__in=attention).select_related("agreement").order_by():
+        sub_licences.setdefault(party.organisation_id, []).append(party.agreement)
+    return sorted(
+        (
+            PartnerAssurance(
+                organisation=organisation,
+                lapses_on=lapses_on,
+                violations=rules.partner_assurance_violations(organisation, on=on),
+                sub_licences=sorted(sub_licences.get(organisation.pk, []), key=lambda a: a.sub_licence_sort_key),
             )
-    return sorted(attention, key=lambda p: (p.lapses_on, p.organisation.name))
+            for organisation, lapses_on in attention.values()
+        ),
+        key=lambda p: (p.lapses_on, p.organisation.name),
+    )

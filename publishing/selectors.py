@@ -12,6 +12,9 @@ from django.http import Http404
 from publishing.models import Edition, EditionFile, Register
 from publishing.render import diff_rows
 
+# An edition's snapshot: up to megabytes of JSON at 10,000 rows, read only by the pages that show the rows.
+SNAPSHOT_FIELDS = ("rows", "entries", "columns", "metadata")
+
 
 def _published() -> QuerySet[Edition]:
     return Edition.objects.filter(status=Edition.Status.PUBLISHED).select_related("register")
@@ -27,7 +30,8 @@ def registers_with_current() -> list[RegisterSummary]:
     """Every register with its current edition (or None), in two queries whatever the number of registers."""
     registers = list(Register.objects.order_by("title"))
     current: dict[int, Edition] = {}
-    for edition in _published().filter(register__in=registers).order_by("register_id", "-published_at", "-pk"):
+    editions = _published().filter(register__in=registers).defer(*SNAPSHOT_FIELDS)
+    for edition in editions.order_by("register_id", "-published_at", "-pk"):
         current.setdefault(edition.register_id, edition)
     return [RegisterSummary(register, current.get(register.pk)) for register in registers]
 
@@ -39,15 +43,21 @@ def register_get(*, slug: str) -> Register:
         raise Http404("No such register") from None
 
 
-def edition_current(*, register: Register) -> Edition | None:
-    """The latest published edition: withdrawing it makes the one before it current again."""
-    return _published().filter(register=register).order_by("-published_at", "-pk").first()
+def edition_current(*, register: Register, summary: bool = False) -> Edition | None:
+    """The latest published edition: withdrawing it makes the one before it current again. With summary, without
+    its snapshot (for pages that only name it)."""
+    editions = _published().filter(register=register)
+    if summary:
+        editions = editions.defer(*SNAPSHOT_FIELDS)
+    return editions.order_by("-published_at", "-pk").first()
 
 
 def editions_published(*, register: Register) -> QuerySet[Edition]:
+    """Every published edition, newest first, with its files and without its snapshot (for the archive)."""
     return (
         _published()
         .filter(register=register)
+        .defer(*SNAPSHOT_FIELDS)
         .order_by("-published_at", "-pk")
         .prefetch_related(Prefetch("files", queryset=EditionFile.objects.order_by("format")))
     )
@@ -147,6 +157,7 @@ def editions_for_staff(*, register: Register) -> QuerySet[Edition]:
     return (
         Edition.objects.filter(register=register)
         .select_related("requested_by", "withdrawn_by", "register")
+        .defer(*SNAPSHOT_FIELDS)
         .order_by("-requested_at", "-pk")
     )
 

@@ -27,6 +27,7 @@ from django.utils.text import capfirst
 from agreements import roles
 from agreements.dates import format_date
 from audit.services import Action, audit_record
+from publishing import pages
 from publishing.models import Edition, EditionFile, Register
 from publishing.registers import period_of, register_kind
 from publishing.render import EditionContent, render_edition
@@ -63,7 +64,7 @@ def _require(actor: User | None, permission: str, action: str) -> None:
 def register_ensure(*, slug: str) -> Register:
     """The Register row for a kind of register, created with the kind's defaults the first time."""
     kind = register_kind(slug)
-    register, _ = Register.objects.get_or_create(
+    register, created = Register.objects.get_or_create(
         slug=slug,
         defaults={
             "title": kind.title,
@@ -74,6 +75,9 @@ def register_ensure(*, slug: str) -> Register:
             "cadence": kind.cadence,
         },
     )
+    if created:
+        # The home page lists every register, published or not.
+        pages.public_pages_changed()
     return register
 
 
@@ -251,6 +255,7 @@ def _render_and_store(edition: Edition, *, final_status: str) -> Edition:
             locked.claimed_until = None
             if final_status == Edition.Status.PUBLISHED:
                 locked.published_at = timezone.now()
+                pages.public_pages_changed()
             locked.save()
             if final_status == Edition.Status.PUBLISHED:
                 # The system publishes (a worker); who asked for it is on the edition and its request's row.
@@ -389,6 +394,7 @@ def edition_withdraw(*, actor: User | None, edition: Edition, reason: str) -> Ed
     locked.withdrawal_reason = reason
     locked.save()
     audit_record(actor=actor, action=Action.WITHDRAWN, subject=locked, reason=reason)
+    pages.public_pages_changed()
     return locked
 
 

@@ -23,3 +23,11 @@ def publish_edition(register_id: int | None = None, edition_id: int | None = Non
 @shared_task(autoretry_for=(*TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
 def notify_publication_failed(edition_id: int) -> list[str]:
     return services.edition_failure_notify(edition_id=edition_id)
+
+
+@shared_task(autoretry_for=(*TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
+def refresh_public_pages() -> dict[str, int] | None:
+    """Render the public pages of what is published now (after a publication or a withdrawal)."""
+    from publishing import pages
+
+    return pages.public_pages_refresh()

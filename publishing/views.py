@@ -76,7 +76,7 @@ def register_current(request: HttpRequest, register: str) -> HttpResponse:
 def edition_detail(request: HttpRequest, register: str, edition: str) -> HttpResponse:
     register_obj = selectors.register_get(slug=register)
     edition_obj = selectors.edition_published_get(register=register_obj, slug=edition)
-    current = selectors.edition_current(register=register_obj)
+    current = selectors.edition_current(register=register_obj, summary=True)
     return _edition_page(request, edition_obj, current=bool(current and current.pk == edition_obj.pk))
 
 
@@ -122,7 +122,7 @@ def entry_in_edition(request: HttpRequest, register: str, edition: str, referenc
     """An agreement's entry as one edition published it: permanent, like the edition."""
     register_obj = selectors.register_get(slug=register)
     edition_obj = selectors.edition_published_get(register=register_obj, slug=edition)
-    current = selectors.edition_current(register=register_obj)
+    current = selectors.edition_current(register=register_obj, summary=True)
     canonical = reverse("publishing:edition_entry", args=[register_obj.slug, edition_obj.slug, reference])
     is_current = bool(current and current.pk == edition_obj.pk)
     return _entry_page(request, edition_obj, reference, current=is_current, canonical=canonical)
@@ -160,7 +160,7 @@ def serve_edition_file(
 @require_safe
 def latest_file(request: HttpRequest, register: str, fmt: str) -> HttpResponseBase:
     register_obj = selectors.register_get(slug=register)
-    edition = selectors.edition_current(register=register_obj)
+    edition = selectors.edition_current(register=register_obj, summary=True)
     if edition is None:
         raise Http404("This register has not been published yet")
     return serve_edition_file(request, edition, fmt, max_age=PAGE_MAX_AGE, public=True)

@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Stored public pages, like static files: before any session or database work (publishing/pages.py).
+    "publishing.pages.PublicPagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -168,6 +170,11 @@ STORAGES = {
 # In development WhiteNoise serves straight from the finders (node_modules included), with no collectstatic.
 WHITENOISE_USE_FINDERS = DEVELOPMENT
 WHITENOISE_AUTOREFRESH = DEVELOPMENT
+# Public pages rendered at publication and served from storage (publishing/pages.py): on or off, how often each
+# web process looks for a new generation, and how much of them each process keeps in memory.
+PUBLIC_PAGES_SERVE = env.bool("PUBLIC_PAGES_SERVE", default=True)
+PUBLIC_PAGES_RECHECK_SECONDS = env.float("PUBLIC_PAGES_RECHECK_SECONDS", default=1.0)
+PUBLIC_PAGES_CACHE_MB = env.int("PUBLIC_PAGES_CACHE_MB", default=64)
 # Uploaded agreement documents (signed PDFs): the largest accepted file.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_MB", default=20) * 1024 * 1024
 # Bulk import of an existing register (CSV or XLSX): the largest file and the most rows one import takes.

@@ -17,6 +17,8 @@ ON_POSTGRES = "postgres" in os.environ.get("DATABASE_URL", "")
 
 # A slow password hash is a production defence; in tests it only costs time.
 django_settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Stored public pages: each request looks for the latest generation, so a test sees a publication at once.
+django_settings.PUBLIC_PAGES_RECHECK_SECONDS = 0
 
 
 @pytest.fixture(autouse=True)

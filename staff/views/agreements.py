@@ -35,6 +35,8 @@ from staff.views import linkages as linkage_views
 
 PAGE_SIZE = 25
 ENDING_SOON_DAYS = 90
+# How many rows of each list the dashboard shows before linking to the whole list.
+DASHBOARD_ROWS = 10
 
 Status = Agreement.Status
 
@@ -90,24 +92,25 @@ class DashboardView(StaffMixin, View):
             visible = Agreement.objects.filter(pk__in=visible.values("pk"))
         counts = dict(visible.order_by().values_list("status").annotate(n=Count("pk")))
         today = timezone.localdate()
-        in_review = Agreement.objects.none()
-        if user.has_perm(permissions.APPROVE):
-            in_review = _with_parties(visible.filter(status=Status.IN_REVIEW).order_by("updated_at"))
+        can_approve = user.has_perm(permissions.APPROVE)
+        in_review = visible.filter(status=Status.IN_REVIEW).order_by("updated_at")
+        ending = selectors.agreements_ending(within_days=ENDING_SOON_DAYS, today=today).filter(
+            pk__in=visible.values("pk")
+        )
+        overdue = selectors.agreements_review_overdue(today=today).filter(pk__in=visible.values("pk"))
         context = {
             "page_title": "Dashboard",
             "breadcrumbs": [("Home", reverse("publishing:home"))],
             "status_counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
             "total": sum(counts.values()),
-            "ending": _with_parties(
-                selectors.agreements_ending(within_days=ENDING_SOON_DAYS, today=today).filter(
-                    pk__in=visible.values("pk")
-                )
-            ),
-            "overdue": _with_parties(
-                selectors.agreements_review_overdue(today=today).filter(pk__in=visible.values("pk"))
-            ),
-            "awaiting_approval": in_review,
-            "can_approve": user.has_perm(permissions.APPROVE),
+            # Each list shows its first rows and links to all of them, so the page costs the same at any size.
+            "ending": _with_parties(ending[:DASHBOARD_ROWS]),
+            "ending_count": ending.count(),
+            "overdue": _with_parties(overdue[:DASHBOARD_ROWS]),
+            "overdue_count": overdue.count(),
+            "awaiting_approval": _with_parties(in_review[:DASHBOARD_ROWS]) if can_approve else [],
+            "awaiting_count": counts.get(Status.IN_REVIEW, 0),
+            "can_approve": can_approve,
             "my_changes": selectors.audit_events_by_actor(user=user)[:10],
             "ending_days": ENDING_SOON_DAYS,
             "today": today,

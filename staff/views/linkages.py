@@ -39,10 +39,11 @@ def dashboard_context(user: Any) -> dict[str, Any]:
     if not (permissions.sees_everything(user) and user.has_perm(VIEW_LINKAGE)):
         return {"show_rules": False}
     today = timezone.localdate()
+    not_permitted, lapsing = selectors.linkages_attention(within_days=LINKAGE_WARNING_DAYS, on=today)
     return {
         "show_rules": True,
-        "linkages_not_permitted": selectors.linkages_not_permitted(on=today),
-        "linkages_lapsing": selectors.linkages_lapsing(within_days=LINKAGE_WARNING_DAYS, on=today),
+        "linkages_not_permitted": not_permitted,
+        "linkages_lapsing": lapsing,
         "linkage_warning_days": LINKAGE_WARNING_DAYS,
         "partners_assurance": selectors.partners_assurance_attention(within_days=ASSURANCE_DAYS, on=today),
         "assurance_days": ASSURANCE_DAYS,
@@ -54,9 +55,7 @@ class LinkageListView(StaffMixin, View):
 
     def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         today = timezone.localdate()
-        rows = [
-            (linkage, selectors.linkage_checklist(linkage=linkage, on=today)) for linkage in selectors.linkage_list()
-        ]
+        rows = [(state.linkage, state.checklist) for state in selectors.linkage_states(on=today)]
         return render(
             request,
             "staff/linkages/list.html",

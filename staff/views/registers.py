@@ -89,7 +89,7 @@ class RegisterDetailView(RegisterMixin, View):
             "page_title": self.register.title,
             "register": self.register,
             "breadcrumbs": _crumbs(),
-            "current": selectors.edition_current(register=self.register),
+            "current": selectors.edition_current(register=self.register, summary=True),
             "editions": selectors.editions_for_staff(register=self.register),
             "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
             "can_change": request.user.has_perm(services.CHANGE_PERMISSION),

@@ -1,0 +1,144 @@
+"""Every staff list and the dashboard cost the same number of queries with 5 rows of everything as with 50.
+
+The rows are of every kind a page lists: agreements of each type and status (ending soon, review overdue, in
+review), partners with lapsed or lapsing assurance, linkages with their three agreements (some lapsing), and
+editions. Speed at 10,000 agreements is measured by bench/staff_pages.py; this keeps the shape of the cost.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from agreements import roles, services
+from agreements.models import Agreement, Dataset, Linkage, Organisation, Party, PermittedPurpose
+from publishing.models import Edition
+from publishing.services import register_ensure
+from tests.factories import (
+    AgreementFactory,
+    OrganisationFactory,
+    PartyFactory,
+    SubLicenceFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(count: int, partner_organisation: Organisation) -> None:
+    today = timezone.localdate()
+    icb = Organisation.objects.filter(kind=Organisation.Kind.ICB).first() or OrganisationFactory(
+        kind=Organisation.Kind.ICB
+    )
+    purpose = PermittedPurpose.objects.first()
+    register = register_ensure(slug="sub-licences")
+    for n in range(count):
+        partner = OrganisationFactory(
+            dspt_status=Organisation.DsptStatus.NOT_MET if n % 2 else Organisation.DsptStatus.MET,
+            ico_registration_expires=today + dt.timedelta(days=10) if n % 3 == 0 else None,
+        )
+        sub_licence = SubLicenceFactory(sub_licensee=partner, end_date=today + dt.timedelta(days=30))
+        PartyFactory(agreement=sub_licence, organisation=partner_organisation, role=Party.Role.RECIPIENT)
+        for status in (Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE):
+            agreement = AgreementFactory(
+                status=status, review_date=today - dt.timedelta(days=3), end_date=today + dt.timedelta(days=60)
+            )
+            PartyFactory(agreement=agreement, organisation=partner_organisation)
+            PartyFactory(agreement=agreement, organisation=partner)
+        provider, processor = OrganisationFactory(), OrganisationFactory(kind=Organisation.Kind.DATA_PROCESSOR)
+        linkage = Linkage.objects.create(
+            title=f"Linkage {n}",
+            icb=icb,
+            provider=provider,
+            processor=processor,
+            category=purpose.category,
+            justification="Test",
+            status=Linkage.Status.ACTIVE,
+        )
+        linkage.purposes.add(purpose)
+        linkage.datasets.add(Dataset.objects.create(name=f"Data {n}", provider=provider, category=purpose.category))
+        for kind, sides in (
+            (Agreement.Kind.DPA, [(provider, Party.Role.CONTROLLER), (processor, Party.Role.PROCESSOR)]),
+            (Agreement.Kind.DSA, [(icb, Party.Role.CONTROLLER), (provider, Party.Role.PROVIDER)]),
+            (Agreement.Kind.PROCESSOR_CONTRACT, [(processor, Party.Role.PROCESSOR), (icb, Party.Role.CONTROLLER)]),
+        ):
+            agreement = AgreementFactory(kind=kind, end_date=today + dt.timedelta(days=20 if n % 2 else 400))
+            for organisation, role in sides:
+                PartyFactory(agreement=agreement, organisation=organisation, role=role)
+        Edition.objects.create(
+            register=register,
+            slug=f"edition-{Edition.objects.count() + 1}",
+            status=Edition.Status.PUBLISHED,
+            trigger=Edition.Trigger.COMMAND,
+            last_updated=dt.date(2025, 1, 1),
+            period="2024/25 Q4",
+            rows=[{"reference": f"SL/25/{i}"} for i in range(20)],
+            row_count=20,
+            published_at=timezone.now(),
+        )
+
+
+def _client(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def _queries(client: Client, url: str) -> int:
+    assert client.get(url).status_code == 200  # warm the per-process caches (content types, permissions)
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(url).status_code == 200
+    return len(context.captured_queries)
+
+
+PAGES = {
+    "dashboard": ("staff:dashboard", []),
+    "agreements": ("staff:agreement_list", []),
+    "organisations": ("staff:organisation_list", []),
+    "linkages": ("staff:linkage_list", []),
+    "permitted purposes": ("staff:permitted_purposes", []),
+    "registers": ("staff:registers", []),
+    "register editions": ("staff:register", ["sub-licences"]),
+}
+USERS = {
+    "officer": (roles.IG_OFFICER, list(PAGES)),
+    "approver": (roles.IG_APPROVER, ["dashboard", "agreements"]),
+    "partner": (None, ["dashboard", "agreements", "organisations"]),
+}
+
+
+@pytest.mark.parametrize("who", list(USERS))
+def test_staff_lists_and_dashboard_cost_the_same_for_5_and_50_rows(who: str) -> None:
+    role, pages = USERS[who]
+    partner_organisation = OrganisationFactory(name="The partner contact's council")
+    user = UserFactory(role=role) if role else UserFactory()
+    if role is None:
+        services.partner_contact_grant(actor=None, user=user, organisation=partner_organisation)
+    client = _client(user)
+
+    _rows(5, partner_organisation)
+    few = {name: _queries(client, reverse(PAGES[name][0], args=PAGES[name][1])) for name in pages}
+    _rows(45, partner_organisation)
+    many = {name: _queries(client, reverse(PAGES[name][0], args=PAGES[name][1])) for name in pages}
+    assert many == few
+
+
+def test_the_dashboard_shows_the_first_rows_and_links_to_the_rest() -> None:
+    today = timezone.localdate()
+    for _ in range(12):
+        AgreementFactory(review_date=today - dt.timedelta(days=1), end_date=today + dt.timedelta(days=10))
+    AgreementFactory(reference="NOT-OVERDUE", review_date=today + dt.timedelta(days=1))
+    body = _client(UserFactory(role=roles.IG_OFFICER)).get(reverse("staff:dashboard")).content.decode()
+    assert 'href="/staff/agreements/?review_overdue=on">See all 12 agreements with a review overdue</a>' in body
+    assert 'href="/staff/agreements/?ending_soon=on">See all 12 agreements ending in the next 90 days</a>' in body
+    listed = _client(UserFactory(role=roles.IG_OFFICER)).get(reverse("staff:agreement_list"), {"review_overdue": "on"})
+    html = listed.content.decode()
+    assert html.count('<h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-1"><a href="/staff/agreements/') == 12
+    assert "NOT-OVERDUE" not in html
