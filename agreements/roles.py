@@ -14,6 +14,8 @@ from django.db.models import Q
 IG_OFFICER = "IG officer"
 IG_APPROVER = "IG approver"
 AUDITOR = "Auditor"
+# An IG approver who also runs the accounts: invites people, changes roles, resets their sign-in.
+IG_LEAD = "IG lead"
 
 _REGISTER_MODELS = ["organisation", "agreement", "party", "dataset", "document", "purpose", "linkage"]
 _PUBLISHING_MODELS = ["register", "edition"]
@@ -46,6 +48,7 @@ ROLES: dict[str, list[str]] = {
     ],
     AUDITOR: [*_VIEW],
 }
+ROLES[IG_LEAD] = [*ROLES[IG_APPROVER], "accounts.manage_users"]
 
 
 def roles_sync(**kwargs: Any) -> None:

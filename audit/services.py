@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
 
+from audit.context import client_address
 from audit.models import AuditEvent
 
 Action = AuditEvent.Action
@@ -23,6 +24,7 @@ def audit_record(
     changes: Mapping[str, list[str]] | None = None,
     ip_address: str | None = None,
 ) -> AuditEvent:
+    """ip_address defaults to the address of the request being served, if any (see audit.context)."""
     return AuditEvent.objects.create(
         actor=actor,
         action=action,
@@ -31,5 +33,5 @@ def audit_record(
         subject_label=str(subject)[:300] if subject is not None else "",
         reason=reason.strip(),
         changes=dict(changes or {}),
-        ip_address=ip_address,
+        ip_address=ip_address or client_address.get(),
     )
