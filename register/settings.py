@@ -178,7 +178,7 @@ OIDC_TIMEOUT = 10
 # Never: a first sign-on links to an existing account by e-mail, or is refused (accounts/oidc.py).
 OIDC_CREATE_USER = False
 OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
-LOGIN_REDIRECT_URL_FAILURE = "login"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
 if OIDC_ISSUER_URL and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET and OIDC_ALLOWED_EMAIL_DOMAINS):
     raise ImproperlyConfigured(
         "OIDC_ISSUER_URL is set: OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_ALLOWED_EMAIL_DOMAINS must be set too."
