@@ -82,3 +82,32 @@ class PasswordResetForm(NHSFormMixin, auth_forms.PasswordResetForm):
         self.fields["email"].error_messages["invalid"] = (
             "Enter an e-mail address in the right format, like name@nhs.net"
         )
+
+
+class InvitationAcceptForm(NHSFormMixin, forms.Form):
+    username = forms.CharField(
+        label="Choose a username",
+        max_length=USERNAME_MAX_LENGTH,
+        help_text="Letters, digits and @ . + - _ only. You will sign in with it.",
+        error_messages={"required": "Choose a username"},
+        widget=forms.TextInput(attrs={"autocomplete": "username", "spellcheck": "false"}),
+    )
+    password1 = forms.CharField(
+        label="Choose a password",
+        strip=False,
+        help_text="At least 8 characters, not a common password, and not only numbers.",
+        error_messages={"required": "Choose a password"},
+        widget=forms.PasswordInput(attrs={**_PASSWORD_ATTRS, "autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Type the password again",
+        strip=False,
+        error_messages={"required": "Type the password again"},
+        widget=forms.PasswordInput(attrs={**_PASSWORD_ATTRS, "autocomplete": "new-password"}),
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
+            self.add_error("password2", "The two passwords are not the same")
+        return cleaned

@@ -29,6 +29,7 @@ urlpatterns = [
         ),
         name="password_reset_complete",
     ),
+    path("invitation/<int:pk>/<str:key>/", views.InvitationAcceptView.as_view(), name="invitation_accept"),
     path("sso/", oidc.AuthenticateView.as_view(), name="oidc_authenticate"),
     path("sso/callback/", oidc.CallbackView.as_view(), name="oidc_callback"),
 ]

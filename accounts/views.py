@@ -20,7 +20,14 @@ from django.views import View
 from django_otp.plugins.otp_static.models import StaticDevice
 
 from accounts import oidc, services
-from accounts.forms import LoginForm, PasswordChangeForm, PasswordResetForm, SetPasswordForm, TokenForm
+from accounts.forms import (
+    InvitationAcceptForm,
+    LoginForm,
+    PasswordChangeForm,
+    PasswordResetForm,
+    SetPasswordForm,
+    TokenForm,
+)
 from accounts.middleware import IDLE_SIGNED_OUT_SESSION_KEY
 from accounts.second_factor import (
     has_recovery_codes,
@@ -250,3 +257,49 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
     extra_context = {"page_title": "Choose a new password"}
+
+
+class InvitationAcceptView(View):
+    """The link in an invitation e-mail: choose a username and password, and the account exists with the role the
+    IG lead chose. The second factor is set up at the first sign-in."""
+
+    def _render(
+        self, request: HttpRequest, form: InvitationAcceptForm | None, error: str = "", **context: Any
+    ) -> HttpResponse:
+        return render(
+            request,
+            "accounts/invitation_accept.html",
+            {"form": form, "error": error, "page_title": "Accept your invitation", **context},
+            status=400 if error or (form and form.errors) else 200,
+        )
+
+    def get(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
+        try:
+            invitation = services.invitation_check(pk=pk, key=key)
+        except ValidationError as error:
+            return self._render(request, None, error=error.messages[0])
+        return self._render(request, InvitationAcceptForm(), invitation=invitation)
+
+    def post(self, request: HttpRequest, pk: int, key: str) -> HttpResponse:
+        try:
+            invitation = services.invitation_check(pk=pk, key=key)
+        except ValidationError as error:
+            return self._render(request, None, error=error.messages[0])
+        form = InvitationAcceptForm(request.POST)
+        if form.is_valid():
+            try:
+                services.invitation_accept(
+                    pk=pk, key=key, username=form.cleaned_data["username"], password=form.cleaned_data["password1"]
+                )
+            except ValidationError as error:
+                if hasattr(error, "error_dict"):
+                    for field, messages_ in error.message_dict.items():
+                        form.add_error(
+                            field if field in form.fields else "password1" if field == "password" else None, messages_
+                        )
+                else:
+                    form.add_error("password1", error)
+            else:
+                messages.success(request, "Your account is ready. Sign in to set up your second factor.")
+                return redirect("login")
+        return self._render(request, form, invitation=invitation)

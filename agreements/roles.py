@@ -46,9 +46,9 @@ ROLES: dict[str, list[str]] = {
         "publishing.change_register",
         "publishing.publish_edition",
     ],
-    AUDITOR: [*_VIEW],
+    AUDITOR: [*_VIEW, "audit.view_auditevent"],
 }
-ROLES[IG_LEAD] = [*ROLES[IG_APPROVER], "accounts.manage_users"]
+ROLES[IG_LEAD] = [*ROLES[IG_APPROVER], "accounts.manage_users", "audit.view_auditevent"]
 
 
 def roles_sync(**kwargs: Any) -> None:

@@ -55,6 +55,7 @@ class AuditEvent(models.Model):
         # Staff reading the register out of the portal
         EXPORTED = "exported", "Register exported"
         DOCUMENT_DOWNLOADED = "document_downloaded", "Signed document downloaded"
+        RETENTION_APPLIED = "retention_applied", "Events past the retention period removed"
         # Sign-in and accounts
         SIGNED_IN = "signed_in", "Signed in"
         SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"

@@ -264,6 +264,9 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = [
     f"https://{_SITE.netloc}" if _SITE.scheme == "https" else f"http://localhost:{_SITE.port or 80}"
 ]
 
+# The audit log keeps every event this long, then the daily task removes it (README, "Audit log").
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=6 * 365 + 2)
+
 # Celery. https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -297,6 +300,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "send-reminders-daily": {
         "task": "agreements.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=0),
+    },
+    "prune-audit-events-daily": {
+        "task": "audit.tasks.prune_audit_events",
+        "schedule": crontab(hour=2, minute=30),
     },
     # Quarterly, 06:00 Europe/London (CELERY_TIMEZONE) on 1 January, April, July and October. Re-runs are no-ops:
     # the service publishes at most one scheduled edition per register per quarter.
@@ -340,7 +347,8 @@ CONTENT_SECURITY_POLICY = {
         "script-src": ["'self'", NONCE],
         "style-src": ["'self'"],
         "img-src": ["'self'", "data:"],
-        "font-src": ["'self'"],
+        # NHS.UK frontend's stylesheet loads the Frutiger web font from the NHS's own asset host.
+        "font-src": ["'self'", "https://assets.nhs.uk"],
         "connect-src": ["'self'"],
         "object-src": ["'none'"],
         "base-uri": ["'self'"],
