@@ -79,9 +79,11 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     page = context.new_page()
     page.on(
         "console",
-        lambda message: violations.append(message.text)
-        if message.type == "error" and "Content Security Policy" in message.text
-        else None,
+        lambda message: (
+            violations.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
     )
     yield page
     context.close()

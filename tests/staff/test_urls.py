@@ -74,6 +74,7 @@ def demo(settings) -> dict[str, Any]:
         "pk_organisation": sub_licence.parties.get(role="sub_licensee").organisation_id,
         "pk_linkage": Linkage.objects.first().pk,
         "pk_edition": edition.pk,
+        "pk_user": officer.pk,
         "document_pk": document.pk,
         "register": "sub-licences",
         "reference": "SL/25/1",
@@ -90,6 +91,7 @@ def _url(route: str, values: dict[str, Any]) -> str:
         "agreements": "pk_agreement",
         "linkages": "pk_linkage",
         "registers": "pk_edition",
+        "users": "pk_user",
     }
 
     def fill(match: re.Match[str]) -> str:
