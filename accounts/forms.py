@@ -77,7 +77,7 @@ class SetPasswordForm(NHSFormMixin, auth_forms.SetPasswordForm):
 class PasswordResetForm(NHSFormMixin, auth_forms.PasswordResetForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["email"].max_length = 254
+        self.fields["email"].widget.attrs["maxlength"] = 254
         self.fields["email"].error_messages["required"] = "Enter your e-mail address"
         self.fields["email"].error_messages["invalid"] = (
             "Enter an e-mail address in the right format, like name@nhs.net"
@@ -107,7 +107,7 @@ class InvitationAcceptForm(NHSFormMixin, forms.Form):
     )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        cleaned = super().clean() or {}
         if cleaned.get("password1") and cleaned.get("password2") and cleaned["password1"] != cleaned["password2"]:
             self.add_error("password2", "The two passwords are not the same")
         return cleaned

@@ -36,7 +36,7 @@ def _sign_on(client: Client, provider: OIDCProvider, username: str, next_url: st
         data={
             "username": username,
             "password": provider.password,
-            "csrfmiddlewaretoken": browser.cookies["csrftoken"],
+            "csrfmiddlewaretoken": browser.cookies["provider_csrftoken"],
             "next": parse_qs(urlsplit(login_url).query)["next"][0],
         },
         headers={"Referer": login_url},

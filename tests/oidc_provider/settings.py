@@ -47,3 +47,7 @@ OAUTH2_PROVIDER = {
     "OAUTH2_VALIDATOR_CLASS": "tests.oidc_provider.validators.Validator",
     "PKCE_REQUIRED": True,
 }
+# Browsers keep cookies per host, not per port: on 127.0.0.1 beside the portal, the provider's must not overwrite
+# the portal's session.
+SESSION_COOKIE_NAME = "provider_sessionid"
+CSRF_COOKIE_NAME = "provider_csrftoken"
