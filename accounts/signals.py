@@ -13,6 +13,7 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 from django_otp_webauthn.models import WebAuthnCredential
 
+from accounts.oidc import REFUSAL_SESSION_KEY
 from audit.services import Action, audit_record
 
 _USERNAME_SHOWN = 150
@@ -37,13 +38,18 @@ def _signed_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: An
 def _sign_in_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
+    single_sign_on = "nonce" in credentials
     username = str(credentials.get("username") or "")[:_USERNAME_SHOWN]
-    user = _user_named(username)
+    changes = {"Method": ["", "Single sign-on" if single_sign_on else "Password"]}
+    if username:
+        changes["Username"] = ["", username]
+    refusal = request.session.get(REFUSAL_SESSION_KEY, "") if single_sign_on and request is not None else ""
     audit_record(
         actor=None,
         action=Action.SIGN_IN_FAILED,
-        subject=user,
-        changes={"Username": ["", username]},
+        subject=_user_named(username) if username else None,
+        reason=refusal,
+        changes=changes,
     )
 
 

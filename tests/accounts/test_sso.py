@@ -13,6 +13,7 @@ from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
 
+from audit.models import AuditEvent
 from tests.conftest import OIDCProvider
 from tests.factories import UserFactory
 
@@ -89,6 +90,9 @@ def test_sign_on_is_refused_with_a_clear_message_and_creates_no_account(
     assert "You have not been signed in" in page
     assert message in page
     assert User.objects.count() == users_before
+    failed = AuditEvent.objects.get(action=AuditEvent.Action.SIGN_IN_FAILED)
+    assert failed.changes == {"Method": ["", "Single sign-on"]}
+    assert message in failed.reason
 
 
 def test_an_inactive_account_is_not_signed_on(sso: OIDCProvider) -> None:
