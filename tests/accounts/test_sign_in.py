@@ -231,3 +231,31 @@ def test_signing_out_says_so_on_the_next_page() -> None:
     assert "You have signed out." in html and "nhsuk-notification-banner--success" in html
     # Once only.
     assert "You have signed out." not in client.get("/").content.decode()
+
+
+def test_password_reset_says_the_same_for_any_address_and_its_link_works_once() -> None:
+    from django.core import mail
+
+    UserFactory(username="officer", email="officer@nhs.net")
+    client = Client()
+    unknown = client.post(reverse("accounts:password_reset"), {"email": "nobody@nhs.net"}, follow=True)
+    known = client.post(reverse("accounts:password_reset"), {"email": "OFFICER@nhs.net"}, follow=True)
+    # The same answer either way: nobody learns whether an address has an account.
+    assert unknown.redirect_chain == known.redirect_chain
+    for response in (unknown, known):
+        assert "If that address belongs to an account here" in response.content.decode()
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["officer@nhs.net"]
+    link = next(line for line in mail.outbox[0].body.splitlines() if "/accounts/password-reset/" in line)
+    path = link.split("testserver", 1)[1]
+    form = client.get(path, follow=True)
+    assert "Choose a new password" in form.content.decode()
+    weak = client.post(form.redirect_chain[-1][0], {"new_password1": "12345678", "new_password2": "12345678"})
+    assert "This password is entirely numeric" in weak.content.decode()
+    done = client.post(
+        form.redirect_chain[-1][0],
+        {"new_password1": "A-long-Passphrase-9", "new_password2": "A-long-Passphrase-9"},
+        follow=True,
+    )
+    assert "Your password has been changed" in done.content.decode()
+    assert User.objects.get(username="officer").check_password("A-long-Passphrase-9")
+    assert "This link has expired or has been used already" in Client().get(path, follow=True).content.decode()
