@@ -19,7 +19,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
-from django.http import Http404, HttpResponse
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from mozilla_django_oidc.utils import import_from_settings
 from mozilla_django_oidc.views import OIDCAuthenticationCallbackView, OIDCAuthenticationRequestView
@@ -67,19 +67,24 @@ def _setting(attr: str, *args: Any) -> Any:
 
 class PortalOIDCBackend(OIDCAuthenticationBackend):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        # Until single sign-on is configured, the backend only stands aside (it is in AUTHENTICATION_BACKENDS).
-        self.configured = enabled()
-        if self.configured:
-            super().__init__(*args, **kwargs)
+        # Django makes every backend for every sign-in, password ones included; the provider's settings (and its
+        # discovery document) are read only for an OIDC callback, so a password sign-in never waits on the provider.
+        self.UserModel = get_user_model()
 
     @staticmethod
     def get_settings(attr: str, *args: Any) -> Any:
         return _setting(attr, *args)
 
     def authenticate(self, request: Any, **kwargs: Any) -> User | None:
-        if not self.configured or request is None or "code" not in request.GET:
+        if not enabled() or request is None or "code" not in request.GET or "state" not in request.GET:
             return None
+        super().__init__()
         return super().authenticate(request, **kwargs)
+
+    def get_user(self, user_id: Any) -> User | None:
+        """The signed-in user of a session this backend started, unless they have since been deactivated."""
+        user = super().get_user(user_id)
+        return user if user is not None and user.is_active else None
 
     def _refuse(self, why: str) -> None:
         self.request.session[REFUSAL_SESSION_KEY] = REFUSED.format(provider=settings.OIDC_PROVIDER_NAME, why=why)
@@ -115,12 +120,28 @@ class PortalOIDCBackend(OIDCAuthenticationBackend):
         return users[0]
 
 
+def _unreachable(request: Any) -> HttpResponse:
+    request.session[REFUSAL_SESSION_KEY] = REFUSED.format(
+        provider=settings.OIDC_PROVIDER_NAME, why="the identity provider did not answer. Try again in a few minutes."
+    )
+    return HttpResponseRedirect(settings.LOGIN_REDIRECT_URL_FAILURE)
+
+
 class AuthenticateView(OIDCAuthenticationRequestView):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Settings are read when the view is made, so the provider's discovery document is fetched in get().
+        super(OIDCAuthenticationRequestView, self).__init__(*args, **kwargs)
+
+    def get(self, request: Any) -> HttpResponse:
         if not enabled():
             # A 404 rather than a redirect to nowhere.
             raise Http404("Single sign-on is not configured")
-        super().__init__(*args, **kwargs)
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = self.get_settings("OIDC_OP_AUTHORIZATION_ENDPOINT")
+        except (requests.RequestException, ValueError, ImproperlyConfigured):
+            return _unreachable(request)
+        self.OIDC_RP_CLIENT_ID = self.get_settings("OIDC_RP_CLIENT_ID")
+        return super().get(request)
 
     @staticmethod
     def get_settings(attr: str, *args: Any) -> Any:
@@ -131,6 +152,13 @@ class CallbackView(OIDCAuthenticationCallbackView):
     @staticmethod
     def get_settings(attr: str, *args: Any) -> Any:
         return _setting(attr, *args)
+
+    def get(self, request: Any) -> HttpResponse:
+        try:
+            return super().get(request)
+        except requests.RequestException:
+            # The token or userinfo endpoint did not answer: a message, not a server error.
+            return _unreachable(request)
 
     def login_success(self) -> HttpResponse:
         response = super().login_success()

@@ -4,6 +4,7 @@ token's signature against the provider's keys, then links by e-mail or refuses."
 
 from __future__ import annotations
 
+import socket
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -107,3 +108,32 @@ def test_the_login_page_offers_sign_on_only_when_configured(sso: OIDCProvider, s
     settings.OIDC_ISSUER_URL = ""
     assert "Sign in with" not in Client().get(reverse("login")).content.decode()
     assert Client().get(reverse("accounts:oidc_authenticate")).status_code == 404
+
+
+def test_a_deactivated_users_sign_on_session_ends(sso: OIDCProvider) -> None:
+    user = UserFactory(username="approver", email="sso-approver@nhs.net", role="IG approver")
+    client = Client()
+    _sign_on(client, sso, "nhs-approver-mfa")
+    assert client.get("/staff/").status_code == 200
+    user.is_active = False
+    user.save()
+    assert client.get("/staff/").status_code == 302
+
+
+def test_a_provider_that_does_not_answer_gives_a_message_and_passwords_still_work(settings: Any) -> None:
+    from django.core.cache import cache
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()[1]
+    settings.OIDC_ISSUER_URL = f"http://127.0.0.1:{closed}/o"
+    settings.OIDC_RP_CLIENT_ID, settings.OIDC_RP_CLIENT_SECRET = "id", "secret"
+    settings.OIDC_ALLOWED_EMAIL_DOMAINS = ["nhs.net"]
+    settings.OIDC_TIMEOUT = 2
+    cache.clear()
+    client = Client()
+    response = client.get(reverse("accounts:oidc_authenticate"), follow=True)
+    assert "the identity provider did not answer" in response.content.decode()
+    UserFactory(username="officer")
+    signed_in = client.post(reverse("login"), {"username": "officer", "password": "correct-horse-battery-staple"})
+    assert signed_in.status_code == 302
