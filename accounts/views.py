@@ -192,7 +192,17 @@ class SetupView(_SecondStepView):
 
 
 class RecoveryCodesView(LoginRequiredMixin, View):
-    """Shows newly made recovery codes, once."""
+    """Shows newly made recovery codes, once. After a security key is registered at set-up (django-otp-webauthn's
+    script does that), the set-up page posts here to make the first set."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        assert isinstance(user, User)
+        if not second_factor_passed(request):
+            return redirect(f"{reverse('accounts:setup')}?next={_next_url(request)}")
+        if not has_recovery_codes(user):
+            request.session[NEW_RECOVERY_CODES_SESSION_KEY] = services.recovery_codes_regenerate(actor=user)
+        return redirect(f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}")
 
     def get(self, request: HttpRequest) -> HttpResponse:
         codes = request.session.pop(NEW_RECOVERY_CODES_SESSION_KEY, None)

@@ -259,3 +259,21 @@ def test_password_reset_says_the_same_for_any_address_and_its_link_works_once() 
     assert "Your password has been changed" in done.content.decode()
     assert User.objects.get(username="officer").check_password("A-long-Passphrase-9")
     assert "This link has expired or has been used already" in Client().get(path, follow=True).content.decode()
+
+
+def test_recovery_codes_are_made_only_for_a_session_past_the_second_factor() -> None:
+    from tests.conftest import force_login_password_only
+
+    user = UserFactory(username="officer")
+    client = Client()
+    force_login_password_only(client, user)
+    response = client.post(reverse("accounts:recovery_codes"))
+    assert response["Location"].startswith(reverse("accounts:setup"))
+    assert not StaticToken.objects.exists()
+    client.force_login(user)
+    page = client.post(reverse("accounts:recovery_codes"), follow=True).content.decode()
+    codes = list(StaticToken.objects.filter(device__user=user).values_list("token", flat=True))
+    assert len(codes) == 10 and codes[0] in page
+    # A second post does not replace codes the user already has.
+    client.post(reverse("accounts:recovery_codes"))
+    assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(codes)

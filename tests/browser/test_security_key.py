@@ -51,7 +51,11 @@ def test_register_a_security_key_at_first_sign_in_then_sign_in_with_it(
     page.wait_for_function("() => document.querySelector('#passkey-register-status-message').textContent.trim()")
     assert WebAuthnCredential.objects.filter(user__username="keyholder", confirmed=True).count() == 1
     assert AuditEvent.objects.filter(action=AuditEvent.Action.MFA_ENROLLED, subject_label="keyholder").exists()
-    page.goto("/staff/")
+    # Then the first recovery codes, shown once.
+    page.get_by_role("button", name="Continue", exact=True).click()
+    page.wait_for_load_state()
+    assert page.locator(".app-recovery-codes li").count() == 10
+    page.get_by_role("button", name="I have saved my codes, continue").click()
     assert urlsplit(page.url).path == "/staff/"
 
     page.get_by_role("button", name="Sign out").click()
