@@ -314,3 +314,8 @@ def user_locked_out(user: User) -> bool:
     return AccessAttempt.objects.filter(
         username=user.get_username(), failures_since_start__gte=settings.AXES_FAILURE_LIMIT
     ).exists()
+
+
+def password_changed(*, user: User, how: str) -> None:
+    """Record a password change that Django's own views made (change or reset by e-mail link)."""
+    audit_record(actor=user, action=Action.PASSWORD_CHANGED, subject=user, changes={"Password": ["", how]})

@@ -247,6 +247,7 @@ class PasswordChangeView(auth_views.PasswordChangeView):
 
     def form_valid(self, form: Any) -> HttpResponse:
         response = super().form_valid(form)
+        services.password_changed(user=form.user, how="Changed by its owner")
         messages.success(self.request, "Your password has been changed.")
         return response
 
@@ -267,6 +268,11 @@ class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
     template_name = "accounts/password_reset_confirm.html"
     success_url = reverse_lazy("accounts:password_reset_complete")
     extra_context = {"page_title": "Choose a new password"}
+
+    def form_valid(self, form: Any) -> HttpResponse:
+        response = super().form_valid(form)
+        services.password_changed(user=form.user, how="Reset by e-mail link")
+        return response
 
 
 class InvitationAcceptView(View):

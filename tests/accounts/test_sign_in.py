@@ -221,6 +221,9 @@ def test_the_password_change_page_keeps_djangos_validators() -> None:
     )
     assert response.status_code == 302
     assert User.objects.get(pk=user.pk).check_password("a-long-new-Passphrase-42")
+    from audit.models import AuditEvent
+
+    assert AuditEvent.objects.filter(action=AuditEvent.Action.PASSWORD_CHANGED, subject_label="officer").exists()
 
 
 def test_signing_out_says_so_on_the_next_page() -> None:
@@ -259,6 +262,10 @@ def test_password_reset_says_the_same_for_any_address_and_its_link_works_once() 
     assert "Your password has been changed" in done.content.decode()
     assert User.objects.get(username="officer").check_password("A-long-Passphrase-9")
     assert "This link has expired or has been used already" in Client().get(path, follow=True).content.decode()
+    from audit.models import AuditEvent
+
+    event = AuditEvent.objects.get(action=AuditEvent.Action.PASSWORD_CHANGED)
+    assert (event.actor_name, event.changes) == ("officer", {"Password": ["", "Reset by e-mail link"]})
 
 
 def test_recovery_codes_are_made_only_for_a_session_past_the_second_factor() -> None:
