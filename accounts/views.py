@@ -4,6 +4,7 @@ account's security page, and password reset and change."""
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 import django_otp
 from django.conf import settings
@@ -51,6 +52,11 @@ def _next_url(request: HttpRequest) -> str:
     ):
         return candidate
     return reverse(settings.LOGIN_REDIRECT_URL)
+
+
+def _step(name: str, request: HttpRequest) -> str:
+    """The address of another sign-in step, carrying where the user was going."""
+    return f"{reverse(name)}?{urlencode({'next': _next_url(request)})}"
 
 
 class LoginView(auth_views.LoginView):
@@ -107,7 +113,7 @@ class VerifyView(_SecondStepView):
         user = request.user
         assert isinstance(user, User)
         if not has_second_factor(user):
-            return redirect(f"{reverse('accounts:setup')}?next={_next_url(request)}")
+            return redirect(_step("accounts:setup", request))
         return render(
             request,
             self.template_name,
@@ -169,14 +175,14 @@ class SetupView(_SecondStepView):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         if has_second_factor(request.user):
-            return redirect(f"{reverse('accounts:verify')}?next={_next_url(request)}")
+            return redirect(_step("accounts:verify", request))
         return self._render(request, TokenForm(help_text="The 6-digit code your app shows after you add the account."))
 
     def post(self, request: HttpRequest) -> HttpResponse:
         user = request.user
         assert isinstance(user, User)
         if has_second_factor(user):
-            return redirect(f"{reverse('accounts:verify')}?next={_next_url(request)}")
+            return redirect(_step("accounts:verify", request))
         form = TokenForm(request.POST)
         if form.is_valid():
             device = totp_pending(user)
@@ -187,7 +193,7 @@ class SetupView(_SecondStepView):
             else:
                 django_otp.login(request, device)
                 request.session[NEW_RECOVERY_CODES_SESSION_KEY] = codes
-                return redirect(f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}")
+                return redirect(_step("accounts:recovery_codes", request))
         return self._render(request, form)
 
 
@@ -199,10 +205,10 @@ class RecoveryCodesView(LoginRequiredMixin, View):
         user = request.user
         assert isinstance(user, User)
         if not second_factor_passed(request):
-            return redirect(f"{reverse('accounts:setup')}?next={_next_url(request)}")
+            return redirect(_step("accounts:setup", request))
         if not has_recovery_codes(user):
             request.session[NEW_RECOVERY_CODES_SESSION_KEY] = services.recovery_codes_regenerate(actor=user)
-        return redirect(f"{reverse('accounts:recovery_codes')}?next={_next_url(request)}")
+        return redirect(_step("accounts:recovery_codes", request))
 
     def get(self, request: HttpRequest) -> HttpResponse:
         codes = request.session.pop(NEW_RECOVERY_CODES_SESSION_KEY, None)
@@ -236,7 +242,7 @@ class SecurityView(LoginRequiredMixin, View):
         codes = services.recovery_codes_regenerate(actor=user)
         request.session[NEW_RECOVERY_CODES_SESSION_KEY] = codes
         messages.success(request, "You have new recovery codes. The old ones no longer work.")
-        return redirect(f"{reverse('accounts:recovery_codes')}?next={reverse('accounts:security')}")
+        return redirect(f"{reverse('accounts:recovery_codes')}?{urlencode({'next': reverse('accounts:security')})}")
 
 
 class PasswordChangeView(auth_views.PasswordChangeView):
