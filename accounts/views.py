@@ -3,6 +3,7 @@ account's security page, and password reset and change."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +16,9 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBase, HttpResponseRedirect
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse, reverse_lazy
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views import View
 from django_otp.plugins.otp_static.models import StaticDevice
@@ -138,18 +141,29 @@ class VerifyView(_SecondStepView):
         form = self._form(request.POST)
         if form.is_valid():
             token = form.cleaned_data["token"]
+            waits = []
             for device in self._devices(user):
-                allowed, _ = device.verify_is_allowed()
-                if allowed and device.verify_token(token):
+                # django-otp slows guessing down: after each wrong code a device refuses any code for a while.
+                allowed, refusal = device.verify_is_allowed()
+                if not allowed:
+                    locked_until = (refusal or {}).get("locked_until")
+                    waits.append((locked_until - timezone.now()).total_seconds() if locked_until else 1)
+                elif device.verify_token(token):
                     django_otp.login(request, device)
                     return HttpResponseRedirect(_next_url(request))
             audit_record(actor=user, action=Action.MFA_FAILED, subject=user)
-            form.add_error(
-                "token",
-                "The code is not right, or has been used. Try again."
-                if not self.recovery
-                else "That recovery code is not right, or has been used already.",
-            )
+            if waits and len(waits) == len(self._devices(user)):
+                seconds = max(1, math.ceil(min(waits)))
+                form.add_error(
+                    "token", f"Too many wrong codes. Wait {seconds} second{pluralize(seconds)}, then try again."
+                )
+            else:
+                form.add_error(
+                    "token",
+                    "The code is not right, or has been used. Try again."
+                    if not self.recovery
+                    else "That recovery code is not right, or has been used already.",
+                )
         return self._render(request, form)
 
 

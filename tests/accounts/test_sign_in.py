@@ -284,3 +284,21 @@ def test_recovery_codes_are_made_only_for_a_session_past_the_second_factor() -> 
     # A second post does not replace codes the user already has.
     client.post(reverse("accounts:recovery_codes"))
     assert set(StaticToken.objects.filter(device__user=user).values_list("token", flat=True)) == set(codes)
+
+
+def test_wrong_codes_slow_guessing_down_and_say_how_long_to_wait() -> None:
+    user = UserFactory(username="officer")
+    device = second_factor_device(user)
+    client = Client()
+    _password_step(client)
+    start = dt.datetime.now(tz=dt.UTC)
+    with time_machine.travel(start, tick=False) as traveller:
+        client.post(reverse("accounts:verify"), {"token": "000000"})
+        code = totp_code(device)
+        # totp_code clears the replay guard and the throttle: make one wrong attempt again.
+        client.post(reverse("accounts:verify"), {"token": "000000"})
+        refused = client.post(reverse("accounts:verify"), {"token": code})
+        assert refused.status_code == 400
+        assert "Too many wrong codes. Wait 1 second, then try again." in refused.content.decode()
+        traveller.shift(dt.timedelta(seconds=2))
+        assert client.post(reverse("accounts:verify"), {"token": code, "next": "/staff/"})["Location"] == "/staff/"

@@ -67,6 +67,8 @@ def test_sign_in_with_a_recovery_code(page: Any) -> None:
     page.get_by_role("button", name="Continue").click()
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert_accessible(page)
+    # After a wrong code django-otp refuses any code for a second (then 2, 4, …), as a person takes to retype.
+    page.wait_for_timeout(1500)
     page.get_by_label("Recovery code").fill(codes[3])
     page.get_by_role("button", name="Continue").click()
     page.wait_for_load_state()
