@@ -18,7 +18,7 @@ DEMO_DEVICE_NAME = "Demo authenticator (shared secret from the README)"
 
 def demo_totp_enrol(users: Iterable[User]) -> None:
     """Give each demo account the shared authenticator. Idempotent; refuses to run with DEBUG off."""
-    if not settings.DEBUG:
+    if not settings.DEVELOPMENT:
         raise RuntimeError("The demo's shared second factor is for DEBUG only")
     key = b32decode(DEMO_TOTP_SECRET).hex()
     for user in users:

@@ -26,7 +26,7 @@ def test_the_readme_prints_the_demo_secret() -> None:
 def test_load_demo_enrols_every_demo_account_and_a_newcomer_signs_in_with_the_readme(
     settings: Any, capsys: Any
 ) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     assert DEMO_TOTP_SECRET in capsys.readouterr().out
     for account in ACCOUNTS:
@@ -43,7 +43,7 @@ def test_load_demo_enrols_every_demo_account_and_a_newcomer_signs_in_with_the_re
 
 
 def test_without_debug_there_is_no_shared_second_factor(settings: Any, capsys: Any) -> None:
-    settings.DEBUG = False
+    settings.DEVELOPMENT = False
     call_command("load_demo")
     assert not TOTPDevice.objects.exists()
     assert DEMO_TOTP_SECRET not in capsys.readouterr().out
@@ -54,6 +54,6 @@ def test_without_debug_there_is_no_shared_second_factor(settings: Any, capsys: A
 
 
 def test_demo_totp_prints_the_current_code(settings: Any, capsys: Any) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("demo_totp")
     assert capsys.readouterr().out.strip() == demo_totp_code()
