@@ -14,6 +14,8 @@ from django.db.models import Q
 IG_OFFICER = "IG officer"
 IG_APPROVER = "IG approver"
 AUDITOR = "Auditor"
+# An IG approver who also runs the accounts: invites people, changes roles, resets their sign-in.
+IG_LEAD = "IG lead"
 
 _REGISTER_MODELS = ["organisation", "agreement", "party", "dataset", "document", "purpose", "linkage"]
 _PUBLISHING_MODELS = ["register", "edition"]
@@ -65,8 +67,9 @@ ROLES: dict[str, list[str]] = {
         "publishing.change_register",
         "publishing.publish_edition",
     ],
-    AUDITOR: [*_VIEW],
+    AUDITOR: [*_VIEW, "audit.view_auditevent"],
 }
+ROLES[IG_LEAD] = [*ROLES[IG_APPROVER], "accounts.manage_users", "audit.view_auditevent"]
 
 
 def roles_sync(**kwargs: Any) -> None:

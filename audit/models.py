@@ -52,6 +52,25 @@ class AuditEvent(models.Model):
         PUBLISHED = "published", "Edition published"
         PUBLICATION_FAILED = "publication_failed", "Publication failed"
         WITHDRAWN = "withdrawn", "Edition withdrawn"
+        # Staff reading the register out of the portal
+        EXPORTED = "exported", "Register exported"
+        DOCUMENT_DOWNLOADED = "document_downloaded", "Signed document downloaded"
+        RETENTION_APPLIED = "retention_applied", "Events past the retention period removed"
+        # Sign-in and accounts
+        SIGNED_IN = "signed_in", "Signed in"
+        SIGN_IN_FAILED = "sign_in_failed", "Sign-in failed"
+        LOCKED_OUT = "locked_out", "Locked out"
+        LOCKOUT_CLEARED = "lockout_cleared", "Lockout cleared"
+        MFA_ENROLLED = "mfa_enrolled", "Second factor added"
+        MFA_FAILED = "mfa_failed", "Second factor failed"
+        MFA_RESET = "mfa_reset", "Second factor reset"
+        PASSWORD_CHANGED = "password_changed", "Password changed"
+        INVITED = "invited", "Invited"
+        INVITATION_RESENT = "invitation_resent", "Invitation sent again"
+        INVITATION_ACCEPTED = "invitation_accepted", "Invitation accepted"
+        ROLE_CHANGED = "role_changed", "Role changed"
+        DEACTIVATED = "deactivated", "Account deactivated"
+        REACTIVATED = "reactivated", "Account reactivated"
 
     at = models.DateTimeField(auto_now_add=True, db_index=True)
     actor = models.ForeignKey(

@@ -115,6 +115,7 @@ class DemoAccount:
 ACCOUNTS = [
     DemoAccount("ig-officer", roles.IG_OFFICER, "IG officer: records and edits partners and agreements"),
     DemoAccount("ig-approver", roles.IG_APPROVER, "IG approver: approves agreements, publishes registers"),
+    DemoAccount("ig-lead", roles.IG_LEAD, "IG lead: an approver who also manages users and reads the audit log"),
     DemoAccount("auditor", roles.AUDITOR, "Auditor: reads everything, changes nothing"),
     DemoAccount("lcc-partner", "", "Partner contact for Leicester City Council (ODS 509)"),
     DemoAccount("blaby-partner", "", "Partner contact for Blaby District Council: sees its data requests"),

@@ -7,9 +7,11 @@ start without a real SECRET_KEY.
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -54,6 +56,12 @@ INSTALLED_APPS = [
     # Lower layers first (import-linter keeps the order, see pyproject.toml).
     "audit",
     "nhsuk",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "django_otp_webauthn",
+    "mozilla_django_oidc",
+    "accounts",
     "agreements",
     "publishing",
     "datarequests",
@@ -63,6 +71,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Before anything that renders, so request.csp_nonce exists for the templates.
+    "csp.middleware.CSPMiddleware",
+    # Every audit row written while serving a request names the client's address.
+    "accounts.middleware.AuditContextMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Stored public pages, like static files: before any session or database work (publishing/pages.py).
     "publishing.pages.PublicPagesMiddleware",
@@ -70,7 +82,11 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # request.user.is_verified(): whether this session passed a second factor.
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.middleware.IdleTimeoutMiddleware",
+    "accounts.middleware.SecondFactorRequiredMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns lockouts raised by the auth backend into the lockout response.
     "axes.middleware.AxesMiddleware",
@@ -90,6 +106,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "register.context_processors.portal",
+                "csp.context_processors.nonce",
             ],
         },
     },
@@ -118,6 +135,8 @@ AUTHENTICATION_BACKENDS = [
     # django-axes first, so that a locked-out user is refused before the password is checked.
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
+    # Single sign-on; it answers only the OIDC callback (a request with code and state), and only when configured.
+    "accounts.oidc.PortalOIDCBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
 # No guardian anonymous user: the public never holds object permissions.
@@ -134,14 +153,51 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "staff:dashboard"
 LOGOUT_REDIRECT_URL = "publishing:home"
+# A signed-in session that sees no request for this long is signed out (the sign-in page says why).
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+# Links in password-reset e-mails last this long.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_HOURS", default=2) * 3600
+# Invitation links for new staff and partner contacts last this long.
+INVITATION_MAX_AGE = env.int("INVITATION_DAYS", default=7) * 24 * 3600
+
+# Second factor (django-otp): TOTP apps, WebAuthn security keys and passkeys, one-time recovery codes.
+# https://django-otp-official.readthedocs.io/
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="Data sharing register")
+OTP_WEBAUTHN_RP_NAME = OTP_TOTP_ISSUER
+# A passkey is a second factor here, never a way in on its own: the password (or single sign-on) comes first.
+OTP_WEBAUTHN_ALLOW_PASSWORDLESS_LOGIN = False
+
+# Single sign-on (OpenID Connect), e.g. Microsoft Entra ID (NHSmail) or NHS Care Identity Service 2. Off unless
+# OIDC_ISSUER_URL is set; the endpoints come from the issuer's discovery document (accounts/oidc.py).
+OIDC_ISSUER_URL = env.str("OIDC_ISSUER_URL", default="").rstrip("/")
+OIDC_RP_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="")
+OIDC_RP_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_ALLOWED_EMAIL_DOMAINS = [d.lower().lstrip("@") for d in env.list("OIDC_ALLOWED_EMAIL_DOMAINS", default=[])]
+OIDC_PROVIDER_NAME = env.str("OIDC_PROVIDER_NAME", default="") or "your organisation's account"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_RP_SCOPES = "openid email"
+OIDC_USE_PKCE = True
+OIDC_TIMEOUT = 10
+# Never: a first sign-on links to an existing account by e-mail, or is refused (accounts/oidc.py).
+OIDC_CREATE_USER = False
+OIDC_AUTHENTICATION_CALLBACK_URL = "accounts:oidc_callback"
+LOGIN_REDIRECT_URL_FAILURE = "/accounts/login/"
+if OIDC_ISSUER_URL and not (OIDC_RP_CLIENT_ID and OIDC_RP_CLIENT_SECRET and OIDC_ALLOWED_EMAIL_DOMAINS):
+    raise ImproperlyConfigured(
+        "OIDC_ISSUER_URL is set: OIDC_CLIENT_ID, OIDC_CLIENT_SECRET and OIDC_ALLOWED_EMAIL_DOMAINS must be set too."
+    )
 
 # Failed sign-ins: lock the username and address out for a while. https://django-axes.readthedocs.io/
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = env.float("AXES_COOLOFF_MINUTES", default=15) / 60  # hours
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
-AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "accounts.views.locked_out"
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# The TLS proxies in front of the app (addresses or networks). X-Forwarded-For is believed only from them: the
+# client is the right-most address in it that is not one of them. Empty: the connecting address is the client.
+TRUSTED_PROXIES = env.list("TRUSTED_PROXIES", default=[])
+AXES_CLIENT_IP_CALLABLE = "accounts.network.client_ip"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/London")
@@ -210,6 +266,17 @@ REGISTER_PRIVACY_NOTICE_URL = env.str(
 REGISTER_LOGO_PATH = env.str("REGISTER_LOGO_PATH", default="")
 # Absolute address of the site, for links in e-mails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# WebAuthn binds a security key to the site's host name and checks the page's origin: both come from SITE_URL.
+# Browsers refuse security keys on an IP address, so in development open the portal at http://localhost:8000.
+_SITE = urlsplit(SITE_URL)
+OTP_WEBAUTHN_RP_ID = _SITE.hostname if _SITE.hostname not in ("127.0.0.1", "::1", None) else "localhost"
+# Plain http is allowed only on localhost (a browser's "secure context").
+OTP_WEBAUTHN_ALLOWED_ORIGINS = [
+    f"https://{_SITE.netloc}" if _SITE.scheme == "https" else f"http://localhost:{_SITE.port or 80}"
+]
+
+# The audit log keeps every event this long, then the daily task removes it (README, "Audit log").
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=6 * 365 + 2)
 
 # Celery. https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
@@ -250,6 +317,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "agreements.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    "prune-audit-events-daily": {
+        "task": "audit.tasks.prune_audit_events",
+        "schedule": crontab(hour=2, minute=30),
+    },
     # Quarterly, 06:00 Europe/London (CELERY_TIMEZONE) on 1 January, April, July and October. Re-runs are no-ops:
     # the service publishes at most one scheduled edition per register per quarter.
     "publish-sub-licence-register-quarterly": {
@@ -283,6 +354,24 @@ X_FRAME_OPTIONS = "DENY"
 if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SILENCED_SYSTEM_CHECKS = env.list("SILENCED_SYSTEM_CHECKS", default=[])
+
+# Content-Security-Policy (django-csp): nothing inline runs or styles a page unless it carries the request's nonce.
+# https://django-csp.readthedocs.io/en/latest/configuration.html
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        # NHS.UK frontend's stylesheet loads the Frutiger web font from the NHS's own asset host.
+        "font-src": ["'self'", "https://assets.nhs.uk"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'", *([OIDC_ISSUER_URL] if OIDC_ISSUER_URL else [])],
+        "frame-ancestors": ["'none'"],
+    },
+}
 
 LOGGING = {
     "version": 1,

@@ -6,16 +6,23 @@ from django.urls import path
 import publishing.converters  # noqa: F401  (registers the entry_ref converter)
 from datarequests import workflow
 from staff.views import agreements as views
+from staff.views import audit as audit_views
 from staff.views import datarequests as requests_views
 from staff.views import exports as export_views
 from staff.views import imports as import_views
 from staff.views import linkages as linkage_views
 from staff.views import registers
+from staff.views import users as user_views
 
 app_name = "staff"
 
 urlpatterns = [
     path("", views.DashboardView.as_view(), name="dashboard"),
+    path("audit/", audit_views.AuditLogView.as_view(), name="audit_log"),
+    path("users/", user_views.UserListView.as_view(), name="users"),
+    path("users/invite/", user_views.InvitationCreateView.as_view(), name="user_invite"),
+    path("users/invitations/<int:pk>/resend/", user_views.InvitationResendView.as_view(), name="invitation_resend"),
+    path("users/<int:pk>/", user_views.UserDetailView.as_view(), name="user"),
     path("organisations/", views.OrganisationListView.as_view(), name="organisation_list"),
     path("organisations/new/", views.OrganisationCreateView.as_view(), name="organisation_create"),
     path("organisations/<int:pk>/", views.OrganisationDetailView.as_view(), name="organisation_detail"),

@@ -22,7 +22,7 @@ from agreements.services.agreements import (
     sub_licence_create,
 )
 from agreements.services.catalogue import catalogue_save
-from agreements.services.documents import PDF_MAGIC, document_add
+from agreements.services.documents import PDF_MAGIC, document_add, document_open
 from agreements.services.imports import ImportResult, spreadsheet_import
 from agreements.services.linkages import (
     LinkageStatus,
@@ -57,6 +57,7 @@ __all__ = [
     "agreements_expire",
     "catalogue_save",
     "document_add",
+    "document_open",
     "linkage_activate",
     "linkage_close",
     "linkage_create",

@@ -7,6 +7,7 @@ import hashlib
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
@@ -57,3 +58,16 @@ def document_add(
         changes={"Document": ["", f"{document.title} ({document.filename})"]},
     )
     return document
+
+
+def document_open(*, actor: User, document: Document) -> File:
+    """The signed document's file, opened for download; who downloaded it is recorded. Raises FileNotFoundError
+    when the stored file is missing (nothing is recorded then)."""
+    handle = document.file.open("rb")
+    _audit(
+        actor=actor,
+        action=Action.DOCUMENT_DOWNLOADED,
+        agreement=document.agreement,
+        changes={"Document": ["", f"{document.title} ({document.filename})"]},
+    )
+    return handle

@@ -606,7 +606,7 @@ class DocumentDownloadView(AgreementObjectMixin, View):
     def get(self, request: AuthenticatedHttpRequest, pk: int, document_pk: int) -> HttpResponseBase:
         document = get_object_or_404(self.agreement.documents, pk=document_pk)
         try:
-            handle = document.file.open("rb")
+            handle = services.document_open(actor=request.user, document=document)
         except FileNotFoundError as error:
             raise Http404("The file is missing") from error
         return FileResponse(handle, as_attachment=True, filename=document.filename, content_type="application/pdf")

@@ -11,6 +11,7 @@ from django.views import View
 
 from agreements.interchange import exports
 from agreements.interchange.spreadsheets import CSV_CONTENT_TYPE, XLSX_CONTENT_TYPE
+from audit.services import Action, audit_record
 from staff.permissions import VIEW_ALL_AGREEMENTS, AuthenticatedHttpRequest, StaffMixin
 
 FORMATS = {
@@ -40,6 +41,7 @@ class ExportFileView(ExportMixin, View):
     def get(self, request: AuthenticatedHttpRequest, name: str) -> HttpResponse:
         stem, extension, content_type, build = FORMATS[name]
         response = HttpResponse(build(), content_type=content_type)
+        audit_record(actor=request.user, action=Action.EXPORTED, changes={"File": ["", name]})
         response["Content-Disposition"] = f'attachment; filename="{exports.export_filename(stem, extension)}"'
         # Internal fields: never kept by a shared cache or the browser's back button.
         response["Cache-Control"] = "private, no-store"

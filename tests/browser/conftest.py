@@ -58,13 +58,36 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+# Every page reports what the Content-Security-Policy blocked, through a binding the browser calls.
+_CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  const where = document.location.pathname;
+  window.__cspViolation(`${event.violatedDirective} blocked ${event.blockedURI || "inline"} on ${where}`);
+});
+"""
+
+
 @pytest.fixture
 def page(browser: Any, live_server: Any) -> Iterator[Any]:
+    """A page in a fresh context. When the test ends, no Content-Security-Policy violation may have been reported
+    on any page it opened (neither the DOM event nor the console's "Refused to ..." message)."""
     context = browser.new_context(base_url=live_server.url, locale="en-GB", timezone_id="Europe/London")
     context.set_default_timeout(15_000)
+    violations: list[str] = []
+    context.expose_function("__cspViolation", lambda text: violations.append(text))
+    context.add_init_script(_CSP_LISTENER)
     page = context.new_page()
+    page.on(
+        "console",
+        lambda message: (
+            violations.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
 def assert_accessible(page: Any, context: str | None = None) -> None:
@@ -81,10 +104,20 @@ def sign_in(page: Any) -> Any:
     from tests.factories import PASSWORD
 
     def _sign_in(username: str, password: str = PASSWORD) -> None:
+        """Both steps: the password, then a code from the user's authenticator app (made for them if they have
+        none; demo accounts have the demo's)."""
+        from django.contrib.auth import get_user_model
+
+        from tests.conftest import second_factor_device, totp_code
+
+        device = second_factor_device(get_user_model().objects.get(username=username))
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
         page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        page.get_by_label("Security code").fill(totp_code(device))
+        page.get_by_role("button", name="Continue").click()
         page.wait_for_load_state()
 
     return _sign_in

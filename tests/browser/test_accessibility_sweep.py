@@ -27,7 +27,8 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
     call_command("load_demo")
     call_command("publish_register", "sub-licences")
     call_command("publish_register", "information-sharing")
-    approver = UserFactory(username="sweep-approver", role="IG approver")
+    # The IG lead: everything an approver opens, plus the Users page and the audit log.
+    approver = UserFactory(username="sweep-approver", role="IG lead")
     assert approver.has_perm("publishing.publish_edition")
     sub_licences = Edition.objects.get(register__slug="sub-licences", status=Edition.Status.PUBLISHED)
     values = {
@@ -35,6 +36,7 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
         "pk_organisation": _organisation_pk("509"),
         "pk_linkage": _linkage_pk(),
         "pk_edition": sub_licences.pk,
+        "pk_user": _user_pk("ig-officer"),
         "document_pk": 0,
         "register": "sub-licences",
         "reference": "SL/25/1",
@@ -62,6 +64,8 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
         if "<document_pk>" in route or "<token>" in route or "<fmt>" in route:
             continue  # a download, or a page that only exists during an import
         check(_url(route, values))
+    for url in ["/accounts/security/", "/accounts/security/password/"]:
+        check(url)
 
     # Forms as they look with errors: submit each empty.
     for url in [
@@ -73,6 +77,7 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
         "/staff/requests/new/",
         f"/staff/requests/{values['pk_request']}/items/new/",
         "/staff/meetings/new/",
+        "/staff/users/invite/",
     ]:
         page.goto(url)
         page.locator("main form button[type=submit], main form input[type=submit]").last.click()
@@ -92,6 +97,7 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
         "/registers/information-sharing/",
         "/registers/information-sharing/editions/",
         "/accounts/login/",
+        "/accounts/password-reset/",
     ]:
         check(url)
     check("/no-such-page/", status=404)
@@ -138,3 +144,9 @@ def _data_request_values() -> dict[str, Any]:
         "pk_group": DataSharingGroup.objects.get().pk,
         "pk_meeting": Meeting.objects.first().pk,
     }
+
+
+def _user_pk(username: str) -> int:
+    from django.contrib.auth import get_user_model
+
+    return get_user_model().objects.get(username=username).pk

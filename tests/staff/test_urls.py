@@ -87,6 +87,7 @@ def demo(settings) -> dict[str, Any]:
         "pk_organisation": sub_licence.parties.get(role="sub_licensee").organisation_id,
         "pk_linkage": Linkage.objects.first().pk,
         "pk_edition": edition.pk,
+        "pk_user": officer.pk,
         "document_pk": document.pk,
         "register": "sub-licences",
         "reference": "SL/25/1",
@@ -106,6 +107,7 @@ def _url(route: str, values: dict[str, Any]) -> str:
         "requests": "pk_request",
         "data-sharing-groups": "pk_group",
         "meetings": "pk_meeting",
+        "users": "pk_user",
     }
 
     def fill(match: re.Match[str]) -> str:
@@ -189,4 +191,31 @@ def test_bad_input_in_any_field_of_any_staff_page_never_gives_a_server_error(dem
                 response = getattr(client, method)(url, data)
                 if response.status_code >= 500:
                     offenders.append(f"{method.upper()} {url} ({name}) with {bad[:12]!r}: {response.status_code}")
+    assert not offenders, "\n".join(offenders)
+
+
+def test_the_password_alone_opens_no_staff_page_only_the_second_step(demo: dict[str, Any]) -> None:
+    """A superuser (who would get past every permission check) who has passed only the password: every staff URL,
+    and the admin, answers nothing but a redirect to the second step, whether they have a device yet or not."""
+    from django.contrib.auth.models import User
+
+    from tests.conftest import force_login_password_only, second_factor_device
+
+    enrolled = UserFactory(username="root-enrolled", is_superuser=True, is_staff=True)
+    second_factor_device(enrolled)
+    cases = [
+        (enrolled, "/accounts/verify/?next="),
+        (UserFactory(username="root-new", is_superuser=True), "/accounts/set-up/?next="),
+    ]
+    urls = [_url(route, demo) for _, route in STAFF_URLS] + ["/admin/", "/admin/auth/user/", "/accounts/security/"]
+    offenders = []
+    for user, second_step in cases:
+        assert isinstance(user, User)
+        client = Client()
+        force_login_password_only(client, user)
+        for url in urls:
+            for method in ("get", "post"):
+                response = getattr(client, method)(url)
+                if not (response.status_code == 302 and response["Location"].startswith(second_step)):
+                    offenders.append(f"{method.upper()} {url} as {user.username} gave {response.status_code}")
     assert not offenders, "\n".join(offenders)

@@ -1,6 +1,8 @@
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from demo.accounts import DEMO_TOTP_SECRET, demo_totp_enrol
 from demo.agreements import DEMO_PASSWORD, load_demo
 from demo.datarequests import load_demo_requests
 from demo.publishing import load_demo_wording
@@ -20,6 +22,12 @@ class Command(BaseCommand):
         if not accounts:
             self.stdout.write("DEBUG is off, so no demo accounts were created.")
             return
+        # The second factor every demo account shares.
+        demo_totp_enrol(get_user_model().objects.filter(username__in=[a.username for a in accounts]))
         self.stdout.write(f"Demo accounts (password: {DEMO_PASSWORD}):")
         for account in accounts:
             self.stdout.write(f"  {account.username:<12} {account.description}")
+        self.stdout.write(
+            f"Second factor: add the secret {DEMO_TOTP_SECRET} to any authenticator app "
+            "(or run: python manage.py demo_totp)."
+        )
