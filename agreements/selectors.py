@@ -11,7 +11,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from agreements import rules
-from agreements.models import Agreement, Dataset, Linkage, Organisation, Party
+from agreements.models import Agreement, Amendment, Dataset, Linkage, Organisation, Party, Purpose, agreement_field
 from audit.models import AuditEvent
 
 PARTNER_PERMISSION = "agreements.act_for_organisation"
@@ -274,3 +274,75 @@ def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = 
                 )
             )
     return sorted(attention, key=lambda p: (p.lapses_on, p.organisation.name))
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Amendments to approved agreements
+
+
+def amendment_open(*, agreement: Agreement) -> Amendment | None:
+    """The agreement's amendment in progress (draft, submitted or returned), if any: there is at most one."""
+    return (
+        Amendment.objects.filter(agreement=agreement, status__in=Amendment.OPEN_STATUSES)
+        .select_related("author", "partner")
+        .first()
+    )
+
+
+def amendments_for_agreement(*, agreement: Agreement) -> QuerySet[Amendment]:
+    return Amendment.objects.filter(agreement=agreement).select_related("author", "decided_by")
+
+
+def amendments_awaiting_review() -> QuerySet[Amendment]:
+    return (
+        Amendment.objects.filter(status=Amendment.Status.SUBMITTED)
+        .select_related("agreement", "author")
+        .order_by("updated_at")
+    )
+
+
+def _with_results(queryset: QuerySet[Any], items: list[Any]) -> QuerySet[Any]:
+    """A queryset that answers with `items` without asking the database, as prefetch_related leaves one."""
+    queryset._result_cache = items
+    setattr(queryset, "_prefetch_done", True)  # noqa: B010  (private to Django's QuerySet; not in the stubs)
+    return queryset
+
+
+def _never_saved(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("A proposed version is never saved: approve the amendment instead")
+
+
+def amendment_proposed_version(*, amendment: Amendment) -> Agreement:
+    """The agreement as the amendment proposes it, never saved: it carries the live agreement's id, so the rules
+    and the registers read it (parties, datasets and purposes, the parent with its datasets) as they read the live
+    one, without a line of their own for amendments."""
+    live = amendment.agreement
+    proposed = Agreement.objects.get(pk=live.pk)
+    for name, value in amendment.fields.items():
+        field = agreement_field(name)
+        setattr(proposed, field.attname, field.to_python(value))
+    if proposed.parent_id:
+        proposed.parent = Agreement.objects.prefetch_related("datasets").filter(pk=proposed.parent_id).first()
+    organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
+    parties = [
+        Party(agreement=proposed, organisation=organisations[org_id], role=role)
+        for org_id, role in amendment.parties
+        if org_id in organisations
+    ]
+    proposed._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "parties": _with_results(Party.objects.none(), parties),
+        "datasets": _with_results(
+            Dataset.objects.none(), list(Dataset.objects.filter(pk__in=amendment.datasets).select_related("provider"))
+        ),
+        "purposes": _with_results(Purpose.objects.none(), list(Purpose.objects.filter(pk__in=amendment.purposes))),
+    }
+    setattr(proposed, "save", _never_saved)  # noqa: B010  (an instance attribute, so mypy allows it)
+    return proposed
+
+
+def violations_of(*, agreement: Agreement, on: dt.date | None = None) -> SubLicenceViolations:
+    """The chain and assurance rules on an agreement already loaded with its relations, such as a proposed
+    version; an agreement that is not a sub-licence has none."""
+    if agreement.kind != Agreement.Kind.SUB_LICENCE:
+        return SubLicenceViolations(chain=[], assurance=[])
+    return _violations(agreement, on or timezone.localdate())

@@ -3,7 +3,7 @@
 Services take the acting user (None for the system) and a reason, validate fully before writing, and raise
 django.core.exceptions.ValidationError with a plain message when a rule is broken. Views only call them.
 
-One module per area: organisations, references (reference numbers), agreements, documents, imports (bulk
+One module per area: organisations, references (reference numbers), agreements, amendments, documents, imports (bulk
 import of an existing register) and linkages; _history holds the private helpers they share. Callers import
 from here: `from agreements import services; services.agreement_create(...)`.
 """
@@ -20,6 +20,16 @@ from agreements.services.agreements import (
     agreement_update,
     agreements_expire,
     sub_licence_create,
+)
+from agreements.services.amendments import (
+    amendment_approval_refusal,
+    amendment_approve,
+    amendment_changes,
+    amendment_propose,
+    amendment_return,
+    amendment_submit,
+    amendment_update,
+    amendment_withdraw,
 )
 from agreements.services.documents import PDF_MAGIC, document_add
 from agreements.services.imports import ImportResult, spreadsheet_import
@@ -53,6 +63,14 @@ __all__ = [
     "agreement_terminate",
     "agreement_update",
     "agreements_expire",
+    "amendment_approval_refusal",
+    "amendment_approve",
+    "amendment_changes",
+    "amendment_propose",
+    "amendment_return",
+    "amendment_submit",
+    "amendment_update",
+    "amendment_withdraw",
     "document_add",
     "linkage_activate",
     "linkage_close",

@@ -17,11 +17,13 @@ from agreements import selectors
 from agreements.models import (
     SUB_LICENCE_PREFIX,
     SUB_LICENCE_REFERENCE_RE,
+    TRIVIAL_FIELDS,
     Agreement,
     Dataset,
     Organisation,
     Party,
     Purpose,
+    agreement_field,
 )
 from agreements.services._history import (
     _AGREEMENT_SYSTEM_FIELDS,
@@ -154,7 +156,8 @@ def agreement_update(
     purposes: Iterable[Purpose] | None = None,
     reason: str = "",
 ) -> Agreement:
-    """Change an agreement's details. A change to an active agreement must say why."""
+    """Change an agreement's details. An approved (active) agreement changes here only in its TRIVIAL_FIELDS, with
+    a reason; anything else is an amendment (services.amendment_propose) that a second person approves."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.status in {Status.EXPIRED, Status.TERMINATED, Status.SUPERSEDED}:
         raise ValidationError(
@@ -163,6 +166,8 @@ def agreement_update(
     if agreement.status == Status.ACTIVE and not reason.strip():
         raise ValidationError({"reason": "Enter why you are changing an active agreement"})
     values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS)
+    if agreement.status == Status.ACTIVE:
+        _refuse_live_change(agreement, values=values, parties=parties, datasets=datasets, purposes=purposes)
     if "kind" in values and (values["kind"] == Agreement.Kind.SUB_LICENCE) != (
         agreement.kind == Agreement.Kind.SUB_LICENCE
     ):
@@ -181,6 +186,46 @@ def agreement_update(
     agreement.save(update_fields=["last_edited_by", "updated_at"])
     _audit(actor=actor, action=Action.UPDATED, reason=reason, agreement=agreement, changes=changes)
     return agreement
+
+
+def _refuse_live_change(
+    agreement: Agreement,
+    *,
+    values: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
+) -> None:
+    """An approved agreement is what was approved: only its TRIVIAL_FIELDS change without a second person."""
+    changed = [
+        name
+        for name, value in values.items()
+        if name not in TRIVIAL_FIELDS
+        # Foreign keys compare by id: the caller may pass the object or the id.
+        and getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
+    ]
+    if parties is not None and {(o.pk, r) for o, r in parties} != {
+        (p.organisation_id, p.role) for p in agreement.parties.all()
+    }:
+        changed.append("parties")
+    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
+        changed.append("datasets")
+    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
+        changed.append("purposes")
+    if changed:
+        raise ValidationError(
+            f"{agreement.reference} is approved, so a change to its "
+            f"{', '.join(str(agreement_field(n).verbose_name) for n in changed)} is an amendment that "
+            "another person must approve: propose an amendment instead"
+        )
+
+
+def _refuse_ending_alone(agreement: Agreement, ending: str) -> None:
+    if Agreement.objects.filter(pk=agreement.pk, status=Status.ACTIVE).exists():
+        raise ValidationError(
+            f"{agreement.reference} is approved, so it can only be {ending} when another person approves a request "
+            "to do so"
+        )
 
 
 def _transition(
@@ -261,12 +306,15 @@ def agreement_approve(*, actor: User, agreement: Agreement, reason: str = "") ->
 
 @transaction.atomic
 def agreement_terminate(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    """End a draft or an agreement in review. An approved one ends only through a termination request that a
+    second person approves (services.amendment_propose with kind terminate)."""
     if not reason.strip():
         raise ValidationError({"reason": "Enter why the agreement is being terminated"})
+    _refuse_ending_alone(agreement, "terminated")
     return _transition(
         actor=actor,
         agreement=agreement,
-        allowed_from={Status.ACTIVE, Status.IN_REVIEW, Status.DRAFT},
+        allowed_from={Status.IN_REVIEW, Status.DRAFT},
         to=Status.TERMINATED,
         action=Action.TERMINATED,
         reason=reason,
@@ -275,8 +323,11 @@ def agreement_terminate(*, actor: User | None, agreement: Agreement, reason: str
 
 @transaction.atomic
 def agreement_supersede(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
+    """Kept for callers that check the rule: an approved agreement is superseded only through a request that a
+    second person approves (services.amendment_propose with kind supersede)."""
     if not reason.strip():
         raise ValidationError({"reason": "Enter what supersedes this agreement"})
+    _refuse_ending_alone(agreement, "superseded")
     return _transition(
         actor=actor,
         agreement=agreement,

@@ -247,14 +247,19 @@ def test_agreement_update_records_what_changed_and_who(officer, approver) -> Non
 
 
 def test_changing_an_active_agreement_needs_a_reason(officer) -> None:
-    agreement = AgreementFactory(status=Status.ACTIVE, title="Before")
+    # Only its trivial fields change directly (test_amendments.py has the rest).
+    agreement = AgreementFactory(status=Status.ACTIVE, review_date=dt.date(2026, 1, 1))
     with pytest.raises(ValidationError) as error:
-        services.agreement_update(actor=officer, agreement=agreement, fields={"title": "After"}, reason=" ")
+        services.agreement_update(
+            actor=officer, agreement=agreement, fields={"review_date": dt.date(2026, 6, 1)}, reason=" "
+        )
     assert error.value.message_dict["reason"] == ["Enter why you are changing an active agreement"]
     agreement.refresh_from_db()
-    assert agreement.title == "Before"
-    services.agreement_update(actor=officer, agreement=agreement, fields={"title": "After"}, reason="Renamed")
-    assert AuditEvent.objects.get(agreement=agreement).reason == "Renamed"
+    assert agreement.review_date == dt.date(2026, 1, 1)
+    services.agreement_update(
+        actor=officer, agreement=agreement, fields={"review_date": dt.date(2026, 6, 1)}, reason="Board moved"
+    )
+    assert AuditEvent.objects.get(agreement=agreement).reason == "Board moved"
 
 
 def test_agreement_update_with_bad_input_leaves_the_agreement_as_it_was(officer) -> None:
@@ -331,7 +336,8 @@ def test_return_to_draft_needs_a_reason(officer, approver) -> None:
 
 
 def test_terminating_needs_a_reason(approver) -> None:
-    agreement = AgreementFactory(status=Status.ACTIVE)
+    # An approved agreement is terminated through a request a second person approves: test_amendments.py.
+    agreement = AgreementFactory(status=Status.IN_REVIEW)
     with pytest.raises(ValidationError) as error:
         services.agreement_terminate(actor=approver, agreement=agreement, reason="")
     assert error.value.message_dict["reason"] == ["Enter why the agreement is being terminated"]
@@ -339,13 +345,6 @@ def test_terminating_needs_a_reason(approver) -> None:
     agreement.refresh_from_db()
     assert agreement.status == Status.TERMINATED
     assert AuditEvent.objects.get(agreement=agreement).reason == "Partner withdrew"
-
-
-def test_supersede(approver) -> None:
-    agreement = AgreementFactory(status=Status.ACTIVE)
-    services.agreement_supersede(actor=approver, agreement=agreement, reason="Replaced by DSA-2")
-    agreement.refresh_from_db()
-    assert agreement.status == Status.SUPERSEDED
 
 
 def test_expiry_is_idempotent_and_recorded_as_the_system() -> None:

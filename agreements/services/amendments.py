@@ -1,0 +1,375 @@
+"""Amendments: the only way an approved agreement (active, or approved and waiting to start) changes, apart from
+the TRIVIAL_FIELDS. An amendment is a proposed new version; the live agreement stays as it is, on staff pages and
+in every edition, until someone other than the people who wrote the amendment approves it. Approval applies the
+whole proposed version in one transaction, with one audit row naming author, approver, reason and changes.
+
+A request to terminate or supersede an active agreement is an amendment of that kind: a second person approves it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from django.contrib.auth.models import User
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from agreements import selectors
+from agreements.models import (
+    AMENDABLE_FIELDS,
+    PARTNER_CHANGEABLE_FIELDS,
+    Agreement,
+    Amendment,
+    Dataset,
+    Organisation,
+    Party,
+    Purpose,
+    agreement_field,
+)
+from agreements.services._history import Action, _agreement_relations, _audit, _diff, _snapshot
+from agreements.services.agreements import _set_relations, _transition
+
+Status = Amendment.Status
+AgreementStatus = Agreement.Status
+CHANGE_AGREEMENT = "agreements.change_agreement"
+APPROVE_AGREEMENT = "agreements.approve_agreement"
+
+# What each kind of amendment does to the agreement once approved.
+_ENDINGS: dict[str, tuple[str, str]] = {
+    Amendment.Kind.TERMINATE: (AgreementStatus.TERMINATED, Action.TERMINATED),
+    Amendment.Kind.SUPERSEDE: (AgreementStatus.SUPERSEDED, Action.SUPERSEDED),
+}
+
+
+def _encode(name: str, value: Any) -> Any:
+    """A field value as the amendment stores it in JSON."""
+    field = agreement_field(name)
+    if field.is_relation:
+        return value.pk if isinstance(value, models.Model) else value
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return value
+
+
+def _live_version(agreement: Agreement) -> dict[str, Any]:
+    attnames = {name: agreement_field(name).attname for name in AMENDABLE_FIELDS}
+    return {name: _encode(name, getattr(agreement, attname)) for name, attname in attnames.items()}
+
+
+def _live_parties(agreement: Agreement) -> list[list[Any]]:
+    return sorted([party.organisation_id, party.role] for party in agreement.parties.all())
+
+
+def _acting_for(actor: User, agreement: Agreement) -> Organisation | None:
+    """None for the IG team; for a partner contact, its organisation that is party to the agreement. Anyone else
+    may not propose a change to this agreement."""
+    if actor.has_perm(CHANGE_AGREEMENT):
+        return None
+    mine = selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement).first()
+    if mine is None:
+        raise PermissionDenied("Only the IG team, or a partner contact of a party to it, may change this agreement")
+    return mine
+
+
+def _refuse_partner_changes(
+    *, partner: Organisation | None, base: Amendment, fields: Mapping[str, Any], parties: list[list[Any]] | None
+) -> None:
+    if partner is None:
+        return
+    errors = {
+        name: f"A partner contact cannot change the {agreement_field(name).verbose_name}: ask the IG team"
+        for name, value in fields.items()
+        if name not in PARTNER_CHANGEABLE_FIELDS and base.fields.get(name) != value
+    }
+    if parties is not None and parties != base.parties:
+        errors["parties"] = "A partner contact cannot change who is party to the agreement: ask the IG team"
+    if errors:
+        raise ValidationError(errors)
+
+
+def _apply_proposal(
+    amendment: Amendment,
+    *,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
+    partner: Organisation | None,
+) -> None:
+    if unknown := set(fields) - set(AMENDABLE_FIELDS):
+        raise ValueError(f"These fields cannot be amended: {sorted(unknown)}")
+    encoded = {name: _encode(name, value) for name, value in fields.items()}
+    new_parties = None
+    if parties is not None:
+        pairs = sorted({(organisation.pk, role) for organisation, role in parties})
+        if bad := {role for _, role in pairs if role not in Party.Role.values}:
+            raise ValidationError({"parties": f"Unknown party role: {', '.join(sorted(bad))}"})
+        new_parties = [[org_id, role] for org_id, role in pairs]
+    _refuse_partner_changes(partner=partner, base=amendment, fields=encoded, parties=new_parties)
+    amendment.fields = {**amendment.fields, **encoded}
+    if new_parties is not None:
+        amendment.parties = new_parties
+    if datasets is not None:
+        amendment.datasets = sorted(dataset.pk for dataset in datasets)
+    if purposes is not None:
+        amendment.purposes = sorted(purpose.pk for purpose in purposes)
+    # The proposed version must be a valid agreement in its own right: the same checks as any save.
+    selectors.amendment_proposed_version(amendment=amendment).full_clean()
+
+
+def _version_snapshot(agreement: Agreement) -> dict[str, str]:
+    return _snapshot(
+        agreement,
+        {
+            "Parties": agreement.parties.all(),
+            "Datasets": agreement.datasets.all(),
+            "Purposes": agreement.purposes.all(),
+        },
+    )
+
+
+def amendment_changes(*, amendment: Amendment) -> dict[str, list[str]]:
+    """What approving the amendment would change: {field label: [live, proposed]}, as people read them."""
+    live = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=amendment.agreement_id)
+    return _diff(_version_snapshot(live), _version_snapshot(selectors.amendment_proposed_version(amendment=amendment)))
+
+
+@transaction.atomic
+def amendment_propose(
+    *,
+    actor: User,
+    agreement: Agreement,
+    reason: str,
+    fields: Mapping[str, Any] | None = None,
+    parties: Iterable[tuple[Organisation, str]] | None = None,
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[Purpose] | None = None,
+    kind: str = Amendment.Kind.CHANGE,
+) -> Amendment:
+    """Start an amendment of an approved agreement, as a draft. Its proposed version starts as the live one, with
+    the changes given. The agreement itself does not change."""
+    agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    partner = _acting_for(actor, agreement)
+    if agreement.status != AgreementStatus.ACTIVE:
+        raise ValidationError(
+            f"{agreement.reference} is {agreement.get_status_display().lower()}: only an approved agreement is "
+            "amended. Change a draft directly."
+        )
+    if partner is not None and kind != Amendment.Kind.CHANGE:
+        raise PermissionDenied("Only the IG team may ask to terminate or supersede an agreement")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter why the agreement needs to change"})
+    if open_amendment := selectors.amendment_open(agreement=agreement):
+        raise ValidationError(
+            f"{agreement.reference} already has an amendment in progress, started by "
+            f"{open_amendment.author.get_username()}: change that one, or withdraw it first"
+        )
+    amendment = Amendment(
+        agreement=agreement,
+        kind=kind,
+        author=actor,
+        partner=partner,
+        reason=reason.strip(),
+        fields=_live_version(agreement),
+        parties=_live_parties(agreement),
+        datasets=sorted(agreement.datasets.values_list("pk", flat=True)),
+        purposes=sorted(agreement.purposes.values_list("pk", flat=True)),
+    )
+    if kind == Amendment.Kind.CHANGE:
+        _apply_proposal(
+            amendment, fields=fields or {}, parties=parties, datasets=datasets, purposes=purposes, partner=partner
+        )
+    try:
+        with transaction.atomic():
+            amendment.save()
+    except IntegrityError as error:
+        # Another amendment was started at the same moment: the database keeps one open amendment per agreement.
+        raise ValidationError(f"{agreement.reference} already has an amendment in progress") from error
+    amendment.contributors.add(actor)
+    changes = amendment_changes(amendment=amendment)
+    if kind == Amendment.Kind.CHANGE and not changes:
+        raise ValidationError("The amendment changes nothing: it is the same as the live agreement")
+    if kind != Amendment.Kind.CHANGE:
+        changes = {"Status": [agreement.get_status_display(), AgreementStatus(_ENDINGS[kind][0]).label]}
+    _audit(
+        actor=actor,
+        action=Action.AMENDMENT_PROPOSED,
+        reason=reason,
+        agreement=agreement,
+        changes={"Amendment": ["", amendment.get_kind_display()], **changes},
+    )
+    return amendment
+
+
+def _locked(amendment: Amendment) -> Amendment:
+    return Amendment.objects.select_for_update().select_related("agreement").get(pk=amendment.pk)
+
+
+def _require_status(amendment: Amendment, allowed: Iterable[str], doing: str) -> None:
+    if amendment.status not in allowed:
+        raise ValidationError(
+            f"This amendment of {amendment.agreement.reference} is {amendment.get_status_display().lower()}, "
+            f"so it cannot be {doing}"
+        )
+
+
+@transaction.atomic
+def amendment_update(
+    *,
+    actor: User,
+    amendment: Amendment,
+    fields: Mapping[str, Any] | None = None,
+    parties: Iterable[tuple[Organisation, str]] | None = None,
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[Purpose] | None = None,
+    reason: str = "",
+) -> Amendment:
+    """Change a draft or returned amendment. Whoever changes it joins those who may not approve it."""
+    amendment = _locked(amendment)
+    partner = _acting_for(actor, amendment.agreement)
+    _require_status(amendment, {Status.DRAFT, Status.RETURNED}, "changed")
+    before = _version_snapshot(selectors.amendment_proposed_version(amendment=amendment))
+    _apply_proposal(
+        amendment, fields=fields or {}, parties=parties, datasets=datasets, purposes=purposes, partner=partner
+    )
+    if reason.strip():
+        amendment.reason = reason.strip()
+    if partner is not None and amendment.partner_id is None:
+        amendment.partner = partner
+    changes = _diff(before, _version_snapshot(selectors.amendment_proposed_version(amendment=amendment)))
+    if not changes and not reason.strip():
+        return amendment
+    amendment.save()
+    amendment.contributors.add(actor)
+    _audit(
+        actor=actor,
+        action=Action.AMENDMENT_UPDATED,
+        reason=reason,
+        agreement=amendment.agreement,
+        changes=changes,
+    )
+    return amendment
+
+
+def amendment_approval_refusal(*, actor: User, amendment: Amendment) -> str:
+    """Why this person may not approve this amendment, or "" if they may. The one place that decides: the
+    author, anyone who changed it, and for a partner's amendment anyone acting for that partner, may not."""
+    if not actor.has_perm(APPROVE_AGREEMENT):
+        return "Only an IG approver can approve an amendment."
+    if amendment.author_id == actor.pk:
+        return "You cannot approve this amendment because you proposed it. Another approver must approve it."
+    if amendment.contributors.filter(pk=actor.pk).exists():
+        return "You cannot approve this amendment because you changed it. Another approver must approve it."
+    if amendment.partner is not None and actor.has_perm(selectors.PARTNER_PERMISSION, amendment.partner):
+        return (
+            f"You cannot approve this amendment because you act for {amendment.partner.name}, whose contact "
+            "proposed it. Another approver must approve it."
+        )
+    return ""
+
+
+@transaction.atomic
+def amendment_submit(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
+    """Draft or returned to submitted, while the proposed version keeps to every rule (agreements.rules)."""
+    amendment = _locked(amendment)
+    _acting_for(actor, amendment.agreement)
+    _require_status(amendment, {Status.DRAFT, Status.RETURNED}, "submitted")
+    if amendment.kind == Amendment.Kind.CHANGE:
+        proposed = selectors.amendment_proposed_version(amendment=amendment)
+        if violations := selectors.violations_of(agreement=proposed):
+            raise ValidationError(violations.messages)
+    amendment.status = Status.SUBMITTED
+    amendment.save(update_fields=["status", "updated_at"])
+    _audit(actor=actor, action=Action.AMENDMENT_SUBMITTED, reason=reason, agreement=amendment.agreement)
+    return amendment
+
+
+@transaction.atomic
+def amendment_return(*, actor: User, amendment: Amendment, reason: str) -> Amendment:
+    """Submitted back to its author, with what needs to change."""
+    if not actor.has_perm(APPROVE_AGREEMENT):
+        raise PermissionDenied("Only an IG approver can return an amendment")
+    if not reason.strip():
+        raise ValidationError({"reason": "Enter what needs to change before it can be approved"})
+    amendment = _locked(amendment)
+    _require_status(amendment, {Status.SUBMITTED}, "returned")
+    amendment.status = Status.RETURNED
+    amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
+    amendment.save()
+    _audit(actor=actor, action=Action.AMENDMENT_RETURNED, reason=reason, agreement=amendment.agreement)
+    return amendment
+
+
+@transaction.atomic
+def amendment_withdraw(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
+    """The author gives the amendment up (an IG approver may too, so an abandoned one does not block others).
+    Nothing is restored, because nothing had changed."""
+    amendment = _locked(amendment)
+    if amendment.author_id != actor.pk and not actor.has_perm(APPROVE_AGREEMENT):
+        raise PermissionDenied("Only its author or an IG approver can withdraw an amendment")
+    _require_status(amendment, Amendment.OPEN_STATUSES, "withdrawn")
+    amendment.status = Status.WITHDRAWN
+    amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
+    amendment.save()
+    _audit(actor=actor, action=Action.AMENDMENT_WITHDRAWN, reason=reason, agreement=amendment.agreement)
+    return amendment
+
+
+@transaction.atomic
+def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
+    """Apply a submitted amendment to the live agreement, all at once, with one audit row that names the author,
+    the approver (the actor), the reason and every change. Refused while the proposed version breaks a rule."""
+    amendment = _locked(amendment)
+    if refusal := amendment_approval_refusal(actor=actor, amendment=amendment):
+        raise ValidationError(refusal)
+    _require_status(amendment, {Status.SUBMITTED}, "approved")
+    agreement = Agreement.objects.select_for_update().get(pk=amendment.agreement_id)
+    if agreement.status != AgreementStatus.ACTIVE:
+        raise ValidationError(
+            f"{agreement.reference} is now {agreement.get_status_display().lower()}, so the amendment cannot apply"
+        )
+    authors = ", ".join(sorted(u.get_username() for u in amendment.contributors.all()))
+    summary = f"{amendment.get_kind_display()} proposed by {amendment.author.get_username()}"
+    if authors != amendment.author.get_username():
+        summary += f", changed by {authors}"
+    summary += f": {amendment.reason}"
+    if reason.strip():
+        summary += f" Approver's comment: {reason.strip()}"
+    if amendment.kind in _ENDINGS:
+        to, action = _ENDINGS[amendment.kind]
+        _transition(
+            actor=actor,
+            agreement=agreement,
+            allowed_from={AgreementStatus.ACTIVE},
+            to=to,
+            action=action,
+            reason=summary,
+        )
+    else:
+        proposed = selectors.amendment_proposed_version(amendment=amendment)
+        if violations := selectors.violations_of(agreement=proposed):
+            raise ValidationError(violations.messages)
+        changes = amendment_changes(amendment=amendment)
+        before = _snapshot(agreement, _agreement_relations(agreement))
+        for name, value in amendment.fields.items():
+            field = agreement_field(name)
+            setattr(agreement, field.attname, field.to_python(value))
+        agreement.full_clean()
+        agreement.last_edited_by = amendment.author
+        agreement.save()
+        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
+        _set_relations(
+            agreement,
+            parties=[(organisations[org_id], role) for org_id, role in amendment.parties],
+            datasets=Dataset.objects.filter(pk__in=amendment.datasets),
+            purposes=Purpose.objects.filter(pk__in=amendment.purposes),
+        )
+        changes = _diff(before, _snapshot(agreement, _agreement_relations(agreement))) or changes
+        _audit(actor=actor, action=Action.AMENDMENT_APPROVED, reason=summary, agreement=agreement, changes=changes)
+    amendment.status = Status.APPROVED
+    amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
+    amendment.save()
+    return amendment
