@@ -356,10 +356,10 @@ AMENDABLE_FIELDS = (
 # parent agreement, whether it is published and whether it permits sub-licensing are the IG team's decisions.
 PARTNER_CHANGEABLE_FIELDS = frozenset(AMENDABLE_FIELDS) - {"parent", "permits_sub_licensing", "is_public", "owner"}
 
-# Changes to an active agreement that need no second person: neither is published, nor read by any rule. The owner
-# is who in the IG team looks after the agreement; the review date is when the team next looks at it. Everything
-# else (dates in force, level of data, datasets, parties, purposes, parent, legal basis...) is an amendment.
-TRIVIAL_FIELDS = frozenset({"owner", "review_date"})
+# Changes to an active agreement that need no second person: only who in the IG team looks after it. It is not
+# published and no rule reads it. Everything else (every date, the review date included as the Information Sharing
+# Register publishes it; level of data, datasets, parties, purposes, parent, legal basis...) is an amendment.
+TRIVIAL_FIELDS = frozenset({"owner"})
 
 
 def agreement_field(name: str) -> models.Field[Any, Any]:

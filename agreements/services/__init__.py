@@ -22,6 +22,7 @@ from agreements.services.agreements import (
     sub_licence_create,
 )
 from agreements.services.amendments import (
+    agreement_change,
     amendment_approval_refusal,
     amendment_approve,
     amendment_changes,
@@ -56,6 +57,7 @@ __all__ = [
     "LinkageStatus",
     "Status",
     "agreement_approve",
+    "agreement_change",
     "agreement_create",
     "agreement_return",
     "agreement_submit",

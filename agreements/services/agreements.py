@@ -38,6 +38,8 @@ from agreements.services._history import (
 from agreements.services.references import reference_allocate, reference_reserve
 
 Status = Agreement.Status
+# The code of the error agreement_update raises for a change to an approved agreement that needs an amendment.
+LIVE_CHANGE_REFUSED = "amendment_needed"
 
 
 def _set_relations(
@@ -216,7 +218,8 @@ def _refuse_live_change(
         raise ValidationError(
             f"{agreement.reference} is approved, so a change to its "
             f"{', '.join(str(agreement_field(n).verbose_name) for n in changed)} is an amendment that "
-            "another person must approve: propose an amendment instead"
+            "another person must approve: propose an amendment instead",
+            code=LIVE_CHANGE_REFUSED,
         )
 
 

@@ -30,7 +30,7 @@ from agreements.models import (
     agreement_field,
 )
 from agreements.services._history import Action, _agreement_relations, _audit, _diff, _snapshot
-from agreements.services.agreements import _set_relations, _transition
+from agreements.services.agreements import LIVE_CHANGE_REFUSED, _set_relations, _transition, agreement_update
 
 Status = Amendment.Status
 AgreementStatus = Agreement.Status
@@ -150,7 +150,8 @@ def amendment_propose(
     kind: str = Amendment.Kind.CHANGE,
 ) -> Amendment:
     """Start an amendment of an approved agreement, as a draft. Its proposed version starts as the live one, with
-    the changes given. The agreement itself does not change."""
+    the changes given. The agreement itself does not change. A request to terminate or supersede is submitted at
+    once."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     partner = _acting_for(actor, agreement)
     if agreement.status != AgreementStatus.ACTIVE:
@@ -170,6 +171,8 @@ def amendment_propose(
     amendment = Amendment(
         agreement=agreement,
         kind=kind,
+        # A request to end the agreement has nothing to draft: it goes straight to a second person.
+        status=Status.DRAFT if kind == Amendment.Kind.CHANGE else Status.SUBMITTED,
         author=actor,
         partner=partner,
         reason=reason.strip(),
@@ -373,3 +376,30 @@ def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") ->
     amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
     amendment.save()
     return amendment
+
+
+def agreement_change(
+    *,
+    actor: User,
+    agreement: Agreement,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None = None,
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[Purpose] | None = None,
+    reason: str = "",
+) -> Agreement | Amendment:
+    """What "Save changes" on an agreement means, decided here: a draft or an agreement in review changes directly;
+    an approved one changes directly only in its TRIVIAL_FIELDS, and otherwise through its amendment (the open one,
+    or a new one). Returns the agreement or the amendment that was written."""
+    relations: dict[str, Any] = {"parties": parties, "datasets": datasets, "purposes": purposes}
+    if agreement.status != AgreementStatus.ACTIVE:
+        return agreement_update(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
+    if open_amendment := selectors.amendment_open(agreement=agreement):
+        return amendment_update(actor=actor, amendment=open_amendment, fields=fields, reason=reason, **relations)
+    try:
+        with transaction.atomic():
+            return agreement_update(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
+    except ValidationError as error:
+        if not getattr(error, "code", None) == LIVE_CHANGE_REFUSED:
+            raise
+    return amendment_propose(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)

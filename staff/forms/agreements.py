@@ -19,6 +19,8 @@ from django.forms.boundfield import BoundField
 
 from agreements import roles
 from agreements.models import (
+    AMENDABLE_FIELDS,
+    PARTNER_CHANGEABLE_FIELDS,
     SUB_LICENCE_REFERENCE_RE,
     Agreement,
     DataLevel,
@@ -273,7 +275,7 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
             del self.fields["reference"]
         if self.is_partner:
             # A partner contact changes the details of their own agreements, not who is party to them.
-            for name in ("owner", "parent", "is_public"):
+            for name in set(AMENDABLE_FIELDS) - PARTNER_CHANGEABLE_FIELDS:
                 del self.fields[name]
         else:
             parents = Agreement.objects.exclude(kind=Agreement.Kind.SUB_LICENCE)
@@ -323,7 +325,8 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
 
     # Parties: a fixed number of rows (the current parties and some empty ones), each an organisation and a role.
     def _add_party_fields(self) -> None:
-        existing = list(self.instance.parties.select_related("organisation")) if self.instance.pk else []
+        # .all(), not a new query: the instance may be an amendment's proposed version, whose parties are its own.
+        existing = list(self.instance.parties.all()) if self.instance.pk else []
         if self.is_bound:
             # A hidden field the page sets; anything else typed into it falls back to the minimum.
             typed = str(self.data.get("party_rows") or "").strip()

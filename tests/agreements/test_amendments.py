@@ -295,13 +295,15 @@ def test_agreement_update_no_longer_changes_an_active_agreement_live(sub_licence
 
 def test_trivial_fields_of_an_active_agreement_change_directly(sub_licence, officer) -> None:
     services.agreement_update(
-        actor=officer,
-        agreement=sub_licence,
-        fields={"owner": officer, "review_date": dt.date(2026, 6, 1), "title": sub_licence.title},
-        reason="New owner",
+        actor=officer, agreement=sub_licence, fields={"owner": officer, "title": sub_licence.title}, reason="Handover"
     )
     sub_licence.refresh_from_db()
-    assert (sub_licence.owner, sub_licence.review_date) == (officer, dt.date(2026, 6, 1))
+    assert sub_licence.owner == officer
+    # The review date is published on the Information Sharing Register: not trivial.
+    with pytest.raises(ValidationError, match="review date"):
+        services.agreement_update(
+            actor=officer, agreement=sub_licence, fields={"review_date": dt.date(2026, 6, 1)}, reason="Moved"
+        )
 
 
 def test_terminating_an_active_agreement_needs_a_second_person(sub_licence, approver, other_approver) -> None:
@@ -310,7 +312,7 @@ def test_terminating_an_active_agreement_needs_a_second_person(sub_licence, appr
     request = services.amendment_propose(
         actor=approver, agreement=sub_licence, reason="Partner withdrew", kind=Amendment.Kind.TERMINATE
     )
-    services.amendment_submit(actor=approver, amendment=request)
+    assert request.status == Status.SUBMITTED
     with pytest.raises(ValidationError, match="you proposed it"):
         services.amendment_approve(actor=approver, amendment=request)
     services.amendment_approve(actor=other_approver, amendment=request)
@@ -326,7 +328,21 @@ def test_superseding_an_active_agreement_needs_a_second_person(sub_licence, appr
     request = services.amendment_propose(
         actor=approver, agreement=sub_licence, reason="Replaced by SL/26/1", kind=Amendment.Kind.SUPERSEDE
     )
-    services.amendment_submit(actor=approver, amendment=request)
     services.amendment_approve(actor=other_approver, amendment=request)
     sub_licence.refresh_from_db()
     assert sub_licence.status == Agreement.Status.SUPERSEDED
+
+
+def test_agreement_change_decides_between_a_live_change_and_an_amendment(sub_licence, officer) -> None:
+    changed = services.agreement_change(
+        actor=officer, agreement=sub_licence, fields={"owner": officer}, reason="Handover"
+    )
+    assert changed == sub_licence and not Amendment.objects.exists()
+    amendment = services.agreement_change(
+        actor=officer, agreement=sub_licence, fields={"title": "New", "owner": officer}, reason="x"
+    )
+    assert isinstance(amendment, Amendment) and _live(sub_licence)[0] != "New"
+    again = services.agreement_change(actor=officer, agreement=sub_licence, fields={"title": "Newer"}, reason="y")
+    assert again == amendment and Amendment.objects.get().fields["title"] == "Newer"
+    draft = AgreementFactory(status=Agreement.Status.DRAFT)
+    assert services.agreement_change(actor=officer, agreement=draft, fields={"title": "Direct"}) == draft

@@ -248,18 +248,14 @@ def test_agreement_update_records_what_changed_and_who(officer, approver) -> Non
 
 def test_changing_an_active_agreement_needs_a_reason(officer) -> None:
     # Only its trivial fields change directly (test_amendments.py has the rest).
-    agreement = AgreementFactory(status=Status.ACTIVE, review_date=dt.date(2026, 1, 1))
+    agreement = AgreementFactory(status=Status.ACTIVE, owner=None)
     with pytest.raises(ValidationError) as error:
-        services.agreement_update(
-            actor=officer, agreement=agreement, fields={"review_date": dt.date(2026, 6, 1)}, reason=" "
-        )
+        services.agreement_update(actor=officer, agreement=agreement, fields={"owner": officer}, reason=" ")
     assert error.value.message_dict["reason"] == ["Enter why you are changing an active agreement"]
     agreement.refresh_from_db()
-    assert agreement.review_date == dt.date(2026, 1, 1)
-    services.agreement_update(
-        actor=officer, agreement=agreement, fields={"review_date": dt.date(2026, 6, 1)}, reason="Board moved"
-    )
-    assert AuditEvent.objects.get(agreement=agreement).reason == "Board moved"
+    assert agreement.owner is None
+    services.agreement_update(actor=officer, agreement=agreement, fields={"owner": officer}, reason="Handover")
+    assert AuditEvent.objects.get(agreement=agreement).reason == "Handover"
 
 
 def test_agreement_update_with_bad_input_leaves_the_agreement_as_it_was(officer) -> None:
