@@ -11,6 +11,7 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from agreements import rules
+from agreements.dates import format_date
 from agreements.models import Agreement, Amendment, Dataset, Linkage, Organisation, Party, Purpose, agreement_field
 from audit.models import AuditEvent
 
@@ -346,3 +347,21 @@ def violations_of(*, agreement: Agreement, on: dt.date | None = None) -> SubLice
     if agreement.kind != Agreement.Kind.SUB_LICENCE:
         return SubLicenceViolations(chain=[], assurance=[])
     return _violations(agreement, on or timezone.localdate())
+
+
+def publication_blockers(*, agreement: Agreement, on: dt.date | None = None) -> list[str]:
+    """Why the agreement is not in a register's edition on the day, as plain sentences for the IG team; empty
+    when it is (or would be, for a proposed version). The same conditions as sub_licences_publishable and
+    information_sharing_publishable, read from one agreement already loaded with its relations."""
+    on = on or timezone.localdate()
+    reasons = []
+    if agreement.status != Agreement.Status.ACTIVE:
+        reasons.append(f"it is {agreement.get_status_display().lower()}, not approved")
+    if not agreement.is_public:
+        reasons.append("it is not shown on the public registers")
+    if agreement.start_date > on:
+        reasons.append(f"it starts on {format_date(agreement.start_date)}")
+    if agreement.end_date and agreement.end_date < on:
+        reasons.append(f"it ended on {format_date(agreement.end_date)}")
+    reasons += violations_of(agreement=agreement, on=on).messages
+    return reasons

@@ -24,7 +24,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
 from agreements import selectors
-from agreements.models import Agreement, Organisation
+from agreements.models import Agreement, Amendment, Organisation
 
 VIEW_ALL_AGREEMENTS = "agreements.view_agreement"
 VIEW_ALL_ORGANISATIONS = "agreements.view_organisation"
@@ -96,6 +96,20 @@ def agreement_actions(user: Any, agreement: Agreement) -> dict[str, bool]:
         "approve": status == Status.IN_REVIEW and can_transition(user, "approve"),
         "return": status == Status.IN_REVIEW and can_transition(user, "return"),
         "terminate": editable and can_transition(user, "terminate"),
+    }
+
+
+def amendment_actions(user: Any, amendment: Amendment) -> dict[str, bool]:
+    """What an amendment's review page offers. The services decide the rest (four eyes, the rules), and the page
+    shows their refusal in words."""
+    Status = Amendment.Status
+    editable = amendment.status in {Status.DRAFT, Status.RETURNED}
+    return {
+        "edit": editable and amendment.kind == Amendment.Kind.CHANGE and can_edit_agreement(user, amendment.agreement),
+        "submit": editable and can_edit_agreement(user, amendment.agreement),
+        "approve": amendment.status == Status.SUBMITTED and user.has_perm(APPROVE),
+        "return": amendment.status == Status.SUBMITTED and user.has_perm(APPROVE),
+        "withdraw": amendment.is_open and (amendment.author_id == user.pk or user.has_perm(APPROVE)),
     }
 
 

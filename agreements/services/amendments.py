@@ -30,7 +30,13 @@ from agreements.models import (
     agreement_field,
 )
 from agreements.services._history import Action, _agreement_relations, _audit, _diff, _snapshot
-from agreements.services.agreements import LIVE_CHANGE_REFUSED, _set_relations, _transition, agreement_update
+from agreements.services.agreements import (
+    LIVE_CHANGE_REFUSED,
+    _set_relations,
+    _transition,
+    agreement_terminate,
+    agreement_update,
+)
 
 Status = Amendment.Status
 AgreementStatus = Agreement.Status
@@ -403,3 +409,21 @@ def agreement_change(
         if not getattr(error, "code", None) == LIVE_CHANGE_REFUSED:
             raise
     return amendment_propose(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
+
+
+def amendment_comparison(*, amendment: Amendment) -> list[tuple[str, str, str, bool]]:
+    """Every field of the live agreement beside the proposed version, as people read them:
+    (label, live, proposed, changed)."""
+    live = _version_snapshot(selectors.agreement_with_relations(Agreement.objects.all()).get(pk=amendment.agreement_id))
+    proposed = _version_snapshot(selectors.amendment_proposed_version(amendment=amendment))
+    return [(label, live.get(label, ""), value, live.get(label, "") != value) for label, value in proposed.items()]
+
+
+def agreement_terminate_or_request(*, actor: User, agreement: Agreement, reason: str) -> Agreement | Amendment:
+    """What "Terminate" means, decided here: a draft or an agreement in review ends at once; an approved one gets
+    a termination request that a second person approves."""
+    if agreement.status == AgreementStatus.ACTIVE:
+        if not reason.strip():
+            raise ValidationError({"reason": "Enter why the agreement is being terminated"})
+        return amendment_propose(actor=actor, agreement=agreement, reason=reason, kind=Amendment.Kind.TERMINATE)
+    return agreement_terminate(actor=actor, agreement=agreement, reason=reason)

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views import View
 
 from agreements import selectors, services
-from agreements.models import Agreement, Organisation, Party
+from agreements.models import Agreement, Amendment, Organisation, Party
 from staff import permissions
 from staff.forms.agreements import (
     AgreementFilterForm,
@@ -315,6 +315,8 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 "history": selectors.audit_events_for_agreement(agreement=agreement),
                 "actions": permissions.agreement_actions(request.user, agreement),
                 "four_eyes_blocked": agreement.last_edited_by_id == request.user.pk,
+                "open_amendment": selectors.amendment_open(agreement=agreement),
+                "amendments": selectors.amendments_for_agreement(agreement=agreement),
             },
         )
 
@@ -396,12 +398,29 @@ class AgreementEditView(AgreementObjectMixin, View):
                 return permissions.forbidden(request, "You can read this agreement but not change it.")
         return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
 
+    def editing(self) -> Agreement:
+        """What the form starts from: for an approved agreement with an amendment in progress, the proposed version
+        (its changes are what the page edits); otherwise the agreement as it is."""
+        if self.amendment:
+            return selectors.amendment_proposed_version(amendment=self.amendment)
+        return Agreement.objects.get(pk=self.agreement.pk)
+
+    @property
+    def amendment(self) -> Amendment | None:
+        if self.agreement.status != Status.ACTIVE:
+            return None
+        return selectors.amendment_open(agreement=self.agreement)
+
     def render_form(self, request: HttpRequest, form: AgreementForm | None) -> HttpResponse:
         agreement = self.agreement
+        amendment = self.amendment
         return render(
             request,
             "staff/agreements/form.html",
             {
+                "amendment": amendment,
+                "amendment_locked": amendment is not None
+                and not permissions.amendment_actions(request.user, amendment)["edit"],
                 "page_title": f"Change {agreement.reference}",
                 "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
                 "form": form,
@@ -413,23 +432,31 @@ class AgreementEditView(AgreementObjectMixin, View):
         )
 
     def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-        return self.render_form(request, AgreementForm(instance=self.agreement, user=request.user))
+        return self.render_form(request, AgreementForm(instance=self.editing(), user=request.user))
 
     def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-        form = AgreementForm(request.POST, instance=Agreement.objects.get(pk=self.agreement.pk), user=request.user)
+        form = AgreementForm(request.POST, instance=self.editing(), user=request.user)
         if form.is_valid():
             try:
-                services.agreement_update(
+                written = services.agreement_change(
                     actor=request.user,
                     agreement=self.agreement,
                     fields=form.model_fields(),
                     reason=form.cleaned_data.get("reason") or "",
                     **_agreement_relations(form),
                 )
+            except PermissionDenied as error:
+                return permissions.forbidden(request, str(error))
             except ValidationError as error:
                 form.apply_service_error(error)
             else:
-                messages.success(request, f"{self.agreement.reference} updated")
+                ref = self.agreement.reference
+                if isinstance(written, Amendment):
+                    messages.success(
+                        request, f"Amendment of {ref} saved. {ref} does not change until another person approves it."
+                    )
+                    return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
+                messages.success(request, f"{ref} updated")
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
         return self.render_form(request, form)
 
@@ -471,7 +498,7 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
         "lede": "The agreement goes back to draft so that it can be changed and submitted again.",
     },
     "terminate": {
-        "service": services.agreement_terminate,
+        "service": services.agreement_terminate_or_request,
         "from": {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE},
         "title": "Terminate {ref}",
         "label": "Why is the agreement being terminated?",
@@ -481,7 +508,8 @@ TRANSITIONS: dict[str, dict[str, Any]] = {
         "verb": "terminate it",
         "warning": True,
         "done": "{ref} terminated",
-        "lede": "Terminating ends the agreement now. It cannot be undone, and the reason is kept in its history.",
+        "lede": "Terminating a draft ends it now. An approved agreement ends only when another approver approves "
+        "your request. It cannot be undone, and the reason is kept in its history.",
     },
 }
 
@@ -547,10 +575,18 @@ class AgreementTransitionView(AgreementObjectMixin, View):
         if form.is_valid():
             definition = TRANSITIONS[self.step]
             try:
-                definition["service"](actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"])
+                written = definition["service"](
+                    actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"]
+                )
             except ValidationError as error:
                 form.apply_service_error(error)
             else:
+                if isinstance(written, Amendment):
+                    messages.success(
+                        request,
+                        f"Request to terminate {self.agreement.reference} sent: another approver must approve it",
+                    )
+                    return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
                 messages.success(request, definition["done"].format(ref=self.agreement.reference))
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
         return self.render_page(request, form)
