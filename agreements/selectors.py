@@ -12,7 +12,18 @@ from guardian.shortcuts import get_objects_for_user
 
 from agreements import rules
 from agreements.dates import format_date
-from agreements.models import Agreement, Amendment, Dataset, Linkage, Organisation, Party, Purpose, agreement_field
+from agreements.models import (
+    LINKABLE_CATEGORIES,
+    Agreement,
+    Amendment,
+    Dataset,
+    Document,
+    Linkage,
+    Organisation,
+    Party,
+    Purpose,
+    agreement_field,
+)
 from audit.models import AuditEvent
 
 PARTNER_PERMISSION = "agreements.act_for_organisation"
@@ -365,3 +376,116 @@ def publication_blockers(*, agreement: Agreement, on: dt.date | None = None) -> 
         reasons.append(f"it ended on {format_date(agreement.end_date)}")
     reasons += violations_of(agreement=agreement, on=on).messages
     return reasons
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ready for review: the same rules that block approval, shown before anyone submits
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    """One line of the checklist. `fix` names what to change ("edit", "document", "organisation", "linkages"),
+    `fix_id` the record when it is not the agreement; staff pages turn them into links. An item that `blocks`
+    refuses submission while it fails; the others are shown so nothing is a surprise later."""
+
+    code: str
+    title: str
+    ok: bool
+    message: str
+    fix: str
+    fix_id: int | None = None
+    blocks: bool = True
+    # Each broken rule on its own, when the message joins several.
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Readiness:
+    items: list[ReadinessItem]
+
+    @property
+    def blocking(self) -> list[ReadinessItem]:
+        return [item for item in self.items if item.blocks and not item.ok]
+
+    @property
+    def messages(self) -> list[str]:
+        return [problem for item in self.blocking for problem in (item.problems or (item.message,))]
+
+
+def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> Readiness:
+    """Whether the agreement (or an amendment's proposed version) is ready for review, item by item. The rule items
+    come from the same functions (agreements.rules, through _violations) that approval and publication apply."""
+    on = on or timezone.localdate()
+    items = []
+    if agreement.end_date and agreement.end_date < on:
+        items.append(ReadinessItem("dates", "Dates", False, f"It ended on {format_date(agreement.end_date)}", "edit"))
+    else:
+        verb = "Starts" if agreement.start_date > on else "Started"
+        until = f", until {format_date(agreement.end_date)}" if agreement.end_date else ", with no end date"
+        items.append(
+            ReadinessItem("dates", "Dates", True, f"{verb} on {format_date(agreement.start_date)}{until}", "edit")
+        )
+    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+        violations = _violations(agreement, on)
+        parent = agreement.parent
+        chain_ok = f"Its parent {parent.reference} covers its dates, level of data and datasets" if parent else ""
+        items.append(
+            ReadinessItem(
+                "parent",
+                "Parent agreement present and covering it",
+                not violations.chain,
+                "; ".join(v.message for v in violations.chain) or chain_ok,
+                "edit",
+                problems=tuple(v.message for v in violations.chain),
+            )
+        )
+        partners = rules.sub_licensees(agreement)
+        failing = [p for p in partners if rules.partner_assurance_violations(p, on=on)]
+        items.append(
+            ReadinessItem(
+                "assurance",
+                "Partner assurance (DSPT and ICO registration)",
+                not violations.assurance,
+                "; ".join(v.message for v in violations.assurance)
+                or f"{', '.join(p.name for p in partners)}: DSPT and ICO registration current",
+                "organisation" if failing else "edit",
+                failing[0].pk if failing else None,
+                problems=tuple(v.message for v in violations.assurance),
+            )
+        )
+    signed = agreement.documents.filter(kind=Document.Kind.SIGNED_COPY).exists() if agreement.pk else False
+    items.append(
+        ReadinessItem(
+            "signed_copy",
+            "Signed copy uploaded",
+            signed,
+            "A signed copy is uploaded" if signed else "No signed copy is uploaded yet: add it once it is signed",
+            "document",
+            blocks=False,
+        )
+    )
+    categories = {d.category for d in agreement.datasets.all()} & set(LINKABLE_CATEGORIES)
+    if categories:
+        party_ids = {party.organisation_id for party in agreement.parties.all()}
+        for category in sorted(categories):
+            label = Dataset.Category(category).label
+            linkage = (
+                Linkage.objects.filter(category=category, provider_id__in=party_ids)
+                .exclude(status=Linkage.Status.CLOSED)
+                .first()
+            )
+            items.append(
+                ReadinessItem(
+                    f"linkage_{category}",
+                    f"Linkage of {label.lower()} data",
+                    linkage is not None,
+                    f"Recorded as the linkage {linkage.title} ({linkage.get_status_display().lower()})"
+                    if linkage
+                    else f"No linkage of {label.lower()} data is recorded: NHS England allows linking it to health "
+                    "data only under a recorded linkage with its three local agreements",
+                    "linkages",
+                    linkage.pk if linkage else None,
+                    blocks=False,
+                )
+            )
+    return Readiness(items=items)

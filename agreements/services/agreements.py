@@ -256,7 +256,11 @@ def _transition(
 
 @transaction.atomic
 def agreement_submit(*, actor: User | None, agreement: Agreement, reason: str = "") -> Agreement:
-    """Draft to in review."""
+    """Draft to in review, once every blocking item of its readiness checklist holds (selectors.agreement_readiness:
+    the rules approval applies, checked early)."""
+    loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
+    if loaded.status == Status.DRAFT and (blocking := selectors.agreement_readiness(agreement=loaded).messages):
+        raise ValidationError(blocking)
     return _transition(
         actor=actor,
         agreement=agreement,

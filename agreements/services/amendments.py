@@ -282,14 +282,15 @@ def amendment_approval_refusal(*, actor: User, amendment: Amendment) -> str:
 
 @transaction.atomic
 def amendment_submit(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
-    """Draft or returned to submitted, while the proposed version keeps to every rule (agreements.rules)."""
+    """Draft or returned to submitted, once the proposed version is ready for review (selectors.agreement_readiness:
+    the same rules approval applies)."""
     amendment = _locked(amendment)
     _acting_for(actor, amendment.agreement)
     _require_status(amendment, {Status.DRAFT, Status.RETURNED}, "submitted")
     if amendment.kind == Amendment.Kind.CHANGE:
         proposed = selectors.amendment_proposed_version(amendment=amendment)
-        if violations := selectors.violations_of(agreement=proposed):
-            raise ValidationError(violations.messages)
+        if blocking := selectors.agreement_readiness(agreement=proposed).messages:
+            raise ValidationError(blocking)
     amendment.status = Status.SUBMITTED
     amendment.save(update_fields=["status", "updated_at"])
     _audit(actor=actor, action=Action.AMENDMENT_SUBMITTED, reason=reason, agreement=amendment.agreement)

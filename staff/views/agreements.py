@@ -301,6 +301,24 @@ class AgreementObjectMixin(StaffMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+def readiness_rows(user: Any, agreement: Agreement) -> list[dict[str, Any]]:
+    """The readiness checklist (selectors.agreement_readiness) with a link to fix each item the user may fix."""
+    rows = []
+    for item in selectors.agreement_readiness(agreement=agreement).items:
+        url, text = "", ""
+        if item.fix == "edit" and permissions.can_edit_agreement(user, agreement):
+            url, text = reverse("staff:agreement_edit", args=[agreement.pk]), "Change the agreement"
+        elif item.fix == "document" and permissions.can_add_document(user, agreement):
+            url, text = reverse("staff:document_create", args=[agreement.pk]), "Upload the signed copy"
+        elif item.fix == "organisation" and item.fix_id and user.has_perm(permissions.CHANGE_ORGANISATION):
+            url, text = reverse("staff:organisation_edit", args=[item.fix_id]), "Update the partner's assurance"
+        elif item.fix == "linkages" and user.has_perm("agreements.view_linkage"):
+            url = reverse("staff:linkage_detail", args=[item.fix_id]) if item.fix_id else reverse("staff:linkage_list")
+            text = "See the linkage" if item.fix_id else "Record the linkage"
+        rows.append({"item": item, "url": url, "link_text": text})
+    return rows
+
+
 class AgreementDetailView(AgreementObjectMixin, View):
     def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         agreement = self.agreement
@@ -316,6 +334,9 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 "actions": permissions.agreement_actions(request.user, agreement),
                 "four_eyes_blocked": agreement.last_edited_by_id == request.user.pk,
                 "open_amendment": selectors.amendment_open(agreement=agreement),
+                "readiness": readiness_rows(request.user, agreement)
+                if agreement.status in {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE}
+                else [],
                 "amendments": selectors.amendments_for_agreement(agreement=agreement),
             },
         )

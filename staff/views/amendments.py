@@ -20,6 +20,7 @@ from publishing.registers import edition_effects
 from staff import permissions
 from staff.forms.agreements import ReasonForm
 from staff.permissions import AuthenticatedHttpRequest, StaffMixin
+from staff.views.agreements import readiness_rows
 
 TITLES: dict[str, str] = {
     Amendment.Kind.CHANGE: "Amendment of {ref}",
@@ -126,6 +127,7 @@ class AmendmentView(StaffMixin, View):
                 "proposed_violations": selectors.violations_of(agreement=proposed, on=today).messages
                 if is_change
                 else [],
+                "readiness": readiness_rows(request.user, proposed) if is_change else [],
                 "effects": edition_effects(live=agreement, proposed=proposed, on=today) if is_change else [],
                 "step_forms": [
                     {

@@ -224,15 +224,21 @@ def test_approval_refuses_a_sub_licence_that_breaks_the_chain_or_assurance(offic
             "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
         },
     )
-    services.agreement_submit(actor=officer, agreement=sub_licence)
-    with pytest.raises(ValidationError) as error:
-        services.agreement_approve(actor=approver, agreement=sub_licence)
-    assert error.value.messages == [
+    expected = [
         "The parent agreement DARS-NIC-1 does not permit sub-licensing",
         "The sub-licence shares Identifiable data, which is more identifiable than the Pseudonymised data its "
         "parent DARS-NIC-1 allows",
         "Rutland County Council has no ICO registration number on record",
     ]
+    # Refused at submission already, with every rule it breaks (its readiness checklist)...
+    with pytest.raises(ValidationError) as error:
+        services.agreement_submit(actor=officer, agreement=sub_licence)
+    assert error.value.messages == expected
+    # ...and again at approval, for one that reached review anyway (say its parent changed since).
+    Agreement.objects.filter(pk=sub_licence.pk).update(status=Agreement.Status.IN_REVIEW)
+    with pytest.raises(ValidationError) as error:
+        services.agreement_approve(actor=approver, agreement=sub_licence)
+    assert error.value.messages == expected
     sub_licence.refresh_from_db()
     assert sub_licence.status == Agreement.Status.IN_REVIEW
 

@@ -303,7 +303,7 @@ def test_draft_to_review_to_active_with_history(officer, approver) -> None:
 
 
 def test_four_eyes_the_last_editor_cannot_approve(officer, approver) -> None:
-    agreement = _sub_licence(approver)
+    agreement = _sub_licence(approver, parent=ParentAgreementFactory())
     services.agreement_submit(actor=approver, agreement=agreement)
     with pytest.raises(ValidationError) as error:
         services.agreement_approve(actor=approver, agreement=agreement)
@@ -322,7 +322,7 @@ def test_only_an_agreement_in_review_can_be_approved(officer, approver) -> None:
 
 
 def test_return_to_draft_needs_a_reason(officer, approver) -> None:
-    agreement = _sub_licence(officer)
+    agreement = _sub_licence(officer, parent=ParentAgreementFactory())
     services.agreement_submit(actor=officer, agreement=agreement)
     with pytest.raises(ValidationError):
         services.agreement_return(actor=approver, agreement=agreement, reason="")
@@ -403,3 +403,14 @@ def test_the_system_can_attach_a_document() -> None:
     document = services.document_add(actor=None, agreement=AgreementFactory(), upload=upload, title="x", kind="annex")
     assert document.uploaded_by is None
     assert AuditEvent.objects.get(agreement=document.agreement).actor_name == "System"
+
+
+def test_submit_is_refused_while_the_readiness_checklist_fails(officer) -> None:
+    agreement = _sub_licence(officer)
+    with pytest.raises(ValidationError) as error:
+        services.agreement_submit(actor=officer, agreement=agreement)
+    assert error.value.messages == [
+        "The sub-licence has no parent agreement: record the NHS England agreement (DARS-NIC-…) whose data it re-shares"
+    ]
+    agreement.refresh_from_db()
+    assert agreement.status == Status.DRAFT

@@ -233,3 +233,23 @@ def test_other_partners_cannot_see_the_amendment(users: dict[str, Any], sub_lice
     url = reverse("staff:amendment", args=[sub_licence.pk, amendment.pk])
     assert _client(stranger).get(url).status_code == 404
     assert Client().get(url).status_code == 302
+
+
+def test_the_agreement_page_shows_the_readiness_checklist_and_submit_is_refused_with_it(
+    users: dict[str, Any], council: Any
+) -> None:
+    draft = SubLicenceFactory(status=Agreement.Status.DRAFT, parent=None, sub_licensee=council)
+    Organisation = type(council)
+    Organisation.objects.filter(pk=council.pk).update(ico_registration_number="")
+    client = _client(users["officer"])
+    page = client.get(reverse("staff:agreement_detail", args=[draft.pk])).content.decode()
+    assert "Ready for review?" in page
+    assert "The sub-licence has no parent agreement" in page
+    assert "Leicester City Council has no ICO registration number on record" in page
+    assert reverse("staff:organisation_edit", args=[council.pk]) in page
+    assert "No signed copy is uploaded yet" in page and reverse("staff:document_create", args=[draft.pk]) in page
+    response = client.post(reverse("staff:agreement_submit", args=[draft.pk]), {"reason": ""})
+    errors = _errors(response)
+    assert "The sub-licence has no parent agreement" in errors and "no ICO registration number" in errors
+    draft.refresh_from_db()
+    assert draft.status == Agreement.Status.DRAFT

@@ -69,7 +69,11 @@ def demo(settings) -> dict[str, Any]:
         title="Signed copy",
         kind="signed_copy",
     )
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"title": "Amended title"}, reason="A proposed change"
+    )
     return {
+        "amendment_pk": amendment.pk,
         "pk_agreement": sub_licence.pk,
         "pk_organisation": sub_licence.parties.get(role="sub_licensee").organisation_id,
         "pk_linkage": Linkage.objects.first().pk,
