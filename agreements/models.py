@@ -16,6 +16,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.functions import Lower
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
 
 ODS_CODE_MESSAGE = "Enter an ODS code of 3 to 10 letters and numbers, like 509, QK1 or C82001"
@@ -117,6 +118,13 @@ class Organisation(models.Model):
     class Meta:
         ordering = ["name"]
         permissions = [("act_for_organisation", "Act as partner contact for the organisation")]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                name="organisation_unique_name_ci",
+                violation_error_message="An organisation with this name already exists",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ods_code})"
@@ -351,15 +359,6 @@ AMENDABLE_FIELDS = (
     "is_public",
     "owner",
 )
-
-# The fields a partner contact may propose changes to, on its own organisation's agreements. Who is party, the
-# parent agreement, whether it is published and whether it permits sub-licensing are the IG team's decisions.
-PARTNER_CHANGEABLE_FIELDS = frozenset(AMENDABLE_FIELDS) - {"parent", "permits_sub_licensing", "is_public", "owner"}
-
-# Changes to an active agreement that need no second person: only who in the IG team looks after it. It is not
-# published and no rule reads it. Everything else (every date, the review date included as the Information Sharing
-# Register publishes it; level of data, datasets, parties, purposes, parent, legal basis...) is an amendment.
-TRIVIAL_FIELDS = frozenset({"owner"})
 
 
 def agreement_field(name: str) -> models.Field[Any, Any]:

@@ -190,7 +190,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
 
     def approved(agreement: Agreement) -> None:
         services.agreement_submit(actor=officer, agreement=agreement, reason=REASON)
-        services.agreement_approve(actor=approver or _system_approver(), agreement=agreement, reason=REASON)
+        services.agreement_approve(actor=approver, agreement=agreement, reason=REASON)
 
     parent_reference = "DARS-NIC-655409-Q1L8R"
     if not (parent := _agreement(parent_reference)):
@@ -330,16 +330,6 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
         if not partner.has_perm("agreements.act_for_organisation", lcc):
             services.partner_contact_grant(actor=None, user=partner, organisation=lcc, reason=REASON)
     return ACCOUNTS if with_accounts else []
-
-
-def _system_approver() -> User:
-    """Without demo accounts (DEBUG off), the demo approvals are recorded against a disabled system user."""
-    User = get_user_model()
-    user, created = User.objects.get_or_create(username="demo-loader", defaults={"is_active": False})
-    if created:
-        user.set_unusable_password()
-        user.save(update_fields=["password"])
-    return user
 
 
 LINKAGE_TITLE = "Children's social care and early help linked to commissioning data"

@@ -3,11 +3,15 @@
 Editions are immutable records of what was published: the admin shows them but cannot add, change or delete
 them. Publishing and withdrawing happen in the staff area (/staff/registers/), through publishing.services."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.db import models
+from django.forms import ModelForm
 from django.http import HttpRequest
 
-from agreements.admin import SuperuserOnlyMixin
+from agreements.admin import SuperuserOnlyMixin, _actor
+from publishing import services
 from publishing.models import Edition, EditionFile, Register
 
 
@@ -25,8 +29,19 @@ class ReadOnlyMixin:
 @admin.register(Register)
 class RegisterAdmin(SuperuserOnlyMixin, admin.ModelAdmin):
     list_display = ["title", "slug", "organisation_name", "cadence", "updated_at"]
-    readonly_fields = ["slug", "updated_at", "updated_by"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
+        # Only the wording the IG team may change is editable, and it is saved as the staff area saves it.
+        editable = set(services.REGISTER_EDITABLE_FIELDS)
+        return [f.name for f in Register._meta.fields if f.name not in editable]
+
+    def save_model(self, request: HttpRequest, obj: Register, form: ModelForm, change: bool) -> None:
+        services.register_update(
+            actor=_actor(request),
+            register=obj,
+            fields={name: form.cleaned_data[name] for name in form.changed_data},
+        )
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         # A register exists because its kind is defined in publishing/registers.py; a data migration creates it.

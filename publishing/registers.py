@@ -154,17 +154,10 @@ class RegisterKind:
             entries[agreement.reference] = public_entry(agreement)
         return Snapshot(rows=rows, entries=entries)
 
-    def rows(self, *, on: dt.date) -> list[Row]:
-        return self.snapshot(on=on).rows
-
     def removal_notes(self, *, on: dt.date) -> dict[str, str]:
         """{key: public reason} for entries the publication rules leave out on the day; shown against rows the
         "what changed" section lists as removed. The reasons must be safe to publish."""
         return {}
-
-    @property
-    def column_labels(self) -> list[str]:
-        return [column.label for column in self.columns]
 
 
 def _names(agreement: Agreement, role: str) -> list[Party]:

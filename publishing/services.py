@@ -15,10 +15,11 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.base import ContentFile
 from django.core.mail import send_mail
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -44,7 +45,7 @@ REGISTER_EDITABLE_FIELDS = (
 )
 
 
-def _require(actor: Any, permission: str, action: str) -> None:
+def _require(actor: User | None, permission: str, action: str) -> None:
     if actor is None or not actor.is_active or not actor.has_perm(permission):
         raise PermissionDenied(f"You do not have permission to {action}.")
 
@@ -75,7 +76,7 @@ def register_editable_values(register: Register) -> dict[str, Any]:
 
 
 @transaction.atomic
-def register_update(*, actor: Any, register: Register, fields: Mapping[str, Any]) -> Register:
+def register_update(*, actor: User | None, register: Register, fields: Mapping[str, Any]) -> Register:
     """The wording the IG team may edit. It reaches the public with the next edition, never an existing one."""
     _require(actor, CHANGE_PERMISSION, "change this register")
     unknown = set(fields) - set(REGISTER_EDITABLE_FIELDS)
@@ -116,7 +117,7 @@ def _allocate_slug(register: Register, on: dt.date) -> str:
 
 
 def _new_edition(
-    *, register: Register, on: dt.date, trigger: str, actor: Any, status: str, scheduled_period: str = ""
+    *, register: Register, on: dt.date, trigger: str, actor: User | None, status: str, scheduled_period: str = ""
 ) -> Edition:
     _, label = period_of(on, register.cadence)
     return Edition.objects.create(
@@ -263,7 +264,7 @@ def _fail(edition: Edition, *, claimed_until: dt.datetime | None, error: str) ->
 def edition_publish(
     *,
     register: Register,
-    actor: Any = None,
+    actor: User | None = None,
     edition_id: int | None = None,
     on: dt.date | None = None,
     trigger: str = Edition.Trigger.SCHEDULED,
@@ -306,7 +307,7 @@ def edition_publish(
     return _render_and_store(edition, final_status=Edition.Status.PUBLISHED)
 
 
-def edition_request(*, actor: Any, register: Register) -> Edition:
+def edition_request(*, actor: User | None, register: Register) -> Edition:
     """ "Publish now": record the request and hand the work to a worker. The page then follows its progress."""
     _require(actor, PUBLISH_PERMISSION, "publish this register")
     from publishing import tasks
@@ -325,7 +326,7 @@ def edition_request(*, actor: Any, register: Register) -> Edition:
     return edition
 
 
-def edition_preview(*, actor: Any, register: Register, on: dt.date | None = None) -> Edition:
+def edition_preview(*, actor: User | None, register: Register, on: dt.date | None = None) -> Edition:
     """Render what would be published today, without publishing it. The result is a draft only staff see."""
     _require(actor, CHANGE_PERMISSION, "preview this register")
     with transaction.atomic():
@@ -353,7 +354,7 @@ def edition_preview_content(*, register: Register, on: dt.date | None = None) ->
 
 
 @transaction.atomic
-def edition_withdraw(*, actor: Any, edition: Edition, reason: str) -> Edition:
+def edition_withdraw(*, actor: User | None, edition: Edition, reason: str) -> Edition:
     """Take a published edition off the public pages; the record stays for audit, with who, when and why."""
     _require(actor, PUBLISH_PERMISSION, "withdraw this edition")
     reason = (reason or "").strip()
@@ -396,15 +397,3 @@ def edition_failure_notify(*, edition_id: int) -> list[str]:
         recipient_list=recipients,
     )
     return recipients
-
-
-def register_publish_if_none(*, slug: str, actor: Any = None) -> Edition | None:
-    """For `make run`: publish a first edition of a register that has never been published; otherwise nothing."""
-    register = register_ensure(slug=slug)
-    if Edition.objects.filter(register=register, status=Edition.Status.PUBLISHED).exists():
-        return None
-    try:
-        return edition_publish(register=register, actor=actor, trigger=Edition.Trigger.COMMAND)
-    except IntegrityError:
-        # Another process published at the same moment: that is the outcome we wanted.
-        return None

@@ -23,7 +23,7 @@ from django.http import HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
-from agreements import selectors
+from agreements import selectors, workflow
 from agreements.models import Agreement, Amendment, Organisation
 
 VIEW_ALL_AGREEMENTS = "agreements.view_agreement"
@@ -36,14 +36,6 @@ ADD_DOCUMENT = "agreements.add_document"
 SUBMIT = "agreements.submit_agreement"
 APPROVE = "agreements.approve_agreement"
 TERMINATE = "agreements.terminate_agreement"
-
-# The model permission each workflow step needs. Returning to draft is the approver's decision.
-TRANSITION_PERMISSIONS = {
-    "submit": SUBMIT,
-    "approve": APPROVE,
-    "return": APPROVE,
-    "terminate": TERMINATE,
-}
 
 
 def sees_everything(user: Any) -> bool:
@@ -80,36 +72,27 @@ def can_add_document(user: Any, agreement: Agreement) -> bool:
     return user.has_perm(ADD_DOCUMENT) or not sees_everything(user)
 
 
-def can_transition(user: Any, step: str) -> bool:
-    return user.has_perm(TRANSITION_PERMISSIONS[step])
-
-
 def agreement_actions(user: Any, agreement: Agreement) -> dict[str, bool]:
-    """What the detail page offers: each workflow step is shown only when the user may take it now."""
-    status = agreement.status
-    Status = Agreement.Status
-    editable = status in {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE}
+    """What the detail page offers: the workflow steps the table allows this person now, and editing."""
+    steps = workflow.available(user, agreement)
     return {
-        "edit": editable and can_edit_agreement(user, agreement),
+        "edit": agreement.status in workflow.EDITABLE_STATUSES and can_edit_agreement(user, agreement),
         "add_document": can_add_document(user, agreement),
-        "submit": status == Status.DRAFT and can_transition(user, "submit"),
-        "approve": status == Status.IN_REVIEW and can_transition(user, "approve"),
-        "return": status == Status.IN_REVIEW and can_transition(user, "return"),
-        "terminate": editable and can_transition(user, "terminate"),
+        **{name: name in steps for name in workflow.STEPS},
     }
 
 
 def amendment_actions(user: Any, amendment: Amendment) -> dict[str, bool]:
-    """What an amendment's review page offers. The services decide the rest (four eyes, the rules), and the page
-    shows their refusal in words."""
-    Status = Amendment.Status
-    editable = amendment.status in {Status.DRAFT, Status.RETURNED}
+    """What an amendment's review page offers: the steps the workflow table allows this person now, except that
+    approving is offered whenever they hold the permission, so that the page can say why four eyes refuses it."""
+    steps = workflow.amendment_available(user, amendment)
     return {
-        "edit": editable and amendment.kind == Amendment.Kind.CHANGE and can_edit_agreement(user, amendment.agreement),
-        "submit": editable and can_edit_agreement(user, amendment.agreement),
-        "approve": amendment.status == Status.SUBMITTED and user.has_perm(APPROVE),
-        "return": amendment.status == Status.SUBMITTED and user.has_perm(APPROVE),
-        "withdraw": amendment.is_open and (amendment.author_id == user.pk or user.has_perm(APPROVE)),
+        "edit": amendment.status in workflow.AMENDMENT_EDITABLE_STATUSES
+        and amendment.kind == Amendment.Kind.CHANGE
+        and workflow.may_change(user, amendment.agreement),
+        **{name: name in steps for name in workflow.AMENDMENT_STEPS},
+        workflow.AMENDMENT_APPROVE: amendment.status == Amendment.Status.SUBMITTED
+        and workflow.amendment_may(user, amendment, workflow.AMENDMENT_APPROVE),
     }
 
 

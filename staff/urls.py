@@ -31,7 +31,7 @@ urlpatterns = [
             {"step": step},
             name=f"agreement_{step}",
         )
-        for step in ("submit", "approve", "return", "terminate")
+        for step in views.PAGES
     ],
     path(
         "agreements/<int:pk>/amendments/<int:amendment_pk>/", amendment_views.AmendmentView.as_view(), name="amendment"

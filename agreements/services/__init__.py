@@ -24,7 +24,6 @@ from agreements.services.agreements import (
 from agreements.services.amendments import (
     agreement_change,
     agreement_terminate_or_request,
-    amendment_approval_refusal,
     amendment_approve,
     amendment_changes,
     amendment_comparison,
@@ -34,6 +33,7 @@ from agreements.services.amendments import (
     amendment_update,
     amendment_withdraw,
 )
+from agreements.services.catalogue import catalogue_save
 from agreements.services.documents import PDF_MAGIC, document_add
 from agreements.services.imports import ImportResult, spreadsheet_import
 from agreements.services.linkages import (
@@ -46,6 +46,7 @@ from agreements.services.linkages import (
 )
 from agreements.services.organisations import (
     organisation_create,
+    organisation_name_clean,
     organisation_update,
     partner_contact_grant,
     partner_contact_revoke,
@@ -68,7 +69,6 @@ __all__ = [
     "agreement_terminate_or_request",
     "agreement_update",
     "agreements_expire",
-    "amendment_approval_refusal",
     "amendment_approve",
     "amendment_changes",
     "amendment_comparison",
@@ -77,6 +77,7 @@ __all__ = [
     "amendment_submit",
     "amendment_update",
     "amendment_withdraw",
+    "catalogue_save",
     "document_add",
     "linkage_activate",
     "linkage_close",
@@ -84,6 +85,7 @@ __all__ = [
     "linkage_update",
     "linkages_recheck",
     "organisation_create",
+    "organisation_name_clean",
     "organisation_update",
     "partner_contact_grant",
     "partner_contact_revoke",

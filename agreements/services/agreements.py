@@ -9,15 +9,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agreements import selectors
+from agreements import selectors, workflow
+from agreements.dates import format_date
 from agreements.models import (
     SUB_LICENCE_PREFIX,
     SUB_LICENCE_REFERENCE_RE,
-    TRIVIAL_FIELDS,
     Agreement,
     Dataset,
     Organisation,
@@ -40,6 +40,7 @@ from agreements.services.references import reference_allocate, reference_reserve
 Status = Agreement.Status
 # The code of the error agreement_update raises for a change to an approved agreement that needs an amendment.
 LIVE_CHANGE_REFUSED = "amendment_needed"
+LICENSOR_MESSAGE = "The licensor and the sub-licensee must be different organisations"
 
 
 def _set_relations(
@@ -54,6 +55,10 @@ def _set_relations(
         valid_roles = set(Party.Role.values)
         if bad := {role for _, role in wanted if role not in valid_roles}:
             raise ValidationError({"parties": f"Unknown party role: {', '.join(sorted(bad))}"})
+        if agreement.kind == Agreement.Kind.SUB_LICENCE:
+            licensees = {org for org, role in wanted if role == Party.Role.SUB_LICENSEE}
+            if licensees & {org for org, role in wanted if role == Party.Role.PROVIDER}:
+                raise ValidationError({"parties": LICENSOR_MESSAGE})
         existing = {(p.organisation_id, p.role): p for p in agreement.parties.all()}
         for key, party in existing.items():
             if key not in wanted:
@@ -92,6 +97,8 @@ def agreement_create(
     if creation_key and (existing := Agreement.objects.filter(creation_key=creation_key).first()):
         return existing
     values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS - {"reference"})
+    if actor is not None and not actor.has_perm("agreements.add_agreement"):
+        raise PermissionDenied("Only the IG team can record new agreements")
     if values.get("kind") == Agreement.Kind.SUB_LICENCE and "reference" in values:
         raise ValueError("Sub-licence references are allocated by the system: use sub_licence_create")
     agreement = Agreement(status=Status.DRAFT, last_edited_by=actor, creation_key=creation_key, **values)
@@ -132,6 +139,8 @@ def sub_licence_create(
     agreed_on: dt.date | None = None,
 ) -> Agreement:
     """Create a draft sub-licence with the next SL/YY/N reference (YY from today's date in Europe/London)."""
+    if licensor and licensor.pk == sub_licensee.pk:
+        raise ValidationError({"licensor": LICENSOR_MESSAGE})
     parties = [(sub_licensee, Party.Role.SUB_LICENSEE)]
     if licensor:
         parties.append((licensor, Party.Role.PROVIDER))
@@ -165,9 +174,10 @@ def agreement_update(
         raise ValidationError(
             f"This agreement is {agreement.get_status_display().lower()} and can no longer be changed"
         )
+    values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS)
+    _check_partner_change(actor, agreement, values, parties=parties, datasets=datasets, purposes=purposes)
     if agreement.status == Status.ACTIVE and not reason.strip():
         raise ValidationError({"reason": "Enter why you are changing an active agreement"})
-    values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS)
     if agreement.status == Status.ACTIVE:
         _refuse_live_change(agreement, values=values, parties=parties, datasets=datasets, purposes=purposes)
     if "kind" in values and (values["kind"] == Agreement.Kind.SUB_LICENCE) != (
@@ -198,11 +208,12 @@ def _refuse_live_change(
     datasets: Iterable[Dataset] | None,
     purposes: Iterable[Purpose] | None,
 ) -> None:
-    """An approved agreement is what was approved: only its TRIVIAL_FIELDS change without a second person."""
+    """An approved agreement is what was approved: only its trivial fields (workflow.TRIVIAL_FIELDS) change
+    without a second person."""
     changed = [
         name
         for name, value in values.items()
-        if name not in TRIVIAL_FIELDS
+        if name not in workflow.TRIVIAL_FIELDS
         # Foreign keys compare by id: the caller may pass the object or the id.
         and getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
     ]
@@ -223,30 +234,57 @@ def _refuse_live_change(
         )
 
 
-def _refuse_ending_alone(agreement: Agreement, ending: str) -> None:
-    if Agreement.objects.filter(pk=agreement.pk, status=Status.ACTIVE).exists():
+def _check_partner_change(
+    actor: User | None,
+    agreement: Agreement,
+    values: Mapping[str, Any],
+    *,
+    parties: object,
+    datasets: object,
+    purposes: object,
+) -> None:
+    """The IG team may change any detail; a partner contact only its own organisation's agreements, and only the
+    fields the domain lets partners change (agreements.workflow.PARTNER_EDITABLE_FIELDS)."""
+    if actor is None or actor.has_perm("agreements.change_agreement"):
+        return
+    own = selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement)
+    if not own.exists():
+        raise PermissionDenied("You can only change your own organisation's agreements")
+    relations = {"parties": parties, "datasets": datasets, "purposes": purposes}
+    asked = set(values) | {name for name, value in relations.items() if value is not None}
+    if refused := sorted(asked - workflow.PARTNER_EDITABLE_FIELDS):
         raise ValidationError(
-            f"{agreement.reference} is approved, so it can only be {ending} when another person approves a request "
+            {name: "Only the IG team can change this. Ask them if it needs to change." for name in refused}
+        )
+
+
+def _transition(*, actor: User | None, agreement: Agreement, step_name: str, reason: str) -> Agreement:
+    """Take one step of the workflow table (agreements.workflow): who may, from which status, four eyes."""
+    step = workflow.STEPS[step_name]
+    if step.reason_required and not reason.strip():
+        raise ValidationError({"reason": step.reason_message})
+    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
+    if not workflow.may(actor, step_name):
+        raise PermissionDenied(workflow.refusal(actor, locked, step_name))
+    if refused := workflow.refusal(actor, locked, step_name):
+        raise ValidationError(refused)
+    if locked.status in step.by_request_from:
+        raise ValidationError(
+            f"{locked.reference} is approved, so it can only be {step.label} when another person approves a request "
             "to do so"
         )
-
-
-def _transition(
-    *, actor: User | None, agreement: Agreement, allowed_from: set[str], to: str, action: str, reason: str
-) -> Agreement:
-    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    if locked.status not in allowed_from:
-        allowed = " or ".join(sorted(Status(s).label.lower() for s in allowed_from))
-        raise ValidationError(
-            f"{locked.reference} is {locked.get_status_display().lower()}; only an agreement that is {allowed} "
-            f"can be {Action(action).label.lower()}"
-        )
+    if step_name == workflow.SUBMIT and (blocking := _readiness_blocking(locked)):
+        raise ValidationError(blocking)
+    if step_name == workflow.APPROVE and locked.kind == Agreement.Kind.SUB_LICENCE:
+        violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
+        if violations:
+            raise ValidationError(violations.messages)
     before = locked.get_status_display()
-    locked.status = to
+    locked.status = step.target
     locked.save(update_fields=["status", "updated_at"])
     _audit(
         actor=actor,
-        action=action,
+        action=step.audit_action,
         reason=reason,
         agreement=locked,
         changes={"Status": [before, locked.get_status_display()]},
@@ -254,95 +292,41 @@ def _transition(
     return locked
 
 
+def _readiness_blocking(agreement: Agreement) -> list[str]:
+    """What stops the agreement going to review: its readiness checklist (the rules approval applies, early)."""
+    loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
+    return selectors.agreement_readiness(agreement=loaded).messages
+
+
 @transaction.atomic
 def agreement_submit(*, actor: User | None, agreement: Agreement, reason: str = "") -> Agreement:
     """Draft to in review, once every blocking item of its readiness checklist holds (selectors.agreement_readiness:
     the rules approval applies, checked early)."""
-    loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
-    if loaded.status == Status.DRAFT and (blocking := selectors.agreement_readiness(agreement=loaded).messages):
-        raise ValidationError(blocking)
-    return _transition(
-        actor=actor,
-        agreement=agreement,
-        allowed_from={Status.DRAFT},
-        to=Status.IN_REVIEW,
-        action=Action.SUBMITTED,
-        reason=reason,
-    )
+    return _transition(actor=actor, agreement=agreement, step_name=workflow.SUBMIT, reason=reason)
 
 
 @transaction.atomic
 def agreement_return(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
     """In review back to draft, with what needs to change."""
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter what needs to change before it can be approved"})
-    return _transition(
-        actor=actor,
-        agreement=agreement,
-        allowed_from={Status.IN_REVIEW},
-        to=Status.DRAFT,
-        action=Action.RETURNED,
-        reason=reason,
-    )
+    return _transition(actor=actor, agreement=agreement, step_name=workflow.RETURN, reason=reason)
 
 
 @transaction.atomic
-def agreement_approve(*, actor: User, agreement: Agreement, reason: str = "") -> Agreement:
-    """In review to active. Four eyes: the approver must not be whoever last edited the agreement. A sub-licence
-    must also keep to its parent agreement and have an assured partner today (agreements.rules), and every rule
-    it breaks is listed, each in its own message."""
-    locked = Agreement.objects.select_for_update().get(pk=agreement.pk)
-    if locked.last_edited_by_id is not None and locked.last_edited_by_id == actor.pk:
-        raise ValidationError(
-            "You cannot approve this agreement because you were the last person to edit it. "
-            "Another approver must approve it."
-        )
-    if locked.kind == Agreement.Kind.SUB_LICENCE and locked.status == Status.IN_REVIEW:
-        violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
-        if violations:
-            raise ValidationError(violations.messages)
-    return _transition(
-        actor=actor,
-        agreement=locked,
-        allowed_from={Status.IN_REVIEW},
-        to=Status.ACTIVE,
-        action=Action.APPROVED,
-        reason=reason,
-    )
+def agreement_approve(*, actor: User | None, agreement: Agreement, reason: str = "") -> Agreement:
+    """In review to active, by a second person (agreements.workflow.four_eyes_refusal). A sub-licence must also
+    keep to its parent agreement and have an assured partner today (agreements.rules), and every rule it breaks
+    is listed, each in its own message."""
+    return _transition(actor=actor, agreement=agreement, step_name=workflow.APPROVE, reason=reason)
 
 
 @transaction.atomic
 def agreement_terminate(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
-    """End a draft or an agreement in review. An approved one ends only through a termination request that a
-    second person approves (services.amendment_propose with kind terminate)."""
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter why the agreement is being terminated"})
-    _refuse_ending_alone(agreement, "terminated")
-    return _transition(
-        actor=actor,
-        agreement=agreement,
-        allowed_from={Status.IN_REVIEW, Status.DRAFT},
-        to=Status.TERMINATED,
-        action=Action.TERMINATED,
-        reason=reason,
-    )
+    return _transition(actor=actor, agreement=agreement, step_name=workflow.TERMINATE, reason=reason)
 
 
 @transaction.atomic
 def agreement_supersede(*, actor: User | None, agreement: Agreement, reason: str) -> Agreement:
-    """Kept for callers that check the rule: an approved agreement is superseded only through a request that a
-    second person approves (services.amendment_propose with kind supersede)."""
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter what supersedes this agreement"})
-    _refuse_ending_alone(agreement, "superseded")
-    return _transition(
-        actor=actor,
-        agreement=agreement,
-        allowed_from={Status.ACTIVE},
-        to=Status.SUPERSEDED,
-        action=Action.SUPERSEDED,
-        reason=reason,
-    )
+    return _transition(actor=actor, agreement=agreement, step_name=workflow.SUPERSEDE, reason=reason)
 
 
 def agreements_expire(*, today: dt.date | None = None) -> list[str]:
@@ -362,10 +346,8 @@ def agreements_expire(*, today: dt.date | None = None) -> list[str]:
             _transition(
                 actor=None,
                 agreement=agreement,
-                allowed_from={Status.ACTIVE},
-                to=Status.EXPIRED,
-                action=Action.EXPIRED,
-                reason=f"End date {agreement.end_date:%d/%m/%Y} has passed",
+                step_name=workflow.EXPIRE,
+                reason=f"End date {format_date(agreement.end_date)} has passed",
             )
             expired.append(agreement.reference)
     return expired

@@ -1,9 +1,11 @@
 """Amendments: the only way an approved agreement (active, or approved and waiting to start) changes, apart from
-the TRIVIAL_FIELDS. An amendment is a proposed new version; the live agreement stays as it is, on staff pages and
-in every edition, until someone other than the people who wrote the amendment approves it. Approval applies the
-whole proposed version in one transaction, with one audit row naming author, approver, reason and changes.
+its trivial fields (workflow.TRIVIAL_FIELDS). An amendment is a proposed new version; the live agreement stays as
+it is, on staff pages and in every edition, until someone other than the people who wrote the amendment approves
+it. Approval applies the whole proposed version in one transaction, with one audit row naming author, approver,
+reason and changes.
 
 A request to terminate or supersede an active agreement is an amendment of that kind: a second person approves it.
+Who may take which step, from which status, and four eyes, are rows of the table in agreements.workflow.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
-from agreements import selectors
+from agreements import selectors, workflow
 from agreements.models import (
     AMENDABLE_FIELDS,
-    PARTNER_CHANGEABLE_FIELDS,
     Agreement,
     Amendment,
     Dataset,
@@ -33,7 +34,6 @@ from agreements.services._history import Action, _agreement_relations, _audit, _
 from agreements.services.agreements import (
     LIVE_CHANGE_REFUSED,
     _set_relations,
-    _transition,
     agreement_terminate,
     agreement_update,
 )
@@ -41,12 +41,11 @@ from agreements.services.agreements import (
 Status = Amendment.Status
 AgreementStatus = Agreement.Status
 CHANGE_AGREEMENT = "agreements.change_agreement"
-APPROVE_AGREEMENT = "agreements.approve_agreement"
 
-# What each kind of amendment does to the agreement once approved.
-_ENDINGS: dict[str, tuple[str, str]] = {
-    Amendment.Kind.TERMINATE: (AgreementStatus.TERMINATED, Action.TERMINATED),
-    Amendment.Kind.SUPERSEDE: (AgreementStatus.SUPERSEDED, Action.SUPERSEDED),
+# The agreement's workflow step that approving a request of each kind takes (workflow.Step.by_request_from).
+_ENDINGS: dict[str, workflow.Step] = {
+    Amendment.Kind.TERMINATE: workflow.STEPS[workflow.TERMINATE],
+    Amendment.Kind.SUPERSEDE: workflow.STEPS[workflow.SUPERSEDE],
 }
 
 
@@ -71,13 +70,12 @@ def _live_parties(agreement: Agreement) -> list[list[Any]]:
 
 def _acting_for(actor: User, agreement: Agreement) -> Organisation | None:
     """None for the IG team; for a partner contact, its organisation that is party to the agreement. Anyone else
-    may not propose a change to this agreement."""
+    may not propose a change to this agreement (workflow.may_change)."""
+    if not workflow.may_change(actor, agreement):
+        raise PermissionDenied("You can only change your own organisation's agreements")
     if actor.has_perm(CHANGE_AGREEMENT):
         return None
-    mine = selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement).first()
-    if mine is None:
-        raise PermissionDenied("Only the IG team, or a partner contact of a party to it, may change this agreement")
-    return mine
+    return selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement).first()
 
 
 def _refuse_partner_changes(
@@ -86,12 +84,12 @@ def _refuse_partner_changes(
     if partner is None:
         return
     errors = {
-        name: f"A partner contact cannot change the {agreement_field(name).verbose_name}: ask the IG team"
+        name: "Only the IG team can change this. Ask them if it needs to change."
         for name, value in fields.items()
-        if name not in PARTNER_CHANGEABLE_FIELDS and base.fields.get(name) != value
+        if name not in workflow.PARTNER_EDITABLE_FIELDS and base.fields.get(name) != value
     }
     if parties is not None and parties != base.parties:
-        errors["parties"] = "A partner contact cannot change who is party to the agreement: ask the IG team"
+        errors["parties"] = "Only the IG team can change who is party to the agreement. Ask them if it needs to change."
     if errors:
         raise ValidationError(errors)
 
@@ -202,7 +200,7 @@ def amendment_propose(
     if kind == Amendment.Kind.CHANGE and not changes:
         raise ValidationError("The amendment changes nothing: it is the same as the live agreement")
     if kind != Amendment.Kind.CHANGE:
-        changes = {"Status": [agreement.get_status_display(), AgreementStatus(_ENDINGS[kind][0]).label]}
+        changes = {"Status": [agreement.get_status_display(), AgreementStatus(_ENDINGS[kind].target).label]}
     _audit(
         actor=actor,
         action=Action.AMENDMENT_PROPOSED,
@@ -239,7 +237,7 @@ def amendment_update(
     """Change a draft or returned amendment. Whoever changes it joins those who may not approve it."""
     amendment = _locked(amendment)
     partner = _acting_for(actor, amendment.agreement)
-    _require_status(amendment, {Status.DRAFT, Status.RETURNED}, "changed")
+    _require_status(amendment, workflow.AMENDMENT_EDITABLE_STATUSES, "changed")
     before = _version_snapshot(selectors.amendment_proposed_version(amendment=amendment))
     _apply_proposal(
         amendment, fields=fields or {}, parties=parties, datasets=datasets, purposes=purposes, partner=partner
@@ -263,153 +261,100 @@ def amendment_update(
     return amendment
 
 
-def amendment_approval_refusal(*, actor: User, amendment: Amendment) -> str:
-    """Why this person may not approve this amendment, or "" if they may. The one place that decides: the
-    author, anyone who changed it, and for a partner's amendment anyone acting for that partner, may not."""
-    if not actor.has_perm(APPROVE_AGREEMENT):
-        return "Only an IG approver can approve an amendment."
-    if amendment.author_id == actor.pk:
-        return "You cannot approve this amendment because you proposed it. Another approver must approve it."
-    if amendment.contributors.filter(pk=actor.pk).exists():
-        return "You cannot approve this amendment because you changed it. Another approver must approve it."
-    if amendment.partner is not None and actor.has_perm(selectors.PARTNER_PERMISSION, amendment.partner):
-        return (
-            f"You cannot approve this amendment because you act for {amendment.partner.name}, whose contact "
-            "proposed it. Another approver must approve it."
-        )
-    return ""
+def _take_step(*, actor: User, amendment: Amendment, step_name: str, reason: str) -> Amendment:
+    """One row of workflow.AMENDMENT_STEPS: who may, from which status, four eyes, the reason, the audit row."""
+    step = workflow.AMENDMENT_STEPS[step_name]
+    if step.reason_required and not reason.strip():
+        raise ValidationError({"reason": step.reason_message})
+    amendment = _locked(amendment)
+    if not workflow.amendment_may(actor, amendment, step_name):
+        raise PermissionDenied(workflow.amendment_refusal(actor, amendment, step_name))
+    if refused := workflow.amendment_refusal(actor, amendment, step_name):
+        raise ValidationError(refused)
+    if step_name == workflow.AMENDMENT_SUBMIT and amendment.kind == Amendment.Kind.CHANGE:
+        proposed = selectors.amendment_proposed_version(amendment=amendment)
+        if blocking := selectors.agreement_readiness(agreement=proposed).messages:
+            raise ValidationError(blocking)
+    amendment.status = step.target
+    if step_name != workflow.AMENDMENT_SUBMIT:
+        amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
+    amendment.save()
+    if step_name != workflow.AMENDMENT_APPROVE:
+        _audit(actor=actor, action=step.audit_action, reason=reason, agreement=amendment.agreement)
+    return amendment
 
 
 @transaction.atomic
 def amendment_submit(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
     """Draft or returned to submitted, once the proposed version is ready for review (selectors.agreement_readiness:
     the same rules approval applies)."""
-    amendment = _locked(amendment)
-    _acting_for(actor, amendment.agreement)
-    _require_status(amendment, {Status.DRAFT, Status.RETURNED}, "submitted")
-    if amendment.kind == Amendment.Kind.CHANGE:
-        proposed = selectors.amendment_proposed_version(amendment=amendment)
-        if blocking := selectors.agreement_readiness(agreement=proposed).messages:
-            raise ValidationError(blocking)
-    amendment.status = Status.SUBMITTED
-    amendment.save(update_fields=["status", "updated_at"])
-    _audit(actor=actor, action=Action.AMENDMENT_SUBMITTED, reason=reason, agreement=amendment.agreement)
-    return amendment
+    return _take_step(actor=actor, amendment=amendment, step_name=workflow.AMENDMENT_SUBMIT, reason=reason)
 
 
 @transaction.atomic
 def amendment_return(*, actor: User, amendment: Amendment, reason: str) -> Amendment:
     """Submitted back to its author, with what needs to change."""
-    if not actor.has_perm(APPROVE_AGREEMENT):
-        raise PermissionDenied("Only an IG approver can return an amendment")
-    if not reason.strip():
-        raise ValidationError({"reason": "Enter what needs to change before it can be approved"})
-    amendment = _locked(amendment)
-    _require_status(amendment, {Status.SUBMITTED}, "returned")
-    amendment.status = Status.RETURNED
-    amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
-    amendment.save()
-    _audit(actor=actor, action=Action.AMENDMENT_RETURNED, reason=reason, agreement=amendment.agreement)
-    return amendment
+    return _take_step(actor=actor, amendment=amendment, step_name=workflow.AMENDMENT_RETURN, reason=reason)
 
 
 @transaction.atomic
 def amendment_withdraw(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
     """The author gives the amendment up (an IG approver may too, so an abandoned one does not block others).
     Nothing is restored, because nothing had changed."""
-    amendment = _locked(amendment)
-    if amendment.author_id != actor.pk and not actor.has_perm(APPROVE_AGREEMENT):
-        raise PermissionDenied("Only its author or an IG approver can withdraw an amendment")
-    _require_status(amendment, Amendment.OPEN_STATUSES, "withdrawn")
-    amendment.status = Status.WITHDRAWN
-    amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
-    amendment.save()
-    _audit(actor=actor, action=Action.AMENDMENT_WITHDRAWN, reason=reason, agreement=amendment.agreement)
-    return amendment
+    return _take_step(actor=actor, amendment=amendment, step_name=workflow.AMENDMENT_WITHDRAW, reason=reason)
 
 
 @transaction.atomic
 def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") -> Amendment:
     """Apply a submitted amendment to the live agreement, all at once, with one audit row that names the author,
-    the approver (the actor), the reason and every change. Refused while the proposed version breaks a rule."""
-    amendment = _locked(amendment)
-    if refusal := amendment_approval_refusal(actor=actor, amendment=amendment):
-        raise ValidationError(refusal)
-    _require_status(amendment, {Status.SUBMITTED}, "approved")
+    the approver (the actor), the reason and every change. Refused while the proposed version breaks a rule, and to
+    anyone workflow.four_eyes_refusal names."""
     agreement = Agreement.objects.select_for_update().get(pk=amendment.agreement_id)
+    locked = _locked(amendment)
+    if not workflow.amendment_may(actor, locked, workflow.AMENDMENT_APPROVE):
+        raise PermissionDenied(workflow.amendment_refusal(actor, locked, workflow.AMENDMENT_APPROVE))
+    if refused := workflow.amendment_refusal(actor, locked, workflow.AMENDMENT_APPROVE):
+        raise ValidationError(refused)
     if agreement.status != AgreementStatus.ACTIVE:
         raise ValidationError(
             f"{agreement.reference} is now {agreement.get_status_display().lower()}, so the amendment cannot apply"
         )
-    authors = ", ".join(sorted(u.get_username() for u in amendment.contributors.all()))
-    summary = f"{amendment.get_kind_display()} proposed by {amendment.author.get_username()}"
-    if authors != amendment.author.get_username():
-        summary += f", changed by {authors}"
-    summary += f": {amendment.reason}"
+    contributors = sorted(u.get_username() for u in locked.contributors.all())
+    author = locked.author.get_username()
+    summary = f"{locked.get_kind_display()} proposed by {author}"
+    if contributors != [author]:
+        summary += f", changed by {', '.join(contributors)}"
+    summary += f": {locked.reason}"
     if reason.strip():
         summary += f" Approver's comment: {reason.strip()}"
-    if amendment.kind in _ENDINGS:
-        to, action = _ENDINGS[amendment.kind]
-        _transition(
-            actor=actor,
-            agreement=agreement,
-            allowed_from={AgreementStatus.ACTIVE},
-            to=to,
-            action=action,
-            reason=summary,
-        )
+    if locked.kind in _ENDINGS:
+        step = _ENDINGS[locked.kind]
+        before = agreement.get_status_display()
+        agreement.status = step.target
+        agreement.save(update_fields=["status", "updated_at"])
+        changes = {"Status": [before, agreement.get_status_display()]}
+        _audit(actor=actor, action=step.audit_action, reason=summary, agreement=agreement, changes=changes)
     else:
-        proposed = selectors.amendment_proposed_version(amendment=amendment)
+        proposed = selectors.amendment_proposed_version(amendment=locked)
         if violations := selectors.violations_of(agreement=proposed):
             raise ValidationError(violations.messages)
-        changes = amendment_changes(amendment=amendment)
-        before = _snapshot(agreement, _agreement_relations(agreement))
-        for name, value in amendment.fields.items():
+        before_snapshot = _snapshot(agreement, _agreement_relations(agreement))
+        for name, value in locked.fields.items():
             field = agreement_field(name)
             setattr(agreement, field.attname, field.to_python(value))
         agreement.full_clean()
-        agreement.last_edited_by = amendment.author
+        agreement.last_edited_by = locked.author
         agreement.save()
-        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
+        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in locked.parties])
         _set_relations(
             agreement,
-            parties=[(organisations[org_id], role) for org_id, role in amendment.parties],
-            datasets=Dataset.objects.filter(pk__in=amendment.datasets),
-            purposes=Purpose.objects.filter(pk__in=amendment.purposes),
+            parties=[(organisations[org_id], role) for org_id, role in locked.parties],
+            datasets=Dataset.objects.filter(pk__in=locked.datasets),
+            purposes=Purpose.objects.filter(pk__in=locked.purposes),
         )
-        changes = _diff(before, _snapshot(agreement, _agreement_relations(agreement))) or changes
+        changes = _diff(before_snapshot, _snapshot(agreement, _agreement_relations(agreement)))
         _audit(actor=actor, action=Action.AMENDMENT_APPROVED, reason=summary, agreement=agreement, changes=changes)
-    amendment.status = Status.APPROVED
-    amendment.decided_by, amendment.decided_at, amendment.decision_reason = actor, timezone.now(), reason.strip()
-    amendment.save()
-    return amendment
-
-
-def agreement_change(
-    *,
-    actor: User,
-    agreement: Agreement,
-    fields: Mapping[str, Any],
-    parties: Iterable[tuple[Organisation, str]] | None = None,
-    datasets: Iterable[Dataset] | None = None,
-    purposes: Iterable[Purpose] | None = None,
-    reason: str = "",
-) -> Agreement | Amendment:
-    """What "Save changes" on an agreement means, decided here: a draft or an agreement in review changes directly;
-    an approved one changes directly only in its TRIVIAL_FIELDS, and otherwise through its amendment (the open one,
-    or a new one). Returns the agreement or the amendment that was written."""
-    relations: dict[str, Any] = {"parties": parties, "datasets": datasets, "purposes": purposes}
-    if agreement.status != AgreementStatus.ACTIVE:
-        return agreement_update(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
-    if open_amendment := selectors.amendment_open(agreement=agreement):
-        return amendment_update(actor=actor, amendment=open_amendment, fields=fields, reason=reason, **relations)
-    try:
-        with transaction.atomic():
-            return agreement_update(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
-    except ValidationError as error:
-        if not getattr(error, "code", None) == LIVE_CHANGE_REFUSED:
-            raise
-    return amendment_propose(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
+    return _take_step(actor=actor, amendment=locked, step_name=workflow.AMENDMENT_APPROVE, reason=reason)
 
 
 def amendment_comparison(*, amendment: Amendment) -> list[tuple[str, str, str, bool]]:
@@ -428,3 +373,30 @@ def agreement_terminate_or_request(*, actor: User, agreement: Agreement, reason:
             raise ValidationError({"reason": "Enter why the agreement is being terminated"})
         return amendment_propose(actor=actor, agreement=agreement, reason=reason, kind=Amendment.Kind.TERMINATE)
     return agreement_terminate(actor=actor, agreement=agreement, reason=reason)
+
+
+def agreement_change(
+    *,
+    actor: User,
+    agreement: Agreement,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None = None,
+    datasets: Iterable[Dataset] | None = None,
+    purposes: Iterable[Purpose] | None = None,
+    reason: str = "",
+) -> Agreement | Amendment:
+    """What "Save changes" on an agreement means, decided here: a draft or an agreement in review changes directly;
+    an approved one changes directly only in its trivial fields, and otherwise through its amendment (the open one,
+    or a new one). Returns the agreement or the amendment that was written."""
+    relations: dict[str, Any] = {"parties": parties, "datasets": datasets, "purposes": purposes}
+    if agreement.status != AgreementStatus.ACTIVE:
+        return agreement_update(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
+    if open_amendment := selectors.amendment_open(agreement=agreement):
+        return amendment_update(actor=actor, amendment=open_amendment, fields=fields, reason=reason, **relations)
+    try:
+        with transaction.atomic():
+            return agreement_update(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)
+    except ValidationError as error:
+        if getattr(error, "code", None) != LIVE_CHANGE_REFUSED:
+            raise
+    return amendment_propose(actor=actor, agreement=agreement, fields=fields, reason=reason, **relations)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib.auth.models import User
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from guardian.shortcuts import assign_perm, remove_perm
 
@@ -22,6 +23,23 @@ from agreements.services._history import (
 )
 
 
+def organisation_name_clean(*, name: str, organisation: Organisation | None = None) -> str:
+    """An organisation's name, tidied (runs of spaces become one). Names are unique ignoring case; the database
+    backs this up (organisation_unique_name_ci) for writes that race. Forms ask here too, so that every problem
+    with a form shows at once."""
+    name = " ".join((name or "").split())
+    duplicate = Organisation.objects.filter(name__iexact=name)
+    if organisation is not None and organisation.pk:
+        duplicate = duplicate.exclude(pk=organisation.pk)
+    if name and duplicate.exists():
+        raise ValidationError({"name": f"An organisation called {name} already exists"})
+    return name
+
+
+def _check_name(organisation: Organisation) -> None:
+    organisation.name = organisation_name_clean(name=organisation.name, organisation=organisation)
+
+
 @transaction.atomic
 def organisation_create(
     *,
@@ -34,6 +52,7 @@ def organisation_create(
     if creation_key and (existing := Organisation.objects.filter(creation_key=creation_key).first()):
         return existing
     organisation = Organisation(creation_key=creation_key, **_only_editable(fields, _ORGANISATION_SYSTEM_FIELDS))
+    _check_name(organisation)
     _validate(organisation)
     organisation.save()
     _audit(
@@ -54,6 +73,7 @@ def organisation_update(
     before = _snapshot(organisation)
     for name, value in _only_editable(fields, _ORGANISATION_SYSTEM_FIELDS).items():
         setattr(organisation, name, value)
+    _check_name(organisation)
     _validate(organisation)
     changes = _diff(before, _snapshot(organisation))
     if not changes:
@@ -64,7 +84,7 @@ def organisation_update(
 
 
 @transaction.atomic
-def partner_contact_grant(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+def partner_contact_grant(*, actor: User | None, user: User, organisation: Organisation, reason: str = "") -> None:
     """Let a user see and edit the agreements on which the organisation is a party."""
     assign_perm("agreements.act_for_organisation", user, organisation)
     _audit(
@@ -77,7 +97,7 @@ def partner_contact_grant(*, actor: User | None, user: Any, organisation: Organi
 
 
 @transaction.atomic
-def partner_contact_revoke(*, actor: User | None, user: Any, organisation: Organisation, reason: str = "") -> None:
+def partner_contact_revoke(*, actor: User | None, user: User, organisation: Organisation, reason: str = "") -> None:
     remove_perm("agreements.act_for_organisation", user, organisation)
     _audit(
         actor=actor,

@@ -17,10 +17,8 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.boundfield import BoundField
 
-from agreements import roles
+from agreements import roles, services, workflow
 from agreements.models import (
-    AMENDABLE_FIELDS,
-    PARTNER_CHANGEABLE_FIELDS,
     SUB_LICENCE_REFERENCE_RE,
     Agreement,
     DataLevel,
@@ -146,11 +144,10 @@ class OrganisationForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         )
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        duplicate = Organisation.objects.filter(name__iexact=name).exclude(pk=self.instance.pk)
-        if duplicate.exists():
-            raise ValidationError(f"An organisation called {name} already exists")
-        return name
+        try:
+            return services.organisation_name_clean(name=self.cleaned_data["name"], organisation=self.instance)
+        except ValidationError as error:
+            raise ValidationError(error.message_dict["name"]) from error
 
     def clean_ods_code(self) -> str:
         # Spaces around the code and lower case are safely corrected; anything else is refused by the model.
@@ -274,9 +271,10 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
             # A sub-licence's reference is allocated; any other is fixed once saved (it names the agreement).
             del self.fields["reference"]
         if self.is_partner:
-            # A partner contact changes the details of their own agreements, not who is party to them.
-            for name in set(AMENDABLE_FIELDS) - PARTNER_CHANGEABLE_FIELDS:
-                del self.fields[name]
+            # A partner contact changes only what the domain lets partners change (never who is party to it).
+            for name in list(self.fields):
+                if name not in workflow.PARTNER_EDITABLE_FIELDS | {"reason", "creation_key"}:
+                    del self.fields[name]
         else:
             parents = Agreement.objects.exclude(kind=Agreement.Kind.SUB_LICENCE)
             if agreement.pk:
@@ -446,13 +444,6 @@ class SubLicenceForm(AgreementForm):
         if not self.is_bound:
             self.initial.setdefault("licensor", Organisation.objects.filter(kind=Organisation.Kind.ICB).first())
         self.order_fields(["sub_licensee", "licensor", "parent", "title", "summary"])
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        sub_licensee, licensor = data.get("sub_licensee"), data.get("licensor")
-        if sub_licensee and licensor and sub_licensee == licensor:
-            self.add_error("licensor", "The licensor and the sub-licensee must be different organisations")
-        return data
 
 
 class AgreementFilterForm(NHSFormMixin, forms.Form):

@@ -17,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from agreements import selectors, services
+from agreements import selectors, services, workflow
 from agreements.models import Agreement, Amendment, Organisation, Party
 from staff import permissions
 from staff.forms.agreements import (
@@ -332,7 +332,10 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 "documents": agreement.documents.select_related("uploaded_by"),
                 "history": selectors.audit_events_for_agreement(agreement=agreement),
                 "actions": permissions.agreement_actions(request.user, agreement),
-                "four_eyes_blocked": agreement.last_edited_by_id == request.user.pk,
+                # Said only to someone who could otherwise approve it now.
+                "four_eyes_blocked": workflow.refusal(request.user, agreement, workflow.APPROVE)
+                if workflow.may(request.user, workflow.APPROVE) and agreement.status == Agreement.Status.IN_REVIEW
+                else "",
                 "open_amendment": selectors.amendment_open(agreement=agreement),
                 "readiness": readiness_rows(request.user, agreement)
                 if agreement.status in {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE}
@@ -482,51 +485,40 @@ class AgreementEditView(AgreementObjectMixin, View):
         return self.render_form(request, form)
 
 
-# Each workflow step: its service, who may take it, from which statuses, and what the page says.
-TRANSITIONS: dict[str, dict[str, Any]] = {
-    "submit": {
-        "service": services.agreement_submit,
-        "from": {Status.DRAFT},
+# What each workflow step's page says, and the service that takes it. Who may take it, from which statuses and
+# whether a second person must, is the domain's table (agreements.workflow), never decided here.
+SERVICES: dict[str, Any] = {
+    workflow.SUBMIT: services.agreement_submit,
+    workflow.APPROVE: services.agreement_approve,
+    workflow.RETURN: services.agreement_return,
+    workflow.TERMINATE: services.agreement_terminate_or_request,
+}
+PAGES: dict[str, dict[str, Any]] = {
+    workflow.SUBMIT: {
         "title": "Submit {ref} for review",
         "label": "Anything the approver should know",
-        "required": False,
         "button": "Submit for review",
-        "verb": "submit it for review",
         "done": "{ref} submitted for review",
         "lede": "An IG approver will check it. Once submitted, it cannot be approved by the last person to edit it.",
     },
-    "approve": {
-        "service": services.agreement_approve,
-        "from": {Status.IN_REVIEW},
+    workflow.APPROVE: {
         "title": "Approve {ref}",
         "label": "Comment",
-        "required": False,
         "button": "Approve agreement",
-        "verb": "approve it",
         "done": "{ref} approved. It is now active.",
         "lede": "Approving makes the agreement active. Check every detail below first.",
     },
-    "return": {
-        "service": services.agreement_return,
-        "from": {Status.IN_REVIEW},
+    workflow.RETURN: {
         "title": "Return {ref} to draft",
         "label": "What needs to change before it can be approved?",
-        "required": True,
-        "required_message": "Enter what needs to change before it can be approved",
         "button": "Return to draft",
-        "verb": "return it to draft",
         "done": "{ref} returned to draft",
         "lede": "The agreement goes back to draft so that it can be changed and submitted again.",
     },
-    "terminate": {
-        "service": services.agreement_terminate_or_request,
-        "from": {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE},
+    workflow.TERMINATE: {
         "title": "Terminate {ref}",
         "label": "Why is the agreement being terminated?",
-        "required": True,
-        "required_message": "Enter why the agreement is being terminated",
         "button": "Terminate agreement",
-        "verb": "terminate it",
         "warning": True,
         "done": "{ref} terminated",
         "lede": "Terminating a draft ends it now. An approved agreement ends only when another approver approves "
@@ -540,51 +532,38 @@ class AgreementTransitionView(AgreementObjectMixin, View):
 
     def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         self.step = kwargs["step"]
-        if self.step not in TRANSITIONS:
+        if self.step not in PAGES:
             raise Http404("No such step")
         if request.user.is_authenticated:
             self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
-            if not permissions.can_transition(request.user, self.step):
-                step = TRANSITIONS[self.step]
-                return permissions.forbidden(
-                    request, f"You do not have permission to {step['verb']}. Ask an IG approver."
-                )
+            if not workflow.may(request.user, self.step):
+                return permissions.forbidden(request, workflow.refusal(request.user, self.agreement, self.step))
         return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
 
     def form(self, data: Any = None) -> ReasonForm:
-        step = TRANSITIONS[self.step]
+        step = workflow.STEPS[self.step]
         return ReasonForm(
             data,
-            label=step["label"],
-            required=step["required"],
-            required_message=step.get("required_message", ""),
+            label=PAGES[self.step]["label"],
+            required=step.reason_required,
+            required_message=step.reason_message,
             hint="Kept in the agreement's history.",
         )
 
-    def render_page(self, request: HttpRequest, form: ReasonForm, problem: str = "") -> HttpResponse:
-        step = TRANSITIONS[self.step]
+    def render_page(self, request: HttpRequest, form: ReasonForm) -> HttpResponse:
+        page = PAGES[self.step]
         agreement = self.agreement
-        blocked = ""
-        if agreement.status not in step["from"]:
-            blocked = (
-                f"{agreement.reference} is {agreement.get_status_display().lower()}, so you cannot {step['verb']}."
-            )
-        elif self.step == "approve" and agreement.last_edited_by_id == request.user.pk:
-            blocked = (
-                "You cannot approve this agreement because you were the last person to edit it. "
-                "Another approver must approve it."
-            )
         return render(
             request,
             "staff/agreements/transition.html",
             {
-                "page_title": step["title"].format(ref=agreement.reference),
+                "page_title": page["title"].format(ref=agreement.reference),
                 "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
                 "agreement": agreement,
-                "step": step,
+                "step": page,
                 "step_name": self.step,
                 "form": form,
-                "blocked": blocked,
+                "blocked": workflow.refusal(request.user, agreement, self.step),
             },
         )
 
@@ -594,9 +573,8 @@ class AgreementTransitionView(AgreementObjectMixin, View):
     def post(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
         form = self.form(request.POST)
         if form.is_valid():
-            definition = TRANSITIONS[self.step]
             try:
-                written = definition["service"](
+                written = SERVICES[self.step](
                     actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as error:
@@ -608,7 +586,7 @@ class AgreementTransitionView(AgreementObjectMixin, View):
                         f"Request to terminate {self.agreement.reference} sent: another approver must approve it",
                     )
                     return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
-                messages.success(request, definition["done"].format(ref=self.agreement.reference))
+                messages.success(request, PAGES[self.step]["done"].format(ref=self.agreement.reference))
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
         return self.render_page(request, form)
 

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views import View
 
-from agreements import selectors, services
+from agreements import selectors, services, workflow
 from agreements.models import Agreement, Amendment
 from publishing.registers import edition_effects
 from staff import permissions
@@ -103,7 +103,10 @@ class AmendmentView(StaffMixin, View):
             if allowed and step in STEPS
         }
         approval_refusal = (
-            services.amendment_approval_refusal(actor=request.user, amendment=amendment) if actions["approve"] else ""
+            workflow.amendment_refusal(request.user, amendment, workflow.AMENDMENT_APPROVE)
+            if amendment.status == Amendment.Status.SUBMITTED
+            and workflow.amendment_may(request.user, amendment, workflow.AMENDMENT_APPROVE)
+            else ""
         )
         today = timezone.localdate()
         proposed = selectors.amendment_proposed_version(amendment=amendment)

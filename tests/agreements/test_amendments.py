@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from agreements import selectors, services
+from agreements import selectors, services, workflow
 from agreements.models import Agreement, Amendment, DataLevel
 from audit.models import AuditEvent
 from publishing.registers import register_kind
@@ -66,7 +66,7 @@ def sub_licence(council):
 
 
 def _rows() -> list[dict[str, str]]:
-    return register_kind("sub-licences").rows(on=timezone.localdate())
+    return register_kind("sub-licences").snapshot(on=timezone.localdate()).rows
 
 
 def _live(agreement: Agreement) -> tuple:
@@ -92,7 +92,7 @@ def test_an_edit_to_an_active_sub_licence_changes_nothing_until_another_person_a
     assert _live(sub_licence) == live_before
     assert _rows() == rows_before
 
-    with pytest.raises(ValidationError, match=r"you proposed it|Only an IG approver"):
+    with pytest.raises(PermissionDenied, match="Only an IG approver can approve this amendment"):
         services.amendment_approve(actor=author, amendment=amendment)
     assert _live(sub_licence) == live_before
 
@@ -346,3 +346,30 @@ def test_agreement_change_decides_between_a_live_change_and_an_amendment(sub_lic
     assert again == amendment and Amendment.objects.get().fields["title"] == "Newer"
     draft = AgreementFactory(status=Agreement.Status.DRAFT)
     assert services.agreement_change(actor=officer, agreement=draft, fields={"title": "Direct"}) == draft
+
+
+def test_for_a_new_agreement_too_anyone_who_changed_it_since_approval_may_not_approve(
+    officer, approver, other_approver
+) -> None:
+    # The approver makes the substantive change, an officer edits after: the approver is no longer the last editor.
+    agreement = AgreementFactory(status=Agreement.Status.DRAFT, title="Draft")
+    services.agreement_update(actor=approver, agreement=agreement, fields={"end_date": dt.date(2029, 3, 31)})
+    services.agreement_update(actor=officer, agreement=agreement, fields={"title": "Draft, tidied"})
+    services.agreement_submit(actor=officer, agreement=agreement)
+    with pytest.raises(ValidationError, match="because you changed it since it was last approved"):
+        services.agreement_approve(actor=approver, agreement=agreement)
+    services.agreement_approve(actor=other_approver, agreement=agreement)
+    agreement.refresh_from_db()
+    assert agreement.status == Agreement.Status.ACTIVE
+
+
+def test_the_amendment_steps_are_rows_of_the_workflow_table() -> None:
+    steps = workflow.AMENDMENT_STEPS
+    assert {name: (sorted(step.sources), step.target) for name, step in steps.items()} == {
+        "submit": (["draft", "returned"], "submitted"),
+        "return": (["submitted"], "returned"),
+        "approve": (["submitted"], "approved"),
+        "withdraw": (["draft", "returned", "submitted"], "withdrawn"),
+    }
+    assert [name for name, step in steps.items() if step.four_eyes] == ["approve"]
+    assert workflow.STEPS[workflow.TERMINATE].by_request_from == {Agreement.Status.ACTIVE}

@@ -3,9 +3,9 @@ import uuid
 
 import pytest
 import time_machine
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from agreements import services
 from agreements.models import Agreement, DataLevel, Document, Organisation, Party
@@ -353,7 +353,7 @@ def test_expiry_is_idempotent_and_recorded_as_the_system() -> None:
     assert (ended.status, ends_today.status, draft.status) == (Status.EXPIRED, Status.ACTIVE, Status.DRAFT)
     event = AuditEvent.objects.get(agreement=ended)
     assert (event.actor, event.action, event.actor_name) == (None, Action.EXPIRED, "System")
-    assert event.reason == "End date 31/10/2025 has passed"
+    assert event.reason == "End date 31 October 2025 has passed"
 
 
 def test_expire_task_runs_the_service() -> None:
@@ -414,3 +414,73 @@ def test_submit_is_refused_while_the_readiness_checklist_fails(officer) -> None:
     ]
     agreement.refresh_from_db()
     assert agreement.status == Status.DRAFT
+
+
+# --- Invariants at the write, whoever calls (an import, the shell, a future API) -----------------------------
+
+
+def test_a_duplicate_organisation_name_is_refused_ignoring_case_by_the_service_and_the_database(officer) -> None:
+    existing = OrganisationFactory(name="Rutland County Council")
+    fields = {"name": "  rutland   county council ", "ods_code": "465", "kind": Organisation.Kind.LOCAL_AUTHORITY}
+    with pytest.raises(ValidationError) as raised:
+        services.organisation_create(actor=officer, fields=fields)
+    assert raised.value.message_dict == {"name": ["An organisation called rutland county council already exists"]}
+    other = OrganisationFactory(name="Blaby District Council")
+    with pytest.raises(ValidationError, match="already exists"):
+        services.organisation_update(actor=officer, organisation=other, fields={"name": "RUTLAND COUNTY COUNCIL"})
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Organisation.objects.create(name="RUTLAND County Council", ods_code="466", kind=existing.kind)
+    assert Organisation.objects.count() == 2
+
+
+def test_a_licensor_cannot_be_its_own_sub_licensee(officer) -> None:
+    council = OrganisationFactory()
+    with pytest.raises(ValidationError) as raised:
+        services.sub_licence_create(actor=officer, sub_licensee=council, licensor=council, fields=_fields())
+    assert raised.value.message_dict == {
+        "licensor": ["The licensor and the sub-licensee must be different organisations"]
+    }
+    sub_licence = _sub_licence(officer)
+    licensee = sub_licence.parties.get().organisation
+    with pytest.raises(ValidationError, match="must be different organisations"):
+        services.agreement_update(
+            actor=officer,
+            agreement=sub_licence,
+            fields={},
+            parties=[(licensee, Party.Role.SUB_LICENSEE), (licensee, Party.Role.PROVIDER)],
+        )
+    assert Agreement.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"parties": "swap"}, "parties"),
+        ({"fields": {"owner": "approver"}}, "owner"),
+        ({"fields": {"parent": "other"}}, "parent"),
+        ({"fields": {"permits_sub_licensing": True}}, "permits_sub_licensing"),
+    ],
+)
+def test_a_partner_contact_cannot_change_parties_owner_or_parent(officer, approver, change, field) -> None:
+    council = OrganisationFactory()
+    partner = UserFactory(username="council-ig")
+    services.partner_contact_grant(actor=officer, user=partner, organisation=council)
+    agreement = AgreementFactory(status=Status.DRAFT, title="Before")
+    agreement.parties.create(organisation=council, role=Party.Role.RECIPIENT)
+    values = {"owner": approver, "parent": ParentAgreementFactory(), "permits_sub_licensing": True}
+    kwargs: dict = {"fields": {k: values[k] for k in change.get("fields", {})}}
+    if "parties" in change:
+        kwargs["parties"] = [(OrganisationFactory(), Party.Role.RECIPIENT)]
+    with pytest.raises(ValidationError) as raised:
+        services.agreement_update(actor=partner, agreement=agreement, **kwargs)
+    assert list(raised.value.message_dict) == [field]
+    agreement.refresh_from_db()
+    assert (agreement.owner, agreement.parent, list(agreement.parties.values_list("organisation", flat=True))) == (
+        None,
+        None,
+        [council.pk],
+    )
+    # The fields the domain lets partners change, they can; another organisation's agreement, they cannot touch.
+    services.agreement_update(actor=partner, agreement=agreement, fields={"title": "Changed by the council"})
+    with pytest.raises(PermissionDenied):
+        services.agreement_update(actor=partner, agreement=AgreementFactory(), fields={"title": "Not ours"})

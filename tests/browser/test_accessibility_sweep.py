@@ -1,5 +1,5 @@
 """axe over every page, not only those the journeys pass through: each staff page an approver can open (found from
-the URL configuration, as tests/test_staff_urls.py does), each form shown with its errors, and every public page
+the URL configuration, as tests/staff/test_urls.py does), each form shown with its errors, and every public page
 of both registers. WCAG 2.2 AA, no violations."""
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 from django.core.management import call_command
-from tests.test_staff_urls import STAFF_URLS, _url
 
 from publishing.models import Edition
 from tests.browser.conftest import AXE_OPTIONS, _axe
 from tests.factories import UserFactory
+from tests.staff.test_urls import STAFF_URLS, _url
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

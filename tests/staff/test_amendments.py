@@ -89,7 +89,7 @@ def _errors(response: Any) -> str:
 
 
 def _rows() -> list[dict[str, str]]:
-    return register_kind("sub-licences").rows(on=timezone.localdate())
+    return register_kind("sub-licences").snapshot(on=timezone.localdate()).rows
 
 
 @pytest.fixture

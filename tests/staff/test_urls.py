@@ -1,6 +1,6 @@
 """A guard over EVERY staff URL, found from the URL configuration rather than listed by hand, so that a page added
-later cannot forget its permission check. The per-area matrices (tests/agreements/test_permissions.py,
-tests/publishing/test_views.py, tests/agreements/test_import_views.py, tests/agreements/test_linkages.py) say
+later cannot forget its permission check. The per-area matrices (tests/staff/test_permissions.py,
+tests/staff/test_registers.py, tests/staff/test_imports.py, tests/agreements/test_linkages.py) say
 what each role may do; this says what nobody without a role may do."""
 
 from __future__ import annotations
