@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -489,3 +490,32 @@ def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> R
                 )
             )
     return Readiness(items=items)
+
+
+def agreements_without_signed_copy() -> QuerySet[Agreement]:
+    """Active agreements with no signed copy uploaded."""
+    signed = Document.objects.filter(kind=Document.Kind.SIGNED_COPY).values("agreement_id")
+    return Agreement.objects.filter(status=Agreement.Status.ACTIVE).exclude(pk__in=signed).order_by("reference")
+
+
+def agreements_approved_not_started(*, kinds: Sequence[str], on: dt.date | None = None) -> QuerySet[Agreement]:
+    """Approved, public agreements of these kinds that start after the day: no edition lists them yet."""
+    on = on or timezone.localdate()
+    return Agreement.objects.filter(
+        kind__in=kinds, status=Agreement.Status.ACTIVE, is_public=True, start_date__gt=on
+    ).order_by("start_date", "reference")
+
+
+def agreement_leaving_reason(*, agreement: Agreement, on: dt.date | None = None) -> str:
+    """Why an agreement a published edition lists is not in the next one, in plain English for the IG team."""
+    on = on or timezone.localdate()
+    if agreement.status in {Agreement.Status.TERMINATED, Agreement.Status.SUPERSEDED, Agreement.Status.EXPIRED}:
+        return f"it is {agreement.get_status_display().lower()}"
+    blockers = publication_blockers(agreement=agreement, on=on)
+    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+        found = violations_of(agreement=agreement, on=on)
+        if found.chain:
+            return "failed chain: " + "; ".join(v.message for v in found.chain)
+        if found.assurance:
+            return "assurance lapsed: " + "; ".join(v.message for v in found.assurance)
+    return "; ".join(blockers) or "it is no longer selected for this register"

@@ -106,6 +106,19 @@ class DashboardView(StaffMixin, View):
                 selectors.agreements_review_overdue(today=today).filter(pk__in=visible.values("pk"))
             ),
             "awaiting_approval": in_review,
+            # Nothing slips out unseen: amendments to review, active agreements with no signed copy, and those
+            # whose rules fail today (the next edition leaves them out).
+            "amendments_waiting": selectors.amendments_awaiting_review().filter(agreement__in=visible)
+            if user.has_perm(permissions.APPROVE)
+            else [],
+            "no_signed_copy": _with_parties(
+                selectors.agreements_without_signed_copy().filter(pk__in=visible.values("pk"))
+            ),
+            "failing_rules": [
+                dropped
+                for dropped in selectors.sub_licences_dropped(on=today)
+                if permissions.sees_everything(user) or visible.filter(pk=dropped.agreement.pk).exists()
+            ],
             "can_approve": user.has_perm(permissions.APPROVE),
             "my_changes": selectors.audit_events_by_actor(user=user)[:10],
             "ending_days": ENDING_SOON_DAYS,
