@@ -519,3 +519,15 @@ def agreement_leaving_reason(*, agreement: Agreement, on: dt.date | None = None)
         if found.assurance:
             return "assurance lapsed: " + "; ".join(v.message for v in found.assurance)
     return "; ".join(blockers) or "it is no longer selected for this register"
+
+
+def sub_licence_parent_candidates(*, on: dt.date | None = None) -> QuerySet[Agreement]:
+    """The agreements a new sub-licence could validly sit under: active, not ended, allowing sub-licensing, and not
+    themselves sub-licences (agreements.rules.sub_licence_chain_violations checks the rest against the dates)."""
+    on = on or timezone.localdate()
+    return (
+        Agreement.objects.filter(status=Agreement.Status.ACTIVE, permits_sub_licensing=True)
+        .exclude(kind=Agreement.Kind.SUB_LICENCE)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .order_by("reference")
+    )

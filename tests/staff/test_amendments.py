@@ -253,3 +253,14 @@ def test_the_agreement_page_shows_the_readiness_checklist_and_submit_is_refused_
     assert "The sub-licence has no parent agreement" in errors and "no ICO registration number" in errors
     draft.refresh_from_db()
     assert draft.status == Agreement.Status.DRAFT
+
+
+def test_the_sub_licence_form_offers_only_valid_parents_and_preselects_the_only_one(users: dict[str, Any]) -> None:
+    only = ParentAgreementFactory(reference="DARS-NIC-000777")
+    ParentAgreementFactory(reference="DARS-NIC-000778", status=Agreement.Status.DRAFT)
+    ParentAgreementFactory(reference="DARS-NIC-000779", end_date=dt.date(2020, 12, 31))
+    ParentAgreementFactory(reference="DARS-NIC-000780", permits_sub_licensing=False)
+    page = _client(users["officer"]).get(reverse("staff:sub_licence_create")).content.decode()
+    assert re.search(rf"<option value=\"{only.pk}\" selected>DARS-NIC-000777", page)
+    for refused in ("DARS-NIC-000778", "DARS-NIC-000779", "DARS-NIC-000780"):
+        assert refused not in page
