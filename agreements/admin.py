@@ -12,12 +12,12 @@ from typing import Any
 from django.contrib import admin
 from django.contrib.auth.models import User
 from django.db import models
-from django.forms import ModelForm
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
-from agreements import services
+from agreements import services, workflow
 from agreements.models import (
+    AMENDABLE_FIELDS,
     Agreement,
     Dataset,
     Document,
@@ -62,7 +62,7 @@ def _actor(request: HttpRequest) -> User:
     return request.user
 
 
-def _changed(form: ModelForm, names: set[str] | None = None) -> dict[str, Any]:
+def _changed(form: Any, names: set[str] | None = None) -> dict[str, Any]:
     """What the superuser changed, as field values for a service (relations left out unless named)."""
     return {
         name: form.cleaned_data[name]
@@ -86,7 +86,7 @@ class OrganisationAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  
     list_filter = ["kind", "dspt_status"]
     search_fields = ["name", "ods_code"]
 
-    def save_model(self, request: HttpRequest, obj: Organisation, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Organisation, form: Any, change: bool) -> None:
         actor = _actor(request)
         if change:
             saved = services.organisation_update(
@@ -141,7 +141,15 @@ class AgreementAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  # t
         # New agreements start in the staff area, where sub-licence references are allocated.
         return False
 
-    def save_model(self, request: HttpRequest, obj: Agreement, form: ModelForm, change: bool) -> None:
+    def get_readonly_fields(self, request: HttpRequest, obj: Agreement | None = None) -> Any:
+        # An approved agreement changes only through an amendment a second person approves (staff area), apart
+        # from its trivial fields.
+        if obj is not None and obj.status == Agreement.Status.ACTIVE:
+            editable = set(workflow.TRIVIAL_FIELDS)
+            return [*self.readonly_fields, *(f for f in AMENDABLE_FIELDS if f not in editable), "datasets", "purposes"]
+        return self.readonly_fields
+
+    def save_model(self, request: HttpRequest, obj: Agreement, form: Any, change: bool) -> None:
         relations = {"datasets", "purposes"}
         saved = services.agreement_update(
             actor=_actor(request),
@@ -152,7 +160,7 @@ class AgreementAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  # t
         )
         _adopt(obj, saved)
 
-    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """The service has saved the relations (not form.save_m2m); the inlines are read-only, so saving them
         writes nothing, but the admin's change message reads what they did."""
         for formset in formsets:
@@ -165,7 +173,7 @@ class DatasetAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
     list_filter = ["category"]
     search_fields = ["name"]
 
-    def save_model(self, request: HttpRequest, obj: Dataset, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Dataset, form: Any, change: bool) -> None:
         services.catalogue_save(actor=_actor(request), record=obj, reason=ADMIN_REASON)
 
 
@@ -173,7 +181,7 @@ class DatasetAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
 class PurposeAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
     search_fields = ["name"]
 
-    def save_model(self, request: HttpRequest, obj: Purpose, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Purpose, form: Any, change: bool) -> None:
         services.catalogue_save(actor=_actor(request), record=obj, reason=ADMIN_REASON)
 
 
@@ -201,7 +209,7 @@ class LinkageAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def save_model(self, request: HttpRequest, obj: Linkage, form: ModelForm, change: bool) -> None:
+    def save_model(self, request: HttpRequest, obj: Linkage, form: Any, change: bool) -> None:
         relations = {"datasets", "purposes"}
         saved = services.linkage_update(
             actor=_actor(request),
@@ -212,7 +220,7 @@ class LinkageAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
         )
         _adopt(obj, saved)
 
-    def save_related(self, request: HttpRequest, form: ModelForm, formsets: Any, change: bool) -> None:
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """The service has saved the relations."""
 
 
