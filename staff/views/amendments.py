@@ -28,27 +28,24 @@ TITLES: dict[str, str] = {
     Amendment.Kind.SUPERSEDE: "Request to supersede {ref}",
 }
 
-# Each step: its service, what the reason box asks, and what the page says once done.
+# Each step: its service and its wording. Who may, from which status and whether a reason is required are the
+# workflow table's (agreements.workflow.AMENDMENT_STEPS).
 STEPS: dict[str, dict[str, Any]] = {
     "submit": {
         "service": services.amendment_submit,
         "label": "Anything the approver should know",
-        "required": False,
         "button": "Submit for review",
         "done": "Amendment of {ref} submitted for review",
     },
     "approve": {
         "service": services.amendment_approve,
         "label": "Comment",
-        "required": False,
         "button": "Approve amendment",
         "done": "Amendment of {ref} approved: the agreement now reads as proposed",
     },
     "return": {
         "service": services.amendment_return,
         "label": "What needs to change before it can be approved?",
-        "required": True,
-        "required_message": "Enter what needs to change before it can be approved",
         "button": "Return amendment",
         "secondary": True,
         "done": "Amendment of {ref} returned",
@@ -56,7 +53,6 @@ STEPS: dict[str, dict[str, Any]] = {
     "withdraw": {
         "service": services.amendment_withdraw,
         "label": "Why are you withdrawing it?",
-        "required": False,
         "button": "Withdraw amendment",
         "warning": True,
         "done": "Amendment of {ref} withdrawn. The agreement is unchanged.",
@@ -65,12 +61,12 @@ STEPS: dict[str, dict[str, Any]] = {
 
 
 def _form(step: str, data: Any = None) -> ReasonForm:
-    definition = STEPS[step]
+    definition, row = STEPS[step], workflow.AMENDMENT_STEPS[step]
     return ReasonForm(
         data,
         label=definition["label"],
-        required=definition["required"],
-        required_message=definition.get("required_message", ""),
+        required=row.reason_required,
+        required_message=row.reason_message,
         hint="Kept in the agreement's history.",
         prefix=step,
     )
