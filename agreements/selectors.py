@@ -531,3 +531,57 @@ def sub_licence_parent_candidates(*, on: dt.date | None = None) -> QuerySet[Agre
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
         .order_by("reference")
     )
+
+
+@dataclass(frozen=True)
+class LinkageEffect:
+    linkage: Linkage
+    now: rules.Checklist
+    proposed: rules.Checklist
+
+    @property
+    def sentence(self) -> str:
+        if self.now.permitted and not self.proposed.permitted:
+            problems = "; ".join(item.message for item in self.proposed.failures)
+            return f"The linkage {self.linkage.title} would stop being permitted: {problems}"
+        if not self.now.permitted and self.proposed.permitted:
+            return f"The linkage {self.linkage.title} would become permitted"
+        state = "permitted" if self.proposed.permitted else "not permitted"
+        return f"The linkage {self.linkage.title} stays {state}"
+
+
+def linkage_effects(*, proposed: Agreement, on: dt.date | None = None) -> list[LinkageEffect]:
+    """The linkages of non-health data whose three local agreements include this kind of agreement between its
+    organisations, checked (agreements.rules.linkage_checklist) with the live agreement and with the proposed
+    version in its place."""
+    if proposed.kind not in LINKAGE_AGREEMENT_KINDS:
+        return []
+    on = on or timezone.localdate()
+    organisations = {party.organisation_id for party in proposed.parties.all()} | set(
+        Party.objects.filter(agreement_id=proposed.pk).values_list("organisation_id", flat=True)
+    )
+    linkages = (
+        linkage_list()
+        .filter(Q(icb__in=organisations) | Q(provider__in=organisations) | Q(processor__in=organisations))
+        .exclude(status=Linkage.Status.CLOSED)
+    )
+    effects = []
+    for linkage in linkages:
+        ids = [linkage.icb_id, linkage.provider_id, linkage.processor_id]
+        candidates = list(
+            Agreement.objects.filter(kind__in=LINKAGE_AGREEMENT_KINDS, parties__organisation__in=ids)
+            .exclude(pk=proposed.pk)
+            .distinct()
+            .prefetch_related("parties")
+        )
+        purposes = list(linkage.purposes.all())
+        datasets = list(Dataset.objects.filter(linkages=linkage).select_related("provider"))
+        live = list(Agreement.objects.prefetch_related("parties").filter(pk=proposed.pk))
+        now, then = (
+            rules.linkage_checklist(
+                linkage, on=on, candidates=[*candidates, *version], purposes=purposes, datasets=datasets
+            )
+            for version in (live, [proposed])
+        )
+        effects.append(LinkageEffect(linkage, now, then))
+    return effects

@@ -127,6 +127,7 @@ class AmendmentView(StaffMixin, View):
                 if is_change
                 else [],
                 "readiness": readiness_rows(request.user, proposed) if is_change else [],
+                "linkage_effects": selectors.linkage_effects(proposed=proposed, on=today) if is_change else [],
                 "effects": edition_effects(live=agreement, proposed=proposed, on=today) if is_change else [],
                 "step_forms": [
                     {

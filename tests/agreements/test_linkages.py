@@ -381,3 +381,21 @@ def test_my_recent_changes_on_the_dashboard_link_to_the_linkage(client, officer,
     html = client.get(reverse("staff:dashboard")).content.decode()
     assert f'<a href="{reverse("staff:linkage_detail", args=[linkage.pk])}">Housing linkage</a>' in html
     assert "Other record" not in html
+
+
+@time_machine.travel(TODAY)
+def test_an_amendment_that_would_end_a_linkage_says_so_in_review(client, officer, orgs) -> None:
+    _dsa_and_contract(orgs)
+    dpa = _dpa(orgs)
+    linkage = _create(officer, orgs)
+    services.linkage_activate(actor=officer, linkage=linkage)
+    amendment = services.amendment_propose(
+        actor=officer, agreement=dpa, fields={"end_date": dt.date(2026, 3, 1)}, reason="The contract ends early"
+    )
+    [effect] = selectors.linkage_effects(proposed=selectors.amendment_proposed_version(amendment=amendment))
+    assert effect.now.permitted and not effect.proposed.permitted
+    assert effect.sentence.startswith(f"The linkage {linkage.title} would stop being permitted: ")
+    assert "DPA-1 ended on 1 March 2026" in effect.sentence
+    client.force_login(UserFactory(username="approver", role="IG approver"))
+    page = client.get(reverse("staff:amendment", args=[dpa.pk, amendment.pk])).content.decode()
+    assert f"The linkage {linkage.title} would stop being permitted" in page
