@@ -15,6 +15,18 @@ from django.forms.boundfield import BoundField
 from django.forms.renderers import TemplatesSetting
 
 
+def whole_number(text: Any, *, maximum: int) -> int | None:
+    """The whole number typed, if it is one from 0 to `maximum` in the digits 0-9; None for anything else.
+
+    str.isdigit() is not the test: "²".isdigit() is True and int("²") raises, and int() also reads other
+    scripts' digits ("٣" is 3) and thousands of digits at quadratic cost."""
+    text = str(text).strip()
+    if not text or not text.isascii() or not text.isdecimal() or len(text) > len(str(maximum)):
+        return None
+    number = int(text)
+    return number if number <= maximum else None
+
+
 class NHSDateInput(forms.Widget):
     """The NHS.UK date input: three boxes, day, month and year. https://service-manual.nhs.uk/design-system/components/date-input"""
 
@@ -67,11 +79,12 @@ class NHSDateField(forms.DateField):
         missing = [part for part, text in zip(NHSDateInput.parts, value, strict=True) if not text]
         if missing:
             raise ValidationError(f"{self.label} must include a {' and '.join(missing)}", code="incomplete")
-        if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
+        numbers = (whole_number(day, maximum=31), whole_number(month, maximum=12), whole_number(year, maximum=9999))
+        if None in numbers or len(year) != 4:
             raise ValidationError(self._message("invalid"), code="invalid")
         try:
-            return dt.date(int(year), int(month), int(day))
-        except (ValueError, OverflowError) as error:  # 31 2 2026, or a day of 30 digits
+            return dt.date(numbers[2] or 0, numbers[1] or 0, numbers[0] or 0)
+        except ValueError as error:  # 31 2 2026, or a day 0
             raise ValidationError(self._message("invalid"), code="invalid") from error
 
     def _message(self, code: str) -> str:

@@ -24,7 +24,7 @@ from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import models
 
-from agreements.interchange.spreadsheets import SpreadsheetError, Table, read_table
+from agreements.interchange.spreadsheets import SpreadsheetError, Table, read_table, table_dumps, table_loads
 from agreements.models import (
     SUB_LICENCE_REFERENCE_RE,
     Agreement,
@@ -34,7 +34,15 @@ from agreements.models import (
     normalise_ods_code,
 )
 
-__all__ = ["IMPORTERS", "ImportPreview", "RowResult", "SpreadsheetError", "preview_file"]
+__all__ = [
+    "IMPORTERS",
+    "ImportPreview",
+    "RowResult",
+    "SpreadsheetError",
+    "preview_file",
+    "preview_table",
+    "table_read",
+]
 
 
 class CellError(Exception):
@@ -615,20 +623,32 @@ def import_limits() -> tuple[int, int]:
     return settings.IMPORT_MAX_MB * 1024 * 1024, settings.IMPORT_MAX_ROWS
 
 
+def table_read(*, data: bytes, filename: str) -> Table:
+    """Read an uploaded file within the import limits. Raises SpreadsheetError when it cannot be used."""
+    max_bytes, max_rows = import_limits()
+    if len(data) > max_bytes:
+        raise SpreadsheetError(f"The selected file must be smaller than {settings.IMPORT_MAX_MB} MB")
+    return read_table(data, filename=filename, max_rows=max_rows)
+
+
+def preview_table(*, importer: str, table: Table, filename: str) -> ImportPreview:
+    """Check every row of a file already read. Raises SpreadsheetError when the file as a whole cannot be used."""
+    if importer not in IMPORTERS:
+        raise SpreadsheetError("Choose what the file contains")
+    return IMPORTERS[importer]().preview(table, filename=filename)
+
+
 def preview_file(*, importer: str, data: bytes, filename: str) -> ImportPreview:
     """Read and check a whole file. Raises SpreadsheetError when the file as a whole cannot be used."""
     if importer not in IMPORTERS:
         raise SpreadsheetError("Choose what the file contains")
-    max_bytes, max_rows = import_limits()
-    if len(data) > max_bytes:
-        raise SpreadsheetError(f"The selected file must be smaller than {settings.IMPORT_MAX_MB} MB")
-    table = read_table(data, filename=filename, max_rows=max_rows)
-    return IMPORTERS[importer]().preview(table, filename=filename)
+    return preview_table(importer=importer, table=table_read(data=data, filename=filename), filename=filename)
 
 
 # ---------------------------------------------------------------------------------------------------------
-# The uploaded file between the preview and the confirmation: kept under MEDIA_ROOT with a random name, and
-# found again only through a signed token naming the user, so nobody else can confirm or read it.
+# The uploaded file between the preview and the confirmation: kept, as the rows read from it (so it is read
+# once, however often it is checked), under MEDIA_ROOT with a random name, and found again only through a signed
+# token naming the user, so nobody else can confirm or read it.
 
 _TOKEN_SALT = "agreements.import"  # noqa: S105 - a signing salt, not a secret
 PENDING_MAX_AGE = 2 * 3600
@@ -641,17 +661,16 @@ class PendingUpload:
     filename: str
     path: str
 
-    def read(self) -> bytes:
+    def table(self) -> Table:
         with default_storage.open(self.path, "rb") as handle:
-            return handle.read()
+            return table_loads(handle.read())
 
     def discard(self) -> None:
         default_storage.delete(self.path)
 
 
-def upload_keep(*, data: bytes, filename: str, importer: str, user_id: int) -> PendingUpload:
-    extension = "xlsx" if filename.lower().endswith(".xlsx") else "csv"
-    path = default_storage.save(f"imports/{secrets.token_urlsafe(24)}.{extension}", ContentFile(data))
+def upload_keep(*, table: Table, filename: str, importer: str, user_id: int) -> PendingUpload:
+    path = default_storage.save(f"imports/{secrets.token_urlsafe(24)}.json", ContentFile(table_dumps(table)))
     cleaned = clean_filename(filename)
     payload = {"path": path, "filename": cleaned, "importer": importer, "user": user_id}
     token = signing.dumps(payload, salt=_TOKEN_SALT, compress=True)
@@ -667,6 +686,7 @@ def upload_find(*, token: str, user_id: int) -> PendingUpload | None:
     if payload.get("user") != user_id or payload.get("importer") not in IMPORTERS:
         return None
     path = str(payload["path"])
-    if not path.startswith("imports/") or not default_storage.exists(path):
+    # An upload kept before the rows were kept as JSON (a raw .csv or .xlsx) is treated as expired.
+    if not path.startswith("imports/") or not path.endswith(".json") or not default_storage.exists(path):
         return None
     return PendingUpload(token=token, importer=payload["importer"], filename=payload["filename"], path=path)

@@ -4,11 +4,13 @@ validation), and the fields a service sets itself."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
-from typing import Any
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, TypeVar
 
 from django.contrib.auth.models import User
-from django.db import models
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
 
 from agreements.dates import format_date
 from agreements.models import Agreement, Linkage, Organisation
@@ -94,3 +96,26 @@ def _only_editable(fields: Mapping[str, Any], system: set[str]) -> dict[str, Any
     if unknown:
         raise ValueError(f"These fields are set by the system, not by callers: {sorted(unknown)}")
     return dict(fields)
+
+
+_Created = TypeVar("_Created", Agreement, Organisation, Linkage)
+
+
+def _created_once(model: type[_Created], *, creation_key: uuid.UUID | None, create: Callable[[], _Created]) -> _Created:
+    """Create a record once per creation key (the one-time key of a form): a repeat returns the first record.
+
+    Two submits of one form can both find no record and both try to create it. The loser then fails on the
+    creation key (the model's uniqueness check, or the unique index once the winner commits); its attempt is
+    rolled back to a savepoint, taking any reference it allocated with it, and it answers with the winner's
+    record. Any other failure is raised as it was."""
+    if creation_key is None:
+        return create()
+    if existing := model._default_manager.filter(creation_key=creation_key).first():
+        return existing
+    try:
+        with transaction.atomic():
+            return create()
+    except (IntegrityError, ValidationError):
+        if existing := model._default_manager.filter(creation_key=creation_key).first():
+            return existing
+        raise

@@ -30,6 +30,7 @@ from agreements.services._history import (
     Action,
     _agreement_relations,
     _audit,
+    _created_once,
     _diff,
     _only_editable,
     _snapshot,
@@ -93,9 +94,37 @@ def agreement_create(
 ) -> Agreement:
     """Create an agreement as a draft. A sub-licence's reference is allocated here, from the year of
     `agreed_on` (today in Europe/London unless given, e.g. when loading an existing register), unless an
-    imported register already gave it one (`sub_licence_reference`), which is kept and reserved."""
-    if creation_key and (existing := Agreement.objects.filter(creation_key=creation_key).first()):
-        return existing
+    imported register already gave it one (`sub_licence_reference`), which is kept and reserved. A repeated
+    creation_key (a double-clicked submit, even two at once) returns the first agreement."""
+    return _created_once(
+        Agreement,
+        creation_key=creation_key,
+        create=lambda: _agreement_insert(
+            actor=actor,
+            fields=fields,
+            parties=parties,
+            datasets=datasets,
+            purposes=purposes,
+            reason=reason,
+            creation_key=creation_key,
+            agreed_on=agreed_on,
+            sub_licence_reference=sub_licence_reference,
+        ),
+    )
+
+
+def _agreement_insert(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]],
+    datasets: Iterable[Dataset],
+    purposes: Iterable[Purpose],
+    reason: str,
+    creation_key: uuid.UUID | None,
+    agreed_on: dt.date | None,
+    sub_licence_reference: str,
+) -> Agreement:
     values = _only_editable(fields, _AGREEMENT_SYSTEM_FIELDS - {"reference"})
     if actor is not None and not actor.has_perm("agreements.add_agreement"):
         raise PermissionDenied("Only the IG team can record new agreements")

@@ -9,6 +9,7 @@ from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from agreements.interchange.spreadsheets import Table
 from agreements.models import Agreement, Organisation, Purpose
 from agreements.services.agreements import agreement_create
 from agreements.services.organisations import organisation_create
@@ -23,16 +24,27 @@ class ImportResult:
 
 @transaction.atomic
 def spreadsheet_import(
-    *, actor: User | None, importer: str, data: bytes, filename: str, reason: str = ""
+    *,
+    actor: User | None,
+    importer: str,
+    filename: str,
+    data: bytes | None = None,
+    table: Table | None = None,
+    reason: str = "",
 ) -> ImportResult:
-    """Write the new rows of an import file, all or nothing, each through the ordinary create service, with the
-    history reason "Imported from <file name>". Rows already in the register are left as they are, so importing
-    the same file again creates nothing. The file is checked again here: the register may have changed since
-    the preview, and then nothing is written and the error says what to do."""
+    """Write the new rows of an import file (its bytes, or the `table` already read from it), all or nothing,
+    each through the ordinary create service, with the history reason "Imported from <file name>". Rows already
+    in the register are left as they are, so importing the same file again creates nothing. The rows are checked
+    again here: the register may have changed since the preview, and then nothing is written and the error says
+    what to do."""
     from agreements.interchange import importers
 
     try:
-        preview = importers.preview_file(importer=importer, data=data, filename=filename)
+        if table is None:
+            if data is None:
+                raise ValueError("spreadsheet_import needs the file's data or the table read from it")
+            table = importers.table_read(data=data, filename=filename)
+        preview = importers.preview_table(importer=importer, table=table, filename=filename)
     except importers.SpreadsheetError as error:
         raise ValidationError(str(error)) from error
     if preview.has_errors:

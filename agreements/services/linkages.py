@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from agreements import selectors
 from agreements.models import Dataset, Linkage, Organisation, PermittedPurpose
-from agreements.services._history import Action, _audit, _diff, _only_editable, _snapshot, _validate
+from agreements.services._history import Action, _audit, _created_once, _diff, _only_editable, _snapshot, _validate
 
 LinkageStatus = Linkage.Status
 _LINKAGE_SYSTEM_FIELDS = {"id", "status", "creation_key", "created_at", "updated_at"}
@@ -72,9 +72,26 @@ def linkage_create(
     reason: str = "",
     creation_key: uuid.UUID | None = None,
 ) -> Linkage:
-    """Record a linkage as a draft. It is activated separately, once its checklist is all ticked."""
-    if creation_key and (existing := Linkage.objects.filter(creation_key=creation_key).first()):
-        return existing
+    """Record a linkage as a draft. It is activated separately, once its checklist is all ticked. A repeated
+    creation_key (a double-clicked submit) returns the first one."""
+    return _created_once(
+        Linkage,
+        creation_key=creation_key,
+        create=lambda: _linkage_insert(
+            actor=actor, fields=fields, datasets=datasets, purposes=purposes, reason=reason, creation_key=creation_key
+        ),
+    )
+
+
+def _linkage_insert(
+    *,
+    actor: User | None,
+    fields: Mapping[str, Any],
+    datasets: Iterable[Dataset],
+    purposes: Iterable[PermittedPurpose],
+    reason: str,
+    creation_key: uuid.UUID | None,
+) -> Linkage:
     linkage = Linkage(
         status=LinkageStatus.DRAFT, creation_key=creation_key, **_only_editable(fields, _LINKAGE_SYSTEM_FIELDS)
     )

@@ -16,6 +16,7 @@ from agreements.services._history import (
     _ORGANISATION_SYSTEM_FIELDS,
     Action,
     _audit,
+    _created_once,
     _diff,
     _only_editable,
     _snapshot,
@@ -49,8 +50,16 @@ def organisation_create(
     creation_key: uuid.UUID | None = None,
 ) -> Organisation:
     """Create an organisation. A repeated creation_key (a double-clicked submit) returns the first one."""
-    if creation_key and (existing := Organisation.objects.filter(creation_key=creation_key).first()):
-        return existing
+    return _created_once(
+        Organisation,
+        creation_key=creation_key,
+        create=lambda: _organisation_insert(actor=actor, fields=fields, reason=reason, creation_key=creation_key),
+    )
+
+
+def _organisation_insert(
+    *, actor: User | None, fields: Mapping[str, Any], reason: str, creation_key: uuid.UUID | None
+) -> Organisation:
     organisation = Organisation(creation_key=creation_key, **_only_editable(fields, _ORGANISATION_SYSTEM_FIELDS))
     _check_name(organisation)
     _validate(organisation)

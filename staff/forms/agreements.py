@@ -29,7 +29,7 @@ from agreements.models import (
     Purpose,
     normalise_ods_code,
 )
-from nhsuk.forms import NHSDateField, NHSFormMixin
+from nhsuk.forms import NHSDateField, NHSFormMixin, whole_number
 
 
 class CreationKeyMixin(forms.Form):
@@ -66,7 +66,8 @@ class RecordsChoiceField(forms.ModelMultipleChoiceField):
     def clean(self, value: Any) -> Any:
         for pk in value if isinstance(value, list | tuple) else ():
             text = str(pk).strip()
-            if text.isdigit() and int(text) > MAX_ID:
+            # Only ids in the digits 0-9 within range reach the database ("²" and "٣" are not ids here).
+            if text and whole_number(text, maximum=MAX_ID) is None:
                 raise ValidationError(
                     self.error_messages["invalid_pk_value"], code="invalid_pk_value", params={"pk": text[:20]}
                 )
@@ -328,8 +329,7 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
         if self.is_bound:
             # A hidden field the page sets; anything else typed into it falls back to the minimum.
             typed = str(self.data.get("party_rows") or "").strip()
-            rows = int(typed) if typed.isdigit() and len(typed) < 4 else 0
-            rows = min(max(rows, MIN_PARTY_ROWS), 50)
+            rows = min(max(whole_number(typed, maximum=999) or 0, MIN_PARTY_ROWS), 50)
         else:
             rows = max(len(existing) + EXTRA_PARTY_ROWS, MIN_PARTY_ROWS)
         organisations = Organisation.objects.order_by("name")

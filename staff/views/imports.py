@@ -1,8 +1,9 @@
 """Bulk import in the staff area: upload a file, see every row checked, then confirm to write it.
 
-The uploaded file is kept (agreements.interchange.importers.upload_keep) between the preview and the
-confirmation, found again only through a signed token for the same user. Reading and checking are
-agreements.interchange.importers; writing is services.spreadsheet_import. Nothing is written until the officer confirms.
+The rows read from the uploaded file are kept (agreements.interchange.importers.upload_keep) between the preview
+and the confirmation, so the file is read once, and found again only through a signed token for the same user.
+Reading and checking are agreements.interchange.importers; writing is services.spreadsheet_import. Nothing is
+written until the officer confirms.
 """
 
 from __future__ import annotations
@@ -69,13 +70,14 @@ class ImportForm(NHSFormMixin, forms.Form):
         if upload.size > max_bytes:
             self.add_error("file", f"The selected file must be smaller than {max_bytes // (1024 * 1024)} MB")
             return cleaned
-        data = upload.read()
         try:
-            cleaned["preview"] = importers.preview_file(importer=importer, data=data, filename=upload.name or "")
+            # Read once here; the preview and the confirmation check the rows kept from this reading.
+            table = importers.table_read(data=upload.read(), filename=upload.name or "")
+            cleaned["preview"] = importers.preview_table(importer=importer, table=table, filename=upload.name or "")
         except importers.SpreadsheetError as error:
             self.add_error("file", str(error))
             return cleaned
-        cleaned["data"] = data
+        cleaned["table"] = table
         return cleaned
 
 
@@ -109,7 +111,7 @@ class ImportStartView(ImportMixin, View):
             return self._render(request, form, status=400)
         upload = form.cleaned_data["file"]
         pending = importers.upload_keep(
-            data=form.cleaned_data["data"],
+            table=form.cleaned_data["table"],
             filename=upload.name or "",
             importer=form.cleaned_data["importer"],
             user_id=request.user.pk,
@@ -134,7 +136,9 @@ class ImportPreviewView(ImportMixin, View):
         self, request: HttpRequest, pending: importers.PendingUpload, *, error: str = "", status: int = 200
     ) -> HttpResponse:
         try:
-            preview = importers.preview_file(importer=pending.importer, data=pending.read(), filename=pending.filename)
+            preview = importers.preview_table(
+                importer=pending.importer, table=pending.table(), filename=pending.filename
+            )
         except importers.SpreadsheetError as problem:
             pending.discard()
             messages.error(request, str(problem))
@@ -161,7 +165,7 @@ class ImportPreviewView(ImportMixin, View):
             return self._gone(request)
         try:
             result = services.spreadsheet_import(
-                actor=request.user, importer=pending.importer, data=pending.read(), filename=pending.filename
+                actor=request.user, importer=pending.importer, table=pending.table(), filename=pending.filename
             )
         except ValidationError as error:
             return self._render(request, pending, error="; ".join(error.messages), status=400)

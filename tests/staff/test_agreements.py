@@ -536,3 +536,30 @@ def test_every_staff_page_has_breadcrumbs_and_a_title(officer_client: Client) ->
         title = re.search(r"<title>(.*?)</title>", body, re.S).group(1)
         assert title.split(" \u2013 ")[0].strip(), url
         assert "<h1" in body, url
+
+
+# Digits that are not 0-9: "²".isdigit() is True but int("²") raises; "٣" (Arabic-Indic three) int() reads as 3.
+UNICODE_DIGITS = ["²", "٣", "\uff11\uff12", "³⁴", "\U0001d7d7"]  # fullwidth 12, mathematical bold 9
+
+
+@pytest.mark.parametrize("digits", UNICODE_DIGITS)
+def test_unicode_digits_in_party_rows_fall_back_to_the_usual_rows(officer_client: Client, digits: str) -> None:
+    organisation = OrganisationFactory()
+    data = _agreement_data(party_rows=digits, party_1_organisation=organisation.pk, party_1_role="controller")
+    response = officer_client.post(reverse("staff:agreement_create"), data)
+    assert response.status_code == 302
+    assert Agreement.objects.get(reference="DSA-TEST-900").parties.get().organisation == organisation
+    response = officer_client.get(reverse("staff:agreement_edit", args=[Agreement.objects.get().pk]))
+    edit = _edit_data(Agreement.objects.get(), party_rows=digits, title="Renamed")
+    response = officer_client.post(reverse("staff:agreement_edit", args=[Agreement.objects.get().pk]), edit)
+    assert response.status_code < 500
+
+
+@pytest.mark.parametrize("digits", UNICODE_DIGITS)
+def test_unicode_digits_in_a_date_or_a_list_of_ids_are_refused_plainly(officer_client: Client, digits: str) -> None:
+    data = _sub_licence_data(OrganisationFactory(), start_date_day=digits, datasets=[digits])
+    response = officer_client.post(reverse("staff:sub_licence_create"), data)
+    assert response.status_code == 200
+    assert "Start date must be a real date" in _errors(response)
+    assert "is not a valid value" in _errors(response)
+    assert not Agreement.objects.exists()

@@ -159,3 +159,30 @@ def test_another_users_upload_cannot_be_seen_or_confirmed(officer_client, client
     response = officer_client.post(preview_url)
     assert response.status_code == 302 and response["Location"] == reverse("staff:import")
     assert not Organisation.objects.exists()
+
+
+def test_the_file_is_read_once_for_the_upload_the_preview_and_the_confirmation(officer_client, monkeypatch) -> None:
+    from agreements.interchange import importers
+
+    reads = []
+    real_read_table = importers.read_table
+
+    def counting_read_table(*args, **kwargs):
+        reads.append(kwargs.get("filename"))
+        return real_read_table(*args, **kwargs)
+
+    monkeypatch.setattr(importers, "read_table", counting_read_table)
+    data = HEADER + b"Good Council,509,Local authority\r\nBad Council,R W?,Local authority\r\n"
+    preview_url = _upload(officer_client, data)["Location"]
+    assert "There is a problem" in officer_client.get(preview_url).content.decode()
+    assert officer_client.post(preview_url).status_code == 400  # refused, and the preview is shown again
+    assert officer_client.get(preview_url).status_code == 200
+    assert reads == ["partners.csv"]
+    assert not Organisation.objects.exists()
+
+
+def test_a_file_with_too_many_columns_is_refused_on_the_upload_page(officer_client) -> None:
+    wide = b"Name,ODS code,Type of organisation," + b",".join(b"x%d" % n for n in range(100_000)) + b"\r\n"
+    response = _upload(officer_client, wide + b"Council,509,Local authority\r\n")
+    assert response.status_code == 400
+    assert "has more than 200 columns" in response.content.decode()

@@ -11,6 +11,7 @@ from openpyxl import Workbook
 
 from agreements import services
 from agreements.interchange.importers import RowResult, SpreadsheetError, preview_file, upload_find, upload_keep
+from agreements.interchange.spreadsheets import Table
 from agreements.models import Agreement, Organisation, Party, ReferenceSequence
 from audit.models import AuditEvent
 from tests.factories import AgreementFactory, OrganisationFactory, SubLicenceFactory, UserFactory
@@ -206,7 +207,7 @@ def test_too_large_and_too_many_rows(settings) -> None:
     with pytest.raises(SpreadsheetError, match="smaller than 1 MB"):
         preview_file(importer="organisations", data=big, filename="big.csv")
     settings.IMPORT_MAX_ROWS = 3
-    with pytest.raises(SpreadsheetError, match=re.escape("4 rows of data. One import can take at most 3")):
+    with pytest.raises(SpreadsheetError, match=re.escape("more than 3 rows of data. One import can take at most 3")):
         _orgs("A,AB1,Other,\r\n" * 4)
 
 
@@ -388,10 +389,11 @@ def test_the_register_changing_after_the_preview_writes_nothing(officer, partner
 
 
 def test_pending_upload_is_only_found_by_its_owner(officer) -> None:
-    pending = upload_keep(data=b"Name\r\n", filename="C:\\Users\\me\\orgs.csv", importer="organisations", user_id=1)
+    table = Table(headers=["Name", "Signed"], rows=[(2, ["Leeds", dt.datetime(2025, 10, 22, 9, 30), 1.5, None])])
+    pending = upload_keep(table=table, filename="C:\\Users\\me\\orgs.csv", importer="organisations", user_id=1)
     assert pending.filename == "orgs.csv"
     found = upload_find(token=pending.token, user_id=1)
-    assert found is not None and found.read() == b"Name\r\n"
+    assert found is not None and found.table() == table
     assert upload_find(token=pending.token, user_id=2) is None
     assert upload_find(token=pending.token + "x", user_id=1) is None
     found.discard()
