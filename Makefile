@@ -7,7 +7,7 @@ PORT ?= 8000
 # Development mode for the two commands, unless the caller says otherwise. The app itself defaults to DEBUG off.
 export DEBUG ?= true
 
-.PHONY: run test lint format install migrate demo worker beat bench lock clean
+.PHONY: run test lint format install migrate demo worker beat bench lock clean renderer-check
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,12 +30,18 @@ var:
 migrate: install | var
 	$(BIN)/python manage.py migrate --noinput
 
+# The demo's first edition is the seed's, dated 22 October 2025 whatever today's date.
 demo: migrate
 	$(BIN)/python manage.py load_demo
-	$(BIN)/python manage.py publish_register sub-licences --if-none
+	$(BIN)/python manage.py publish_register sub-licences --if-none --dated 2025-10-22
 	$(BIN)/python manage.py publish_register information-sharing --if-none
 
-run: demo
+# The PDFs need Pango, HarfBuzz-Subset and Liberation Sans; without them they would quietly differ. Stops with
+# the apt-get line to run.
+renderer-check: install
+	$(BIN)/python manage.py check_renderer
+
+run: renderer-check demo
 	$(BIN)/python manage.py runserver 127.0.0.1:$(PORT)
 
 # ruff, then mypy ([tool.mypy] in pyproject.toml). mypy's django-stubs plugin imports the settings, which load
@@ -50,7 +56,7 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: lint | var
+test: renderer-check lint | var
 	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null || \
 		(echo "Model changes have no migration: run manage.py makemigrations"; exit 1)
 	$(BIN)/pytest $(PYTEST_ARGS)

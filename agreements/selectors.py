@@ -56,6 +56,20 @@ def agreement_with_relations(queryset: QuerySet[Agreement]) -> QuerySet[Agreemen
     )
 
 
+def approvers_besides(*, agreement: Agreement) -> list[Any]:
+    """Active people who could approve the agreement: every approver the four-eyes rule lets approve it."""
+    from django.contrib.auth import get_user_model
+
+    from agreements import workflow
+
+    permission = workflow.STEPS[workflow.APPROVE].permission or ""
+    users = get_user_model().objects.with_perm(
+        permission, is_active=True, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
+    )
+    # workflow.four_eyes_refusal decides (it also refuses anyone who changed it since its last approval).
+    return [user for user in users.order_by("username") if not workflow.four_eyes_refusal(user, agreement)]
+
+
 def agreements_ending(*, within_days: int, today: dt.date | None = None) -> QuerySet[Agreement]:
     today = today or timezone.localdate()
     return Agreement.objects.filter(

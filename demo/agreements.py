@@ -147,6 +147,17 @@ def _users() -> dict[str, User]:
     return users
 
 
+def review_in(days: int, *, ends: dt.date | None = None) -> dt.date:
+    """A review date `days` from today (before the agreement ends), so that a fresh demo opens with reviews
+    coming up rather than every one overdue, whatever the date."""
+    today = timezone.localdate()
+    due = today + dt.timedelta(days=days)
+    # Before the agreement ends while it can be; once the demo's end dates have passed, still in the future.
+    if ends and today < ends - dt.timedelta(days=1) < due:
+        return ends - dt.timedelta(days=1)
+    return due
+
+
 def _agreement(reference: str) -> Agreement | None:
     return Agreement.objects.filter(reference=reference).first()
 
@@ -204,7 +215,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
                 "services for Leicester, Leicestershire and Rutland.",
                 "start_date": dt.date(2024, 4, 1),
                 "end_date": dt.date(2028, 3, 31),
-                "review_date": dt.date(2027, 3, 31),
+                "review_date": review_in(300, ends=dt.date(2028, 3, 31)),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -234,7 +245,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
                 "parent": parent,
                 "start_date": dt.date(2025, 10, 22),
                 "end_date": dt.date(2028, 3, 31),
-                "review_date": dt.date(2026, 10, 22),
+                "review_date": review_in(180, ends=dt.date(2028, 3, 31)),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -260,7 +271,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
                 "written instructions only.",
                 "start_date": dt.date(2025, 4, 1),
                 "end_date": dt.date(2027, 3, 31),
-                "review_date": dt.date(2026, 4, 1),
+                "review_date": review_in(60, ends=dt.date(2027, 3, 31)),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -356,7 +367,7 @@ def _linkage(
                 "to understand the health of the children and families it supports.",
                 "start_date": dt.date(2025, 9, 1),
                 "end_date": dt.date(2028, 8, 31),
-                "review_date": dt.date(2026, 9, 1),
+                "review_date": review_in(240, ends=dt.date(2028, 8, 31)),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -409,7 +420,7 @@ def _information_sharing(
                 "summary": "Leicester City Council sends NHS England a record of the adult social care services "
                 "each person receives, every quarter, so that care can be planned and improved nationally.",
                 "start_date": dt.date(2023, 4, 1),
-                "review_date": dt.date(2027, 4, 1),
+                "review_date": review_in(120),
                 "data_level": DataLevel.IDENTIFIABLE,
                 "article_6_basis": Agreement.Article6.LEGAL_OBLIGATION,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -438,7 +449,7 @@ def _information_sharing(
                 "need to.",
                 "start_date": dt.date(2025, 6, 1),
                 "end_date": dt.date(2028, 5, 31),
-                "review_date": dt.date(2027, 6, 1),
+                "review_date": review_in(330, ends=dt.date(2028, 5, 31)),
                 "data_level": DataLevel.IDENTIFIABLE,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,

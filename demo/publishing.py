@@ -37,12 +37,33 @@ Leicester, Leicestershire and Rutland Integrated Care System (ICS).
 
 Sub Licensing will be implemented through a formal agreement that enables the sharing of pseudonymised data with \
 the partner organisation. The agreement adheres to strict legal and ethical guidelines including compliance with \
-NHS England's Data Sharing Framework and data protection laws, ensuring the highest protection of individuals' \
+NHS England\u2019s Data Sharing Framework and data protection laws, ensuring the highest protection of individuals' \
 privacy and confidentiality."""
+
+
+# The rest of the register's wording, as the seed has it (page 2).
+SUB_LICENCE_WORDING = {
+    "introduction": SUB_LICENCE_INTRODUCTION,
+    "heading": "Sub Licensing Release Register",
+    "table_lead": (
+        "The LLR ICB\u2019s list of current Sub Licensees is set out within the Sub Licence Release Register table "
+        "below. The register is updated quarterly."
+    ),
+    "privacy_notice_sentence": (
+        "For further information on how the LLR ICB uses data for Sub Licensing purposes, please refer to the LLR "
+        "ICB Public Privacy Notice"
+    ),
+    "privacy_notice_title": "LLR-ICB-CORP-018-LLR-ICB-PUBLIC-Privacy-Notice-August-2025-v1.7-FINAL.pdf",
+    "team_name": "Corporate Governance Team",
+    "contact_sentence": (
+        "If you have any questions about Sub Licensing, please contact the LLR ICB\u2019s {team} via the below "
+        "email address:"
+    ),
+}
 
 
 def load_demo_wording() -> None:
     register = register_ensure(slug="sub-licences")
     Register.objects.filter(pk=register.pk, introduction=register_kind("sub-licences").default_introduction).update(
-        introduction=SUB_LICENCE_INTRODUCTION, privacy_notice_title="LLR ICB Public Privacy Notice"
+        **SUB_LICENCE_WORDING
     )

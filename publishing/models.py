@@ -8,6 +8,7 @@ Writes go through publishing.services; public pages read published editions only
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -25,7 +26,35 @@ class Register(models.Model):
     introduction = models.TextField(help_text="Plain English. Leave a blank line between paragraphs.")
     contact_email = models.EmailField("Contact email address")
     privacy_notice_url = models.URLField("Privacy notice web address", max_length=500)
-    privacy_notice_title = models.CharField("Privacy notice link text", max_length=200, default="Public Privacy Notice")
+    privacy_notice_title = models.CharField(
+        "Privacy notice link text",
+        max_length=200,
+        default="Public Privacy Notice",
+        help_text="For example the notice's file name, as the published register shows it",
+    )
+    # The rest of the register's own wording in the PDF (shared/seeds/000_*), frozen into each edition.
+    heading = models.CharField(
+        "Heading of the register",
+        max_length=200,
+        blank=True,
+        help_text="Above the table, for example Sub Licensing Release Register. Leave blank to use the title.",
+    )
+    table_lead = models.TextField("Lead-in to the table", max_length=1000, blank=True)
+    privacy_notice_sentence = models.CharField(
+        "Sentence before the privacy notice link",
+        max_length=500,
+        blank=True,
+        help_text="For example: For further information on how we use data, please refer to our Public Privacy Notice",
+    )
+    team_name = models.CharField(
+        "Team to contact", max_length=200, blank=True, help_text="For example Corporate Governance Team"
+    )
+    contact_sentence = models.CharField(
+        "Contact sentence",
+        max_length=500,
+        blank=True,
+        help_text="Shown above the email address. Write {team} where the team's name goes.",
+    )
     cadence = models.CharField(max_length=20, choices=Cadence.CHOICES)
     updated_at = models.DateTimeField(auto_now=True)
     updated_by = models.ForeignKey(
@@ -37,6 +66,10 @@ class Register(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def clean(self) -> None:
+        if "{team}" in self.contact_sentence and not self.team_name.strip():
+            raise ValidationError({"team_name": "Enter the team's name: the contact sentence names it with {team}"})
 
     @property
     def kind(self) -> RegisterKind:
@@ -115,6 +148,13 @@ class Edition(models.Model):
         if self.trigger == self.Trigger.SCHEDULED:
             return "Scheduled"
         return self.requested_by.get_username() if self.requested_by else "System"
+
+    @property
+    def day_number(self) -> int:
+        """1 for the day's first edition, 2 for "2025-10-22-2" and so on: what tells editions of a day apart."""
+        prefix = self.last_updated.isoformat() if self.last_updated else ""
+        suffix = self.slug[len(prefix) + 1 :] if prefix and self.slug.startswith(prefix + "-") else ""
+        return int(suffix) if suffix.isdigit() else 1
 
     @property
     def is_public(self) -> bool:

@@ -136,6 +136,24 @@ class RegisterKind:
     link_column: ClassVar[str]
     # CSS page size of the PDF: a register with many wide columns is laid out in landscape.
     pdf_page_size: ClassVar[str] = "A4"
+    # The rest of the wording a new Register starts with; the IG team edits it (Register fields of the same names).
+    default_team_name: ClassVar[str] = "Information Governance Team"
+    default_contact_sentence: ClassVar[str] = (
+        "If you have any questions about this register, please contact the {team} via the below email address:"
+    )
+    default_privacy_notice_sentence: ClassVar[str] = (
+        "For further information on how we use data, please refer to our privacy notice"
+    )
+
+    @property
+    def default_wording(self) -> dict[str, str]:
+        return {
+            "introduction": self.default_introduction,
+            "table_lead": self.table_lead,
+            "team_name": self.default_team_name,
+            "contact_sentence": self.default_contact_sentence,
+            "privacy_notice_sentence": self.default_privacy_notice_sentence,
+        }
 
     def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
         """The agreements the register shows on the day, in table order, parties and purposes prefetched."""

@@ -7,16 +7,23 @@ chunks or run the formats in parallel without touching the rest of publishing.
 
 from __future__ import annotations
 
+import base64
+import calendar
 import csv
 import datetime as dt
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterable
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pydyf
+from django.conf import settings
 from django.template.loader import render_to_string
 
 from agreements.dates import format_date
@@ -51,10 +58,39 @@ class EditionContent:
     entries: dict[str, dict[str, Any]] = field(default_factory=dict)
     link_column: str = ""
     pdf_page_size: str = "A4"
+    # The register's own wording (Register fields); editions snapshotted before they existed take these defaults.
+    register_heading: str = ""
+    team_name: str = ""
+    contact_sentence: str = ""
+    privacy_notice_sentence: str = ""
 
     @property
     def paragraphs(self) -> list[str]:
         return [part.strip() for part in self.introduction.replace("\r\n", "\n").split("\n\n") if part.strip()]
+
+    @property
+    def lockup_name(self) -> str:
+        """The name under the NHS logo: "NHS Leicester, Leicestershire and Rutland" shows as the logo over
+        "Leicester, Leicestershire and Rutland", as NHS identity lock-ups do."""
+        name = self.organisation_name.strip()
+        return name[4:].strip() if name.startswith("NHS ") else name
+
+    @property
+    def heading(self) -> str:
+        return self.register_heading or self.register_title
+
+    @property
+    def contact_text(self) -> str:
+        sentence = self.contact_sentence or "If you have any questions about this register, please contact {team} at:"
+        # A plain replace, not str.format: the wording is typed by staff and may hold other braces.
+        return sentence.replace("{team}", self.team_name or "us")
+
+    @property
+    def privacy_notice_text(self) -> str:
+        return (
+            self.privacy_notice_sentence
+            or f"For further information on how {self.organisation_name} uses data, please refer to its privacy notice"
+        )
 
     @property
     def last_updated_display(self) -> str:
@@ -78,12 +114,20 @@ class EditionContent:
         The link is relative ("entries/SL/25/1/"), so the one stored fragment leads to the current entry page
         from /registers/<register>/ and to the edition's own entry page from /registers/<register>/editions/<e>/.
         """
-        keys = [column["key"] for column in self.columns]
+        return [[(text, href) for text, href, _label in row] for row in self.labelled_rows()]
+
+    def labelled_rows(self) -> list[list[tuple[str, str, str]]]:
+        """linked_rows with each cell's column label, which a phone shows beside the cell (stacked rows)."""
         table = []
         for row in self.rows:
             reference = row.get("reference", "")
             href = f"entries/{reference_to_url(reference)}/" if reference in self.entries else ""
-            table.append([(row.get(key, ""), href if key == self.link_column else "") for key in keys])
+            table.append(
+                [
+                    (row.get(column["key"], ""), href if column["key"] == self.link_column else "", column["label"])
+                    for column in self.columns
+                ]
+            )
         return table
 
     def entry_list(self) -> list[dict[str, Any]]:
@@ -129,7 +173,52 @@ def render_html_fragment(content: EditionContent) -> bytes:
 
 
 def pdf_document_html(content: EditionContent) -> str:
-    return render_to_string("publishing/pdf/edition.html", {"content": content})
+    return render_to_string("publishing/pdf/edition.html", {"content": content, "logo_data_uri": logo_data_uri()})
+
+
+def logo_data_uri() -> str:
+    """The deployment's logo (REGISTER_LOGO_PATH: an SVG or PNG file), inlined so the renderer fetches nothing.
+    Empty when unset: the template then draws a neutral NHS.UK-style lock-up from the organisation's name."""
+    path = getattr(settings, "REGISTER_LOGO_PATH", "")
+    if not path:
+        return ""
+    data = Path(path).read_bytes()
+    mime = "image/svg+xml" if path.lower().endswith(".svg") else "image/png"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+def pdf_identifier(content: EditionContent) -> bytes:
+    """The first half of the PDF's /ID, the same for every rendering of one edition (ISO 32000-1, 14.4)."""
+    return (
+        hashlib.md5(f"{content.register_slug}/{content.edition_slug}".encode(), usedforsecurity=False)
+        .hexdigest()
+        .encode()
+    )
+
+
+def source_date_epoch(content: EditionContent) -> int:
+    """Midnight UTC of the edition's date: the only "now" the font subsetter may write into the PDF."""
+    return calendar.timegm(content.last_updated.timetuple())
+
+
+# SOURCE_DATE_EPOCH is process-wide; renders in one process take turns (they hold the GIL anyway).
+_EPOCH_LOCK = threading.Lock()
+
+
+@contextmanager
+def _fixed_clock(epoch: int) -> Iterator[None]:
+    """Without HarfBuzz-Subset, WeasyPrint subsets fonts with fontTools, which stamps each font's head.modified
+    with the time unless SOURCE_DATE_EPOCH is set (reproducible-builds.org). Pin it for the render."""
+    with _EPOCH_LOCK:
+        previous = os.environ.get("SOURCE_DATE_EPOCH")
+        os.environ["SOURCE_DATE_EPOCH"] = str(epoch)
+        try:
+            yield
+        finally:
+            if previous is None:
+                del os.environ["SOURCE_DATE_EPOCH"]
+            else:
+                os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
 def _scope_table_headers(document: Any, pdf: pydyf.PDF) -> None:
@@ -145,22 +234,24 @@ def _scope_table_headers(document: Any, pdf: pydyf.PDF) -> None:
 
 
 def render_pdf(content: EditionContent) -> bytes:
-    return write_pdf(pdf_document_html(content))
+    return write_pdf(pdf_document_html(content), identifier=pdf_identifier(content), epoch=source_date_epoch(content))
 
 
-def write_pdf(html: str) -> bytes:
-    """A4, tagged PDF/UA-1. No clock or random input reaches the file: the dates come from the document's
-    dcterms meta tags and the identifier is a hash of the content, so equal HTML gives equal bytes."""
+def write_pdf(html: str, *, identifier: bytes | bool = False, epoch: int = 0) -> bytes:
+    """Tagged PDF/UA-1. No clock or random input reaches the file: the dates come from the document's dcterms
+    meta tags, the /ID from the edition (the second half is pydyf's hash of the content) and the fonts'
+    timestamps from `epoch`, on either font-subsetting path, so equal HTML gives equal bytes."""
     # Imported here: WeasyPrint loads Pango, which only the rendering worker needs.
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=None).write_pdf(
-        pdf_variant="pdf/ua-1",
-        pdf_identifier=False,
-        finisher=_scope_table_headers,
-        # Fonts are subset and embedded (PDF/UA requires embedding).
-        full_fonts=False,
-    )
+    with _fixed_clock(epoch):
+        return HTML(string=html, base_url=None).write_pdf(
+            pdf_variant="pdf/ua-1",
+            pdf_identifier=identifier,
+            finisher=_scope_table_headers,
+            # Fonts are subset and embedded (PDF/UA requires embedding).
+            full_fonts=False,
+        )
 
 
 def render_csv(content: EditionContent) -> bytes:

@@ -22,6 +22,7 @@ from django.core.mail import send_mail
 from django.db import DatabaseError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.text import capfirst
 
 from agreements import roles
 from agreements.dates import format_date
@@ -39,9 +40,14 @@ CHANGE_PERMISSION = "publishing.change_register"
 REGISTER_EDITABLE_FIELDS = (
     "organisation_name",
     "introduction",
-    "contact_email",
+    "heading",
+    "table_lead",
+    "privacy_notice_sentence",
     "privacy_notice_url",
     "privacy_notice_title",
+    "team_name",
+    "contact_sentence",
+    "contact_email",
 )
 
 
@@ -62,7 +68,7 @@ def register_ensure(*, slug: str) -> Register:
         defaults={
             "title": kind.title,
             "organisation_name": settings.PORTAL_ORGANISATION_NAME,
-            "introduction": kind.default_introduction,
+            **kind.default_wording,
             "contact_email": settings.REGISTER_CONTACT_EMAIL,
             "privacy_notice_url": settings.REGISTER_PRIVACY_NOTICE_URL,
             "cadence": kind.cadence,
@@ -89,7 +95,7 @@ def register_update(*, actor: User | None, register: Register, fields: Mapping[s
     register.full_clean()
     register.updated_by = actor
     register.save()
-    labels = {name: str(getattr(Register._meta.get_field(name), "verbose_name", name)).capitalize() for name in fields}
+    labels = {name: capfirst(str(getattr(Register._meta.get_field(name), "verbose_name", name))) for name in fields}
     changes = {
         labels[name]: [str(before[name]), str(getattr(register, name))]
         for name in fields
@@ -132,11 +138,13 @@ def _new_edition(
     )
 
 
-def _snapshot(edition: Edition) -> None:
-    """Freeze the rows and the register's wording into the edition (the register row is locked by the caller)."""
+def _snapshot(edition: Edition, rows_on: dt.date | None = None) -> None:
+    """Freeze the rows and the register's wording into the edition (the register row is locked by the caller).
+    The rows are those of the edition's date unless `rows_on` names another day."""
     register = edition.register
     kind = register.kind
-    snapshot = kind.snapshot(on=edition.last_updated)
+    rows_on = rows_on or edition.last_updated
+    snapshot = kind.snapshot(on=rows_on)
     edition.rows = snapshot.rows
     edition.entries = snapshot.entries
     edition.row_count = len(edition.rows)
@@ -146,13 +154,17 @@ def _snapshot(edition: Edition) -> None:
         "document_title": kind.document_title,
         "organisation_name": register.organisation_name,
         "introduction": register.introduction,
-        "table_lead": kind.table_lead,
+        "heading": register.heading,
+        "table_lead": register.table_lead,
+        "privacy_notice_sentence": register.privacy_notice_sentence,
+        "team_name": register.team_name,
+        "contact_sentence": register.contact_sentence,
         "link_column": kind.link_column,
         "pdf_page_size": kind.pdf_page_size,
         "contact_email": register.contact_email,
         "privacy_notice_url": register.privacy_notice_url,
         "privacy_notice_title": register.privacy_notice_title,
-        "removal_notes": kind.removal_notes(on=edition.last_updated),
+        "removal_notes": kind.removal_notes(on=rows_on),
     }
     edition.snapshot_at = timezone.now()
 
@@ -179,10 +191,15 @@ def edition_content(edition: Edition) -> EditionContent:
         # Editions snapshotted before entry pages existed carry neither: no links, and the page size they had.
         link_column=metadata.get("link_column", ""),
         pdf_page_size=metadata.get("pdf_page_size", "A4"),
+        # Editions snapshotted before the rest of the wording was editable render with the defaults.
+        register_heading=metadata.get("heading", ""),
+        team_name=metadata.get("team_name", ""),
+        contact_sentence=metadata.get("contact_sentence", ""),
+        privacy_notice_sentence=metadata.get("privacy_notice_sentence", ""),
     )
 
 
-def _claim(edition: Edition, now: dt.datetime) -> bool:
+def _claim(edition: Edition, now: dt.datetime, rows_on: dt.date | None = None) -> bool:
     """Take the render lease on a locked edition. False when there is nothing to do or another run holds it."""
     if edition.status == Edition.Status.FAILED:
         # An explicit re-run retries a failed render; the previous error is kept in the log, not here.
@@ -194,7 +211,7 @@ def _claim(edition: Edition, now: dt.datetime) -> bool:
         return False
     edition.claimed_until = now + RENDER_LEASE
     if edition.snapshot_at is None:
-        _snapshot(edition)
+        _snapshot(edition, rows_on)
     edition.save()
     return True
 
@@ -268,11 +285,14 @@ def edition_publish(
     edition_id: int | None = None,
     on: dt.date | None = None,
     trigger: str = Edition.Trigger.SCHEDULED,
+    rows_on: dt.date | None = None,
 ) -> Edition:
     """Snapshot, render and publish an edition. Idempotent: safe to run again, concurrently or after a retry.
 
     With edition_id, it completes an edition requested by "Publish now" (edition_request). Without it, this is
     the scheduled run: at most one edition per register per period, whatever the number of runs.
+    `rows_on` takes the rows of another day than the edition's date `on`: the demo's first edition is dated as
+    the published seed while showing the demo data as it stands today (its partner's assurance is today's).
     """
     now = timezone.now()
     with transaction.atomic():
@@ -301,7 +321,7 @@ def edition_publish(
                 )
         if edition.status == Edition.Status.DRAFT:
             raise ValidationError("A preview is never published. Use Publish now to publish a new edition.")
-        claimed = _claim(edition, now)
+        claimed = _claim(edition, now, rows_on)
     if not claimed:
         return edition
     return _render_and_store(edition, final_status=Edition.Status.PUBLISHED)
@@ -349,7 +369,7 @@ def edition_preview_content(*, register: Register, on: dt.date | None = None) ->
     """What an edition would hold today, without saving anything (the command line's --preview)."""
     on = on or timezone.localdate()
     edition = Edition(register=register, slug="preview", last_updated=on, period=period_of(on, register.cadence)[1])
-    _snapshot(edition)
+    _snapshot(edition, rows_on=timezone.localdate())
     return edition_content(edition)
 
 

@@ -17,11 +17,15 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 
-DEBUG = env.bool("DEBUG", default=False)
+# DEBUG=true is development mode (`make run`, `make test`): the development secret key, demo accounts, static
+# files from the finders, cookies over plain HTTP. Django's own debug pages (the yellow 404 and traceback pages)
+# are a second opt-in, DEBUG_PAGES=true, so that `make run` shows the NHS.UK error pages the product shows.
+DEVELOPMENT = env.bool("DEBUG", default=False)
+DEBUG = DEVELOPMENT and env.bool("DEBUG_PAGES", default=False)
 
 _DEV_SECRET_KEY = "django-insecure-development-only-key-never-use-in-production"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
-if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
+SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEVELOPMENT else "")
+if not DEVELOPMENT and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured(
         "SECRET_KEY must be set to a random value of at least 50 characters when DEBUG is off. "
         "Generate one with: python -c 'import secrets; print(secrets.token_urlsafe(64))'"
@@ -29,8 +33,9 @@ if not DEBUG and (len(SECRET_KEY) < 50 or SECRET_KEY.startswith("django-insecure
 
 _LOCAL_HOSTS = ["localhost", "127.0.0.1", "[::1]"]
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=_LOCAL_HOSTS)
-if DEBUG and set(ALLOWED_HOSTS) - {*_LOCAL_HOSTS, "testserver"}:
-    # DEBUG pages leak settings and source; a site serving real host names must never run with them.
+if DEVELOPMENT and set(ALLOWED_HOSTS) - {*_LOCAL_HOSTS, "testserver"}:
+    # Development mode (and its debug pages) leaks settings and source; a site serving real host names must
+    # never run in it.
     raise ImproperlyConfigured("DEBUG must be off when ALLOWED_HOSTS names hosts other than this machine.")
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
@@ -154,14 +159,14 @@ STORAGES = {
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
-            if DEBUG
+            if DEVELOPMENT
             else "whitenoise.storage.CompressedManifestStaticFilesStorage"
         )
     },
 }
 # In development WhiteNoise serves straight from the finders (node_modules included), with no collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
-WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEVELOPMENT
+WHITENOISE_AUTOREFRESH = DEVELOPMENT
 # Uploaded agreement documents (signed PDFs): the largest accepted file.
 DOCUMENT_MAX_BYTES = env.int("DOCUMENT_MAX_MB", default=20) * 1024 * 1024
 # Bulk import of an existing register (CSV or XLSX): the largest file and the most rows one import takes.
@@ -189,6 +194,9 @@ REGISTER_PRIVACY_NOTICE_URL = env.str(
     default="https://leicesterleicestershireandrutland.icb.nhs.uk/wp-content/uploads/2025/09/"
     "LLR-ICB-CORP-018-LLR-ICB-PUBLIC-Privacy-Notice-August-2025-v1.7-FINAL.pdf",
 )
+# The logo at the top right of every page of the registers' PDFs: an SVG or PNG file of the deployment (the NHS
+# identity lock-up it is licensed to use). Unset, the PDF draws a neutral NHS.UK-style lock-up from the name.
+REGISTER_LOGO_PATH = env.str("REGISTER_LOGO_PATH", default="")
 # Absolute address of the site, for links in e-mails (no trailing slash).
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
@@ -243,15 +251,15 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
 }
 
 # Security. Production is DEBUG off; these follow it, and `manage.py check --deploy` is clean with them.
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
+SESSION_COOKIE_SECURE = not DEVELOPMENT
+CSRF_COOKIE_SECURE = not DEVELOPMENT
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEVELOPMENT)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEVELOPMENT else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEVELOPMENT)
 # nhs.uk and gov.uk services are on the browsers' HSTS preload list; a deployment elsewhere may turn this off.
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEBUG)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=not DEVELOPMENT)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"

@@ -20,3 +20,12 @@ def test_server_errors_get_a_plain_nhs_page(settings) -> None:
     html = render_to_string("500.html")  # rendered without a request, as Django's handler does
     assert "Sorry, there is a problem with the service" in html
     assert 'class="nhsuk-footer"' in html
+
+
+def test_development_mode_shows_the_nhs_error_pages_unless_debug_pages_are_asked_for(client: Client, settings) -> None:
+    # What `make run` gives (DEBUG=true without DEBUG_PAGES): development mode, Django's debug pages off.
+    settings.DEVELOPMENT, settings.DEBUG = True, False
+    html = client.get("/no-such-entry/").content.decode()
+    assert "<h1>Page not found</h1>" in html and "Using the URLconf" not in html
+    settings.DEBUG = True  # DEBUG_PAGES=true
+    assert "Using the URLconf" in client.get("/no-such-entry/").content.decode()

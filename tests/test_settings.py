@@ -18,7 +18,7 @@ PRODUCTION = {
 
 def _run(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
     # A clean slate: only what the case sets (the browser tests' DJANGO_ALLOW_ASYNC_UNSAFE must not leak in).
-    inherited = {"DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    inherited = {"DEBUG", "DEBUG_PAGES", "SECRET_KEY", "ALLOWED_HOSTS", "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env = {k: v for k, v in os.environ.items() if k not in inherited}
     env.update(environment)
     return subprocess.run(  # noqa: S603 - our own interpreter and manage.py
@@ -66,3 +66,19 @@ def test_production_cookies_are_secure() -> None:
         **PRODUCTION,
     )
     assert result.stdout.strip().splitlines()[-1] == "True True True True", result.stderr
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        # `make run`: development mode, but the NHS.UK 404 and 500 pages, as the product shows them.
+        ({"DEBUG": "true"}, "True False"),
+        # The developer asks for Django's debug pages.
+        ({"DEBUG": "true", "DEBUG_PAGES": "true"}, "True True"),
+        # Never in production, whatever DEBUG_PAGES says.
+        ({**PRODUCTION, "DEBUG_PAGES": "true"}, "False False"),
+    ],
+)
+def test_debug_pages_are_a_separate_opt_in(environment: dict[str, str], expected: str) -> None:
+    result = _run("shell", "-c", "from django.conf import settings as s; print(s.DEVELOPMENT, s.DEBUG)", **environment)
+    assert result.stdout.strip().splitlines()[-1] == expected, result.stderr

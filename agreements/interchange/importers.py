@@ -216,14 +216,21 @@ class ImportPreview:
     filename: str
     rows: list[RowResult]
     ignored_columns: list[str] = field(default_factory=list)
+    # Problems with the file as a whole (a missing column), reported with the rows' in the same pass.
+    file_errors: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[tuple[int, str, str]]:
         return [(row.number, column, message) for row in self.rows for column, message in row.errors]
 
     @property
+    def errors_by_row(self) -> list[tuple[int, list[str]]]:
+        """Every row's problems together, in row order: one line per row in the error summary."""
+        return [(row.number, [message for _, message in row.errors]) for row in self.rows if row.errors]
+
+    @property
     def has_errors(self) -> bool:
-        return any(row.errors for row in self.rows)
+        return bool(self.file_errors) or any(row.errors for row in self.rows)
 
     def count(self, status: str) -> int:
         return sum(1 for row in self.rows if row.status == status)
@@ -262,11 +269,15 @@ class Importer:
     def preview(self, table: Table, *, filename: str) -> ImportPreview:
         by_header = self._match_headers(table.headers)
         missing = [c.header for c in self.columns if c.required and c.key not in by_header.values()]
-        if missing:
-            raise SpreadsheetError(
+        # A missing column is reported with the rows' problems, so that one upload shows everything to fix.
+        file_errors = (
+            [
                 f"The file is missing the required column{'s' if len(missing) > 1 else ''} "
                 f"{', '.join(f'“{m}”' for m in missing)}. The first row must name the columns, as in the example file"
-            )
+            ]
+            if missing
+            else []
+        )
         ignored = [h for i, h in enumerate(table.headers) if h and i not in by_header]
         columns = {c.key: c for c in self.columns}
         self.prepare()
@@ -285,11 +296,19 @@ class Importer:
                 if key not in row.values:
                     row.values[key] = column.parse(None)
                 elif column.required and row.values[key] in ("", None) and not _has_error(row, column.header):
-                    row.error(column.header, f"Enter the {column.header.lower()}")
+                    row.error(column.header, f"Enter the {_in_sentence(column.header)}")
             self.check_row(row)
+            # What follows from a missing column is said once, for the file, not again on every row.
+            row.errors = [(column, message) for column, message in row.errors if column not in missing]
             rows.append(row)
         self.check_file(rows)
-        return ImportPreview(importer=self, filename=clean_filename(filename), rows=rows, ignored_columns=ignored)
+        return ImportPreview(
+            importer=self,
+            filename=clean_filename(filename),
+            rows=rows,
+            ignored_columns=ignored,
+            file_errors=file_errors,
+        )
 
     def _match_headers(self, headers: list[str]) -> dict[int, str]:
         names = {}
@@ -317,7 +336,9 @@ class Importer:
                 column = by_field.get(name, "")
                 for message in messages:
                     if not _has_error(row, column):
-                        row.error(column, f"{column}: {message}" if column else message)
+                        # "Enter an ODS code" names its column already; "Enter a valid date" does not.
+                        named = not column or column.casefold() in message.casefold()
+                        row.error(column, message if named else f"{column}: {message}")
 
     def prepare(self) -> None:
         """Load what every row is checked against, once per file."""
@@ -327,6 +348,12 @@ class Importer:
 
     def check_file(self, rows: list[RowResult]) -> None:
         """Checks across rows, such as the same key on two rows."""
+
+
+def _in_sentence(header: str) -> str:
+    """A column's name inside a sentence: "Type of organisation" -> "type of organisation", but "ODS code" keeps
+    its capitals."""
+    return header if header[:2].isupper() else header[:1].lower() + header[1:]
 
 
 def _has_error(row: RowResult, column: str) -> bool:

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
+from django.utils.text import capfirst
 
 from agreements.dates import format_date
 from agreements.models import Agreement, Linkage, Organisation
@@ -50,7 +51,7 @@ def _display(instance: models.Model, field: models.Field) -> str:
 def _snapshot(instance: models.Model, m2m: Mapping[str, Iterable[models.Model]] | None = None) -> dict[str, str]:
     """What a person would read of the record: field label -> displayed value."""
     values = {
-        str(field.verbose_name).capitalize(): _display(instance, field)
+        capfirst(str(field.verbose_name)): _display(instance, field)
         for field in instance._meta.concrete_fields
         if field.editable and field.name not in _AGREEMENT_SYSTEM_FIELDS | _ORGANISATION_SYSTEM_FIELDS
     }

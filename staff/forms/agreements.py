@@ -449,7 +449,25 @@ class SubLicenceForm(AgreementForm):
         self.order_fields(["sub_licensee", "licensor", "parent", "title", "summary"])
 
 
+class _PersonChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return str(obj.get_full_name() or obj.get_username())
+
+
 class AgreementFilterForm(NHSFormMixin, forms.Form):
+    """The agreements list's search, filters and order. A GET form, so every choice is in the page's address."""
+
+    # value: (label, order_by). The first is the default order.
+    SORTS = {
+        "": ("Start date, newest first", ("-start_date", "reference")),
+        "reference": ("Reference", ("reference",)),
+        "title": ("Title, A to Z", ("title", "reference")),
+        "status": ("Status", ("status", "reference")),
+        "review_date": ("Review date, soonest first", ("review_date", "reference")),
+        "end_date": ("End date, soonest first", ("end_date", "reference")),
+        "-updated_at": ("Last changed, newest first", ("-updated_at", "reference")),
+    }
+
     q = forms.CharField(label="Search", help_text="Reference, title or partner", required=False, max_length=200)
     kind = forms.ChoiceField(label="Type", choices=[("", "All types"), *Agreement.Kind.choices], required=False)
     status = forms.ChoiceField(
@@ -458,7 +476,32 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
     data_level = forms.ChoiceField(
         label="Level of data", choices=[("", "All levels"), *DataLevel.choices], required=False
     )
+    organisation = forms.ModelChoiceField(
+        label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="All organisations"
+    )
+    owner = _PersonChoiceField(
+        label="Owner", queryset=get_user_model().objects.none(), required=False, empty_label="Anyone"
+    )
     ending_soon = forms.BooleanField(label="Ending in the next 90 days", required=False)
+    review_overdue = forms.BooleanField(label="Review overdue", required=False)
+    sort = forms.ChoiceField(
+        label="Sort by", choices=[(value, label) for value, (label, _) in SORTS.items()], required=False
+    )
+
+    def __init__(self, *args: Any, visible: Any, **kwargs: Any) -> None:
+        """`visible`: the agreements this person may see; the choices name only their organisations and owners."""
+        super().__init__(*args, **kwargs)
+        fields = cast(dict[str, forms.ModelChoiceField], self.fields)
+        fields["organisation"].queryset = (
+            Organisation.objects.filter(parties__agreement__in=visible.values("pk")).distinct().order_by("name")
+        )
+        fields["owner"].queryset = (
+            get_user_model().objects.filter(owned_agreements__in=visible.values("pk")).distinct().order_by("username")
+        )
+
+    def order_by(self) -> tuple[str, ...]:
+        sort = self.cleaned_data.get("sort", "") if self.is_bound and self.is_valid() else ""
+        return self.SORTS.get(sort, self.SORTS[""])[1]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -267,8 +267,8 @@ class OrganisationEditView(StaffMixin, View):
 
 class AgreementListView(StaffMixin, View):
     def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
-        form = AgreementFilterForm(request.GET or None)
         agreements = permissions.visible_agreements(request.user)
+        form = AgreementFilterForm(request.GET or None, visible=agreements)
         filters = form.cleaned_data if form.is_bound and form.is_valid() else {}
         if query := (filters.get("q") or "").strip():
             matching_parties = Party.objects.filter(
@@ -280,6 +280,14 @@ class AgreementListView(StaffMixin, View):
         for name in ("kind", "status", "data_level"):
             if filters.get(name):
                 agreements = agreements.filter(**{name: filters[name]})
+        if filters.get("organisation"):
+            agreements = agreements.filter(
+                pk__in=Party.objects.filter(organisation=filters["organisation"]).values("agreement")
+            )
+        if filters.get("owner"):
+            agreements = agreements.filter(owner=filters["owner"])
+        if filters.get("review_overdue"):
+            agreements = agreements.filter(pk__in=selectors.agreements_review_overdue().values("pk"))
         if filters.get("ending_soon"):
             today = timezone.localdate()
             agreements = agreements.filter(
@@ -287,7 +295,7 @@ class AgreementListView(StaffMixin, View):
                 end_date__gte=today,
                 end_date__lte=today + dt.timedelta(days=ENDING_SOON_DAYS),
             )
-        page, querystring = _paginate(request, _with_parties(agreements.order_by("-start_date", "reference")))
+        page, querystring = _paginate(request, _with_parties(agreements.order_by(*form.order_by())))
         return render(
             request,
             "staff/agreements/list.html",
@@ -297,7 +305,7 @@ class AgreementListView(StaffMixin, View):
                 "form": form,
                 "page": page,
                 "querystring": querystring,
-                "filtered": any(filters.values()),
+                "filtered": any(value for name, value in filters.items() if name != "sort"),
                 "can_add": request.user.has_perm(permissions.ADD_AGREEMENT),
             },
         )
@@ -354,6 +362,10 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 if agreement.status in {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE}
                 else [],
                 "amendments": selectors.amendments_for_agreement(agreement=agreement),
+                # Who can approve it, so that a team with one approver sees it is stuck, and why.
+                "approvers": selectors.approvers_besides(agreement=agreement)
+                if agreement.status == Agreement.Status.IN_REVIEW
+                else None,
             },
         )
 

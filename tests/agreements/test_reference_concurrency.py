@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from django.db import connection
 
-from agreements import services
+from agreements import roles, services
 from agreements.models import Agreement, DataLevel
 from tests.conftest import ON_POSTGRES
 from tests.factories import OrganisationFactory, UserFactory
@@ -19,7 +19,7 @@ PER_THREAD = 5
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locking is what is under test; needs DATABASE_URL=postgres://…")
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sub_licence_creation_never_duplicates_a_reference() -> None:
-    officer = UserFactory(username="officer")
+    officer = UserFactory(username="officer", role=roles.IG_OFFICER)
     partners = [OrganisationFactory() for _ in range(THREADS)]
     start = threading.Barrier(THREADS)
 

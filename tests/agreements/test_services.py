@@ -68,8 +68,11 @@ def test_organisation_create_normalises_and_records_history(officer) -> None:
     assert organisation.ods_code == "509"
     event = AuditEvent.objects.get(organisation=organisation)
     assert (event.actor, event.action, event.reason) == (officer, Action.CREATED, "New partner")
-    assert event.changes["Ods code"] == ["", "509"]
+    # The fields' own labels, capitals kept: "ODS code", not "Ods code".
+    assert event.changes["ODS code"] == ["", "509"]
     assert event.changes["Name"] == ["", "Leicester City Council"]
+    assert "DSPT status" in event.changes
+    assert not {"Ods code", "Dspt status"} & set(event.changes)
 
 
 def test_organisation_create_with_bad_input_writes_nothing(officer) -> None:

@@ -25,7 +25,7 @@ def _violations(page: Any) -> list[str]:
 
 
 def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     call_command("publish_register", "sub-licences")
     call_command("publish_register", "information-sharing")

@@ -37,7 +37,7 @@ def test_import_a_csv_with_a_bad_row_fix_it_and_see_the_rows(page, sign_in) -> N
 
     _upload(page, BAD)
     summary = page.locator(".nhsuk-error-summary")
-    assert "Row 3, column “ODS code”" in summary.inner_text()
+    assert "Row 3: Enter an ODS code" in summary.inner_text()
     assert "Enter an ODS code of 3 to 10 letters and numbers" in summary.inner_text()
     assert page.locator("#row-2").get_by_text("Will be added").is_visible()
     assert page.locator("#row-3").get_by_text("Error").first.is_visible()

@@ -29,3 +29,27 @@ def test_home_page_lists_registers_with_their_last_updated_date(page) -> None:
     link.click()
     assert page.locator("h1").inner_text() == "Sub Licence Release Register"
     assert_accessible(page)
+
+
+@pytest.mark.parametrize("slug", ["sub-licences", "information-sharing"])
+def test_a_register_reads_on_a_320_pixel_phone_without_scrolling_sideways(page, slug: str) -> None:
+    import datetime as dt
+
+    from tests.publishing.factories import (
+        information_sharing_register,
+        publish,
+        seed_sub_licence,
+        statutory_return,
+    )
+
+    seed_sub_licence()
+    statutory_return()
+    register = information_sharing_register() if slug == "information-sharing" else None
+    publish(register, on=dt.date(2025, 10, 22))
+    page.set_viewport_size({"width": 320, "height": 640})
+    page.goto(f"/registers/{slug}/")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 320
+    # The rows stack: each cell shows its column's label beside it.
+    assert page.locator(".nhsuk-table-responsive__heading").first.is_visible()
+    assert page.get_by_role("heading", name="Download this edition").is_visible()
+    assert_accessible(page)

@@ -21,7 +21,7 @@ def _counts() -> dict[str, int]:
 
 
 def test_load_demo_twice_leaves_one_copy(settings, capsys) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     first = _counts()
     call_command("load_demo")
@@ -31,7 +31,7 @@ def test_load_demo_twice_leaves_one_copy(settings, capsys) -> None:
 
 
 def test_load_demo_is_exactly_the_published_register(settings) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     sub_licence = Agreement.objects.get(reference="SL/25/1")
     assert sub_licence.kind == Agreement.Kind.SUB_LICENCE
@@ -49,7 +49,7 @@ def test_load_demo_is_exactly_the_published_register(settings) -> None:
 def test_demo_accounts_have_their_roles(settings) -> None:
     from django.contrib.auth import get_user_model
 
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     users = {u.username: u for u in get_user_model().objects.all()}
     assert users["ig-officer"].check_password("register-demo")
@@ -66,7 +66,7 @@ def test_demo_accounts_have_their_roles(settings) -> None:
 def test_without_debug_no_demo_accounts_are_created(settings, capsys) -> None:
     from django.contrib.auth import get_user_model
 
-    settings.DEBUG = False
+    settings.DEVELOPMENT = False
     call_command("load_demo")
     assert not get_user_model().objects.filter(username="ig-officer").exists()
     assert Agreement.objects.get(reference="SL/25/1").status == Agreement.Status.ACTIVE
@@ -85,3 +85,15 @@ def test_grant_partner_contact_command() -> None:
         call_command("grant_partner_contact", "jo", "ZZZ")
     with pytest.raises(CommandError, match="no user called"):
         call_command("grant_partner_contact", "nobody", "509")
+
+
+@pytest.mark.parametrize("today", ["2026-11-30 09:00 +0000", "2027-06-15 09:00 +0100"])
+def test_a_fresh_demo_opens_with_no_review_overdue_whatever_the_date(settings, today: str) -> None:
+    import time_machine
+
+    from agreements.selectors import agreements_review_overdue
+
+    with time_machine.travel(today):
+        call_command("load_demo")
+        assert list(agreements_review_overdue().values_list("reference", flat=True)) == []
+        assert Agreement.objects.filter(status=Agreement.Status.ACTIVE, review_date__isnull=False).exists()

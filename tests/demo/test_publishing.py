@@ -8,7 +8,7 @@ pytestmark = pytest.mark.django_db
 
 
 def test_load_demo_uses_the_published_registers_introduction(settings) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     register = Register.objects.get(slug="sub-licences")
     assert register.introduction == SUB_LICENCE_INTRODUCTION
@@ -19,7 +19,7 @@ def test_load_demo_uses_the_published_registers_introduction(settings) -> None:
 
 
 def test_load_demo_never_overwrites_wording_the_ig_team_edited(settings) -> None:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     Register.objects.filter(slug="sub-licences").update(introduction="Our own words.")
     call_command("load_demo")

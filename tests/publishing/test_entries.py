@@ -40,7 +40,10 @@ def test_a_reference_with_slashes_has_a_clean_stable_url_and_the_register_links_
     assert reverse("publishing:entry", args=["sub-licences", "SL/25/1"]) == f"{SL}entries/SL/25/1/"
     html = client.get(SL).content.decode()
     # Relative, so the one stored table leads to the current entry here and to the edition's own entry there.
-    assert '<td class="nhsuk-table__cell"><a href="entries/SL/25/1/">SL/25/1</a></td>' in html
+    assert (
+        '<span class="nhsuk-table-responsive__heading" aria-hidden="true">Reference Number </span>'
+        '<a href="entries/SL/25/1/">SL/25/1</a></td>'
+    ) in html
     page = client.get(f"{SL}entries/SL/25/1/")
     assert page.status_code == 200
     text = page.content.decode()

@@ -65,7 +65,8 @@ def test_pdf_holds_the_heading_columns_the_seed_row_and_the_footer(seed_files) -
     assert "NHS Leicester, Leicestershire and Rutland" in text
     assert "Sub Licensing of Data" in text
     assert "Sub Licence Release Register (last updated 22 October 2025)" in text
-    table = _tables(seed_files["pdf"].content)[0]
+    # The explanation has page 1 to itself; the register starts on page 2, as in the seed.
+    table = _tables(seed_files["pdf"].content)[1]
     assert table[0] == [
         "Reference Number",
         "Partner Health & Social Care Organisation",
@@ -74,8 +75,8 @@ def test_pdf_holds_the_heading_columns_the_seed_row_and_the_footer(seed_files) -
     ]
     assert table[1] == ["SL/25/1", "Leicester City Council", "Pseudonymised", "509"]
     assert "SL/25/1 Leicester City Council Pseudonymised 509" in text
-    assert "Page 1 of 1" in pages[0]
-    assert "Sub Licensing of Data \u2014 October 2025" in pages[0]
+    assert "Page 1 of 2" in pages[0]
+    assert all("Sub Licensing of Data \u2014 October 2025" in page for page in pages)
     assert "llricb-llr.informationgovernance@nhs.net" in text
 
 
@@ -127,7 +128,8 @@ def test_the_table_header_repeats_on_every_page() -> None:
     pages, tables = _text(pdf), _tables(pdf)
     assert len(pages) >= 3
     for number, (page, table) in enumerate(zip(pages, tables, strict=True), start=1):
-        if number < len(pages) or table:
+        # Page 1 is the explanation; the table runs from page 2, maybe not onto the closing paragraphs' page.
+        if 1 < number < len(pages) or (number > 1 and table):
             assert table[0][0] == "Reference Number", number
         assert f"Page {number} of {len(pages)}" in page
 
@@ -183,3 +185,51 @@ def test_diff_rows_reports_added_removed_and_changed() -> None:
     assert changes["changed"][0]["key"] == "SL/25/1"
     assert changes["changed"][0]["fields"] == {"data_level": ["Pseudonymised", "Anonymised"]}
     assert diff_rows(None, after, key="reference")["added"] == after
+
+
+@pytest.mark.parametrize("harfbuzz_subset", [True, False], ids=["harfbuzz-subset", "fonttools"])
+def test_the_same_edition_gives_the_same_bytes_whatever_the_clock_and_subsetter(
+    monkeypatch, harfbuzz_subset: bool
+) -> None:
+    import time
+
+    from weasyprint.pdf import fonts
+
+    if not harfbuzz_subset:
+        # The path a machine without libharfbuzz-subset0 takes: fontTools, which stamps fonts with the time.
+        monkeypatch.setattr(fonts, "harfbuzz_subset", None)
+    calls = []
+    fonttools_subset = fonts.Font._fonttools_subset
+    monkeypatch.setattr(fonts.Font, "_fonttools_subset", lambda *args: calls.append(1) or fonttools_subset(*args))
+    real_time = time.time
+    monkeypatch.setattr(time, "time", lambda: real_time() + 86400 * 400)
+    first = render_edition(content())["pdf"].content
+    monkeypatch.setattr(time, "time", lambda: real_time() - 86400 * 40)
+    second = render_edition(content())["pdf"].content
+    assert first == second
+    assert bool(calls) is not harfbuzz_subset
+
+
+def test_pdf_dates_and_identifier_come_from_the_edition(seed_files) -> None:
+    from publishing.render import pdf_identifier
+
+    reader = PdfReader(io.BytesIO(seed_files["pdf"].content))
+    assert str(reader.metadata["/CreationDate"]).startswith("D:20251022")
+    assert str(reader.metadata["/ModDate"]).startswith("D:20251022")
+    assert reader.trailer["/ID"][0].original_bytes == pdf_identifier(content())
+    assert pdf_identifier(content()) != pdf_identifier(content(edition_slug="2025-10-22-2"))
+
+
+def test_the_lock_up_uses_the_deployments_logo_when_it_has_one(settings, tmp_path) -> None:
+    from publishing.render import pdf_document_html
+
+    assert 'class="lockup__logo">NHS</span>' in pdf_document_html(content())
+    logo = tmp_path / "logo.svg"
+    logo.write_text(
+        '<svg xmlns="http://www.w3.org/2000/svg" width="80" height="32"><rect width="80" height="32"/></svg>'
+    )
+    settings.REGISTER_LOGO_PATH = str(logo)
+    html = pdf_document_html(content())
+    assert 'src="data:image/svg+xml;base64,' in html and 'alt="NHS"' in html
+    assert "Leicester, Leicestershire and Rutland" in html
+    assert "NHS Leicester, Leicestershire and Rutland</span>" not in html

@@ -217,6 +217,40 @@ def test_register_wording_is_edited_by_the_ig_team_and_reaches_only_the_next_edi
         services.register_update(actor=auditor, register=register, fields={"introduction": "x"})
 
 
+def test_every_sentence_of_the_pdf_that_is_the_ig_teams_own_is_edited_audited_and_frozen_per_edition(
+    officer,
+) -> None:
+    from audit.models import AuditEvent
+
+    seed_sub_licence()
+    first = publish(on=dt.date(2025, 7, 1))
+    wording = {
+        "heading": "Sub Licensing Release Register",
+        "table_lead": "Our list of current Sub Licensees is below.",
+        "privacy_notice_sentence": "For more, please refer to our Public Privacy Notice",
+        "privacy_notice_title": "Privacy-Notice-v1.7.pdf",
+        "team_name": "Corporate Governance Team",
+        "contact_sentence": "Questions? Contact the {team} at:",
+    }
+    register = services.register_update(actor=officer, register=first.register, fields=wording)
+    event = AuditEvent.objects.filter(action="register_changed").latest("pk")
+    assert "Team to contact" in event.changes and "Contact sentence" in event.changes
+    second = publish(on=SEED_DAY)
+    content = services.edition_content(second)
+    assert content.heading == "Sub Licensing Release Register"
+    assert content.contact_text == "Questions? Contact the Corporate Governance Team at:"
+    assert content.privacy_notice_title == "Privacy-Notice-v1.7.pdf" and content.table_lead == wording["table_lead"]
+    # The earlier edition keeps the wording it was published with.
+    first.refresh_from_db()
+    assert services.edition_content(first).contact_text != content.contact_text
+    assert first.metadata["team_name"] != "Corporate Governance Team"
+    with pytest.raises(ValidationError) as error:
+        services.register_update(
+            actor=officer, register=register, fields={"team_name": "", "contact_sentence": "Ask the {team}."}
+        )
+    assert "team_name" in error.value.message_dict
+
+
 def test_a_second_edition_on_the_same_day_gets_its_own_permanent_slug() -> None:
     seed_sub_licence()
     assert publish().slug == "2025-10-22"

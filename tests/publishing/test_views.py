@@ -121,3 +121,26 @@ def test_a_row_dropped_for_lapsed_assurance_shows_as_removed_with_a_public_reaso
     reason = second.metadata["removal_notes"]["SL/25/2"]
     assert reason and f"({reason})" in html.replace("&#x27;", "'")
     assert "Not Met" not in html
+
+
+def test_two_editions_of_one_day_are_told_apart_in_the_archive(client) -> None:
+    seed_sub_licence()
+    first, second = publish(on=SEED_DAY), publish(on=SEED_DAY)
+    assert (first.day_number, second.day_number) == (1, 2)
+    html = client.get(f"{BASE}editions/").content.decode()
+    assert f'href="{BASE}editions/2025-10-22-2/">22 October 2025, edition 2 of the day</a>' in html
+    assert f'href="{BASE}editions/2025-10-22/">22 October 2025</a>' in html
+    # And when each was published, to the minute.
+    from django.utils import timezone
+
+    assert f"{timezone.localtime(second.published_at):%-d %B %Y, %H:%M}" in html
+
+
+def test_downloads_come_before_the_table_and_rows_stack_on_a_phone(client) -> None:
+    seed_sub_licence()
+    publish(on=SEED_DAY)
+    html = client.get(BASE).content.decode()
+    assert html.index("Download this edition") < html.index("<table")
+    assert '<table class="nhsuk-table-responsive">' in html
+    # Each cell carries its column's label, which NHS.UK's responsive table shows when the row stacks at 320 px.
+    assert '<span class="nhsuk-table-responsive__heading" aria-hidden="true">ODS Code </span>509' in html

@@ -384,6 +384,17 @@ def test_four_eyes_refusal_is_shown_plainly(approver: Any) -> None:
     assert url not in detail
 
 
+def test_a_team_with_one_approver_is_told_it_is_stuck_and_then_who_can_approve(approver: Any) -> None:
+    agreement = AgreementFactory(status=Agreement.Status.IN_REVIEW, last_edited_by=approver)
+    url = reverse("staff:agreement_detail", args=[agreement.pk])
+    detail = _client(approver).get(url).content.decode()
+    assert "Nobody can approve it yet" in detail and "give the IG approver role to a second person" in detail
+    UserFactory(username="second-approver", first_name="Priya", last_name="Shah", role=roles.IG_APPROVER)
+    UserFactory(username="gone", role=roles.IG_APPROVER, is_active=False)
+    detail = _client(approver).get(url).content.decode()
+    assert "Who can approve it: Priya Shah." in detail and "Nobody can approve" not in detail
+
+
 def test_terminate_needs_a_reason_and_an_active_agreement_a_second_approver(approver: Any) -> None:
     agreement = AgreementFactory(status=Agreement.Status.ACTIVE)
     client = _client(approver)
@@ -484,6 +495,35 @@ def test_agreement_list_searches_and_filters(officer_client: Client) -> None:
     assert shown(status="draft") == {other.reference}
     assert shown(data_level="pseudonymised") == {rutland.reference, other.reference}
     assert shown(data_level="aggregate") == set()
+
+
+@time_machine.travel("2026-05-01 12:00 +0100")
+def test_agreement_list_filters_by_organisation_owner_and_overdue_review_and_sorts_all_in_the_url(
+    officer: Any, officer_client: Client
+) -> None:
+    import datetime as dt
+
+    partner = OrganisationFactory(name="Rutland County Council")
+    rutland = SubLicenceFactory(title="Zebra planning", sub_licensee=partner, review_date=dt.date(2027, 1, 1))
+    owned = AgreementFactory(title="Alpha hospital data", owner=officer, review_date=dt.date(2026, 6, 1))
+    overdue = AgreementFactory(title="Middle data", review_date=dt.date(2026, 1, 1))
+    url = reverse("staff:agreement_list")
+
+    def shown(**params: str) -> list[str]:
+        body = officer_client.get(url, params).content.decode()
+        positions = {a.reference: body.find(f">{a.reference}<") for a in (rutland, owned, overdue)}
+        return [reference for reference, at in sorted(positions.items(), key=lambda item: item[1]) if at >= 0]
+
+    assert shown(organisation=str(partner.pk)) == [rutland.reference]
+    assert shown(owner=str(officer.pk)) == [owned.reference]
+    assert shown(review_overdue="on") == [overdue.reference]
+    assert shown(sort="title") == [owned.reference, overdue.reference, rutland.reference]
+    assert shown(sort="review_date") == [overdue.reference, owned.reference, rutland.reference]
+    # The choices are in the page's address, so a filtered, sorted list can be bookmarked and paged.
+    page = officer_client.get(url, {"owner": str(officer.pk), "sort": "title"}).content.decode()
+    assert "Clear search and filters" in page
+    assert '<option value="title" selected>' in page
+    assert f"Rutland County Council ({partner.ods_code})</option>" in page
 
 
 @time_machine.travel("2026-05-01 12:00 +0100")

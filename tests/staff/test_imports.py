@@ -117,7 +117,8 @@ def test_preview_shows_row_column_and_problem_and_confirm_is_refused(officer_cli
     preview_url = _upload(officer_client, data)["Location"]
     html = officer_client.get(preview_url).content.decode()
     assert "There is a problem" in html
-    assert re.search(r"Row 3, column “ODS code”: ODS code: Enter an ODS code", html)
+    # One line per row, the column named once.
+    assert re.search(r"Row 3: Enter an ODS code", html) and "ODS code: Enter an ODS code" not in html
     assert 'href="#row-3"' in html and 'id="row-3"' in html
     assert "Import 1 record" not in html
     response = officer_client.post(preview_url)
@@ -131,7 +132,6 @@ def test_preview_shows_row_column_and_problem_and_confirm_is_refused(officer_cli
     [
         (b"%PDF-1.4 binary\x00", "register.pdf", "must be a CSV or an Excel (.xlsx) file"),
         (b"Name,ODS code,Type of organisation\r\n", "empty-rows.csv", "no rows of data"),
-        (b"Name,ODS code\r\nA,AB1\r\n", "missing.csv", "missing the required column"),
         (b"just,text\r\n1,2\r\n", "fake.xlsx", "not a real Excel (.xlsx) file"),
     ],
 )
@@ -186,3 +186,18 @@ def test_a_file_with_too_many_columns_is_refused_on_the_upload_page(officer_clie
     response = _upload(officer_client, wide + b"Council,509,Local authority\r\n")
     assert response.status_code == 400
     assert "has more than 200 columns" in response.content.decode()
+
+
+def test_a_missing_column_and_the_rows_problems_arrive_in_one_pass_grouped_by_row(officer_client) -> None:
+    data = b"Name,ODS code\r\nGood Council,509\r\nBad Council,R W?\r\n,AB1\r\n"
+    response = _upload(officer_client, data)
+    assert response.status_code == 302  # to the preview: the file is read, all of it
+    html = officer_client.get(response["Location"]).content.decode()
+    summary = html[html.index("There is a problem") : html.index("<h1>")]
+    assert "missing the required column “Type of organisation”" in summary
+    # The missing column is said once for the file, not again on every row.
+    assert summary.count("Type of organisation") == 1
+    assert re.search(r'href="#row-3">Row 3: Enter an ODS code [^<;]*</a>', summary)
+    assert re.search(r'href="#row-4">Row 4: Enter the name</a>', summary)
+    assert "Ods code" not in html and "ods_code" not in html
+    assert officer_client.post(response["Location"]).status_code == 400

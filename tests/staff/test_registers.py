@@ -122,3 +122,30 @@ def test_register_wording_changes_and_publication_leave_audit_rows(client, djang
     client.post(f"/staff/registers/sub-licences/editions/{edition.pk}/withdraw/", {"reason": "Wrong partner"})
     withdrawn = AuditEvent.objects.get(action=AuditEvent.Action.WITHDRAWN)
     assert withdrawn.reason == "Wrong partner" and withdrawn.actor == approver
+
+
+def test_the_pdfs_wording_is_edited_on_the_register_page_with_errors_next_to_the_field(client) -> None:
+    register = sub_licence_register()
+    client.force_login(UserFactory(role=roles.IG_OFFICER))
+    data = {
+        **services.register_editable_values(register),
+        "heading": "Sub Licensing Release Register",
+        "team_name": "",
+        "contact_sentence": "Please contact the LLR ICB\u2019s {team} via the below email address:",
+    }
+    response = client.post("/staff/registers/sub-licences/edit/", data)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "There is a problem" in html and "Enter the team" in html and "Sub Licensing Release Register" in html
+    response = client.post("/staff/registers/sub-licences/edit/", {**data, "team_name": "Corporate Governance Team"})
+    assert response.status_code == 302
+    page = client.get("/staff/registers/sub-licences/").content.decode()
+    assert "Corporate Governance Team" in page and "Sub Licensing Release Register" in page
+
+
+def test_counts_read_in_the_singular_for_one(client) -> None:
+    seed_sub_licence()
+    publish()
+    client.force_login(UserFactory(role=roles.IG_OFFICER))
+    html = client.get("/staff/registers/").content.decode()
+    assert "(1 entry)" in html and "1 entries" not in html

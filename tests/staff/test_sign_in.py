@@ -51,3 +51,13 @@ def test_logout_is_a_post() -> None:
     assert client.get(reverse("logout")).status_code == 405
     assert client.post(reverse("logout")).status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+def test_signing_out_says_so_on_the_next_page() -> None:
+    client = Client()
+    client.force_login(UserFactory(username="officer"))
+    response = client.post(reverse("logout"), follow=True)
+    html = response.content.decode()
+    assert "You have signed out." in html and "nhsuk-notification-banner--success" in html
+    # Once only.
+    assert "You have signed out." not in client.get("/").content.decode()

@@ -49,7 +49,7 @@ STAFF_URLS = _staff_patterns()
 
 @pytest.fixture
 def demo(settings) -> dict[str, Any]:
-    settings.DEBUG = True
+    settings.DEVELOPMENT = True
     call_command("load_demo")
     # An edition row is all the guard needs; rendering one for each of the 80 cases would only cost time.
     edition = Edition.objects.create(

@@ -12,7 +12,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args: object, **options: object) -> None:
-        accounts = load_demo(with_accounts=settings.DEBUG)
+        accounts = load_demo(with_accounts=settings.DEVELOPMENT)
         load_demo_wording()
         self.stdout.write(self.style.SUCCESS("Demo register loaded."))
         if not accounts:

@@ -163,6 +163,27 @@ def test_safe_values_are_left_alone(value) -> None:
     assert neutralise_formula(value) == value
 
 
+def test_xlsx_is_ready_to_read_frozen_filterable_sized_with_dates_as_dates(register) -> None:
+    sheet = load_workbook(io.BytesIO(exports.register_xlsx(on=TODAY)))["Agreements"]
+    assert sheet.freeze_panes == "A2"
+    headers = [cell.value for cell in sheet[1]]
+    last_column = sheet.cell(row=1, column=len(headers)).column_letter
+    assert sheet.auto_filter.ref == f"A1:{last_column}{sheet.max_row}"
+    widths = {letter: dimension.width for letter, dimension in sheet.column_dimensions.items()}
+    title_column = sheet.cell(row=1, column=headers.index("Title") + 1).column_letter
+    assert widths[title_column] > len("Title") + 2  # sized to the titles under it, not the header
+    assert all(10 <= width <= 60 for width in widths.values())
+    start = sheet.cell(row=2, column=headers.index("Start date") + 1)
+    assert start.is_date and start.number_format == "yyyy-mm-dd"
+
+
+def test_xlsx_widths_are_capped_and_come_from_a_bounded_sample() -> None:
+    rows = ([f"row {n}", "x" * 500] for n in range(1000))
+    sheet = load_workbook(io.BytesIO(xlsx_bytes([("S", ["Name", "Long"], rows)])))["S"]
+    assert sheet.column_dimensions["B"].width == 60 and sheet.max_row == 1001
+    assert sheet.auto_filter.ref == "A1:B1001"
+
+
 def test_xlsx_headers_are_neutralised_too() -> None:
     workbook = load_workbook(io.BytesIO(xlsx_bytes([("S", ["=cmd"], [["=2*3"]])])))
     assert [c.value for c in workbook["S"][1]] == ["'=cmd"]

@@ -185,7 +185,6 @@ def test_bad_dates_are_refused_with_the_format(cell: str) -> None:
         (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1rest", "old.xlsx", "old Excel (.xls)"),
         (b"Name,ODS code\r\nA,B\r\n", "fake.xlsx", "not a real Excel (.xlsx) file"),
         (b"PK\x03\x04notreallyazip", "register.xlsx", "not a real Excel (.xlsx) file"),
-        (b"Name,ODS code\r\nA,AB1\r\n", "partners.csv", "missing the required column “Type of organisation”"),
     ],
 )
 def test_bad_files_are_refused_with_a_clear_message(data: bytes, filename: str, message: str) -> None:
@@ -398,3 +397,13 @@ def test_pending_upload_is_only_found_by_its_owner(officer) -> None:
     assert upload_find(token=pending.token + "x", user_id=1) is None
     found.discard()
     assert upload_find(token=pending.token, user_id=1) is None
+
+
+def test_a_missing_required_column_is_a_file_error_reported_with_the_rows() -> None:
+    preview = preview_file(importer="organisations", data=b"Name,ODS code\r\nA,AB1\r\nB,\r\n", filename="p.csv")
+    assert preview.has_errors
+    assert preview.file_errors == [
+        "The file is missing the required column “Type of organisation”. "
+        "The first row must name the columns, as in the example file"
+    ]
+    assert preview.errors_by_row == [(3, ["Enter the ODS code"])]
