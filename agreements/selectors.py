@@ -433,7 +433,10 @@ def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> R
     on = on or timezone.localdate()
     items = []
     if agreement.end_date and agreement.end_date < on:
-        items.append(ReadinessItem("dates", "Dates", False, f"It ended on {format_date(agreement.end_date)}", "edit"))
+        # Shown, not blocking: approval does not refuse a past agreement (an existing register is recorded as it
+        # was), and the daily job expires it.
+        ended = f"It ended on {format_date(agreement.end_date)}: once approved, it expires the next night"
+        items.append(ReadinessItem("dates", "Dates", False, ended, "edit", blocks=False))
     else:
         verb = "Starts" if agreement.start_date > on else "Started"
         until = f", until {format_date(agreement.end_date)}" if agreement.end_date else ", with no end date"
