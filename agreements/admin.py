@@ -15,8 +15,9 @@ from django.db import models
 from django.http import HttpRequest
 from guardian.admin import GuardedModelAdmin
 
-from agreements import services
+from agreements import services, workflow
 from agreements.models import (
+    AMENDABLE_FIELDS,
     Agreement,
     Dataset,
     Document,
@@ -139,6 +140,14 @@ class AgreementAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  # t
     def has_add_permission(self, request: HttpRequest) -> bool:
         # New agreements start in the staff area, where sub-licence references are allocated.
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Agreement | None = None) -> Any:
+        # An approved agreement changes only through an amendment a second person approves (staff area), apart
+        # from its trivial fields.
+        if obj is not None and obj.status == Agreement.Status.ACTIVE:
+            editable = set(workflow.TRIVIAL_FIELDS)
+            return [*self.readonly_fields, *(f for f in AMENDABLE_FIELDS if f not in editable), "datasets", "purposes"]
+        return self.readonly_fields
 
     def save_model(self, request: HttpRequest, obj: Agreement, form: Any, change: bool) -> None:
         relations = {"datasets", "purposes"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.fields import GenericRelation
@@ -335,6 +336,100 @@ class Agreement(models.Model):
         if match:
             return (int(match[1]), int(match[2]), "")
         return (10**6, 0, self.reference)
+
+
+# What a change to an approved agreement touches (agreements.services.amendments). Kind and reference name the
+# agreement and never change; parties, datasets and purposes are amended alongside these.
+AMENDABLE_FIELDS = (
+    "title",
+    "summary",
+    "start_date",
+    "end_date",
+    "review_date",
+    "data_level",
+    "article_6_basis",
+    "article_9_condition",
+    "common_law_basis",
+    "statutory_gateway",
+    "opt_out",
+    "opt_out_reason",
+    "parent",
+    "permits_sub_licensing",
+    "dpia_reference",
+    "is_public",
+    "owner",
+)
+
+
+def agreement_field(name: str) -> models.Field[Any, Any]:
+    """A concrete field of Agreement by name (never a reverse relation)."""
+    field = Agreement._meta.get_field(name)
+    assert isinstance(field, models.Field)
+    return field
+
+
+class Amendment(models.Model):
+    """A proposed new version of an approved agreement (active, or approved and waiting to start). The live
+    agreement does not change until a second person approves the amendment; approval applies it in one go.
+
+    `fields` holds the whole proposed version of AMENDABLE_FIELDS as JSON (dates as ISO strings, foreign keys as
+    ids); `parties` is a list of [organisation id, role]; `datasets` and `purposes` are lists of ids. A request to
+    terminate or supersede an active agreement is an amendment of that kind, approved the same way."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", "Change"
+        TERMINATE = "terminate", "Termination"
+        SUPERSEDE = "supersede", "Supersession"
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        SUBMITTED = "submitted", "Submitted for review"
+        RETURNED = "returned", "Returned"
+        APPROVED = "approved", "Approved"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    OPEN_STATUSES = (Status.DRAFT, Status.SUBMITTED, Status.RETURNED)
+
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="amendments")
+    kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.CHANGE)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    fields = models.JSONField(default=dict, blank=True)
+    parties = models.JSONField(default=list, blank=True)
+    datasets = models.JSONField(default=list, blank=True)
+    purposes = models.JSONField(default=list, blank=True)
+    reason = models.TextField(help_text="Why the agreement needs to change.")
+    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="amendments")
+    # Everyone who wrote to the amendment, the author included: none of them may approve it.
+    contributors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    # Set when a partner contact proposed it: nobody acting for this organisation may approve it.
+    partner = models.ForeignKey(
+        Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="amendments"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["agreement"],
+                condition=Q(status__in=["draft", "submitted", "returned"]),
+                name="amendment_one_open_per_agreement",
+                violation_error_message="This agreement already has an amendment in progress",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.agreement.reference} ({self.get_status_display().lower()})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
 
 
 class Party(models.Model):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,7 +12,19 @@ from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
 from agreements import rules
-from agreements.models import Agreement, Dataset, Linkage, Organisation, Party
+from agreements.dates import format_date
+from agreements.models import (
+    LINKABLE_CATEGORIES,
+    Agreement,
+    Amendment,
+    Dataset,
+    Document,
+    Linkage,
+    Organisation,
+    Party,
+    Purpose,
+    agreement_field,
+)
 from audit.models import AuditEvent
 
 PARTNER_PERMISSION = "agreements.act_for_organisation"
@@ -45,7 +57,7 @@ def agreement_with_relations(queryset: QuerySet[Agreement]) -> QuerySet[Agreemen
 
 
 def approvers_besides(*, agreement: Agreement) -> list[Any]:
-    """Active people who could approve the agreement: every approver but its last editor (four eyes)."""
+    """Active people who could approve the agreement: every approver the four-eyes rule lets approve it."""
     from django.contrib.auth import get_user_model
 
     from agreements import workflow
@@ -54,9 +66,8 @@ def approvers_besides(*, agreement: Agreement) -> list[Any]:
     users = get_user_model().objects.with_perm(
         permission, is_active=True, include_superusers=False, backend="django.contrib.auth.backends.ModelBackend"
     )
-    if agreement.last_edited_by_id is not None:
-        users = users.exclude(pk=agreement.last_edited_by_id)
-    return list(users.order_by("username"))
+    # workflow.four_eyes_refusal decides (it also refuses anyone who changed it since its last approval).
+    return [user for user in users.order_by("username") if not workflow.four_eyes_refusal(user, agreement)]
 
 
 def agreements_ending(*, within_days: int, today: dt.date | None = None) -> QuerySet[Agreement]:
@@ -372,3 +383,304 @@ def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = 
         ),
         key=lambda p: (p.lapses_on, p.organisation.name),
     )
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Amendments to approved agreements
+
+
+def amendment_open(*, agreement: Agreement) -> Amendment | None:
+    """The agreement's amendment in progress (draft, submitted or returned), if any: there is at most one."""
+    return (
+        Amendment.objects.filter(agreement=agreement, status__in=Amendment.OPEN_STATUSES)
+        .select_related("author", "partner")
+        .first()
+    )
+
+
+def amendments_for_agreement(*, agreement: Agreement) -> QuerySet[Amendment]:
+    return Amendment.objects.filter(agreement=agreement).select_related("author", "decided_by")
+
+
+def amendments_awaiting_review() -> QuerySet[Amendment]:
+    return (
+        Amendment.objects.filter(status=Amendment.Status.SUBMITTED)
+        .select_related("agreement", "author")
+        .order_by("updated_at")
+    )
+
+
+def _with_results(queryset: QuerySet[Any], items: list[Any]) -> QuerySet[Any]:
+    """A queryset that answers with `items` without asking the database, as prefetch_related leaves one."""
+    queryset._result_cache = items
+    setattr(queryset, "_prefetch_done", True)  # noqa: B010  (private to Django's QuerySet; not in the stubs)
+    return queryset
+
+
+def _never_saved(*args: Any, **kwargs: Any) -> None:
+    raise RuntimeError("A proposed version is never saved: approve the amendment instead")
+
+
+def amendment_proposed_version(*, amendment: Amendment) -> Agreement:
+    """The agreement as the amendment proposes it, never saved: it carries the live agreement's id, so the rules
+    and the registers read it (parties, datasets and purposes, the parent with its datasets) as they read the live
+    one, without a line of their own for amendments."""
+    live = amendment.agreement
+    proposed = Agreement.objects.get(pk=live.pk)
+    for name, value in amendment.fields.items():
+        field = agreement_field(name)
+        setattr(proposed, field.attname, field.to_python(value))
+    if proposed.parent_id:
+        proposed.parent = Agreement.objects.prefetch_related("datasets").filter(pk=proposed.parent_id).first()
+    organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
+    parties = [
+        Party(agreement=proposed, organisation=organisations[org_id], role=role)
+        for org_id, role in amendment.parties
+        if org_id in organisations
+    ]
+    proposed._prefetched_objects_cache = {  # type: ignore[attr-defined]
+        "parties": _with_results(Party.objects.none(), parties),
+        "datasets": _with_results(
+            Dataset.objects.none(), list(Dataset.objects.filter(pk__in=amendment.datasets).select_related("provider"))
+        ),
+        "purposes": _with_results(Purpose.objects.none(), list(Purpose.objects.filter(pk__in=amendment.purposes))),
+    }
+    setattr(proposed, "save", _never_saved)  # noqa: B010  (an instance attribute, so mypy allows it)
+    return proposed
+
+
+def violations_of(*, agreement: Agreement, on: dt.date | None = None) -> SubLicenceViolations:
+    """The chain and assurance rules on an agreement already loaded with its relations, such as a proposed
+    version; an agreement that is not a sub-licence has none."""
+    if agreement.kind != Agreement.Kind.SUB_LICENCE:
+        return SubLicenceViolations(chain=[], assurance=[])
+    return _violations(agreement, on or timezone.localdate())
+
+
+def publication_blockers(*, agreement: Agreement, on: dt.date | None = None) -> list[str]:
+    """Why the agreement is not in a register's edition on the day, as plain sentences for the IG team; empty
+    when it is (or would be, for a proposed version). The same conditions as sub_licences_publishable and
+    information_sharing_publishable, read from one agreement already loaded with its relations."""
+    on = on or timezone.localdate()
+    reasons = []
+    if agreement.status != Agreement.Status.ACTIVE:
+        reasons.append(f"it is {agreement.get_status_display().lower()}, not approved")
+    if not agreement.is_public:
+        reasons.append("it is not shown on the public registers")
+    if agreement.start_date > on:
+        reasons.append(f"it starts on {format_date(agreement.start_date)}")
+    if agreement.end_date and agreement.end_date < on:
+        reasons.append(f"it ended on {format_date(agreement.end_date)}")
+    reasons += violations_of(agreement=agreement, on=on).messages
+    return reasons
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Ready for review: the same rules that block approval, shown before anyone submits
+
+
+@dataclass(frozen=True)
+class ReadinessItem:
+    """One line of the checklist. `fix` names what to change ("edit", "document", "organisation", "linkages"),
+    `fix_id` the record when it is not the agreement; staff pages turn them into links. An item that `blocks`
+    refuses submission while it fails; the others are shown so nothing is a surprise later."""
+
+    code: str
+    title: str
+    ok: bool
+    message: str
+    fix: str
+    fix_id: int | None = None
+    blocks: bool = True
+    # Each broken rule on its own, when the message joins several.
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Readiness:
+    items: list[ReadinessItem]
+
+    @property
+    def blocking(self) -> list[ReadinessItem]:
+        return [item for item in self.items if item.blocks and not item.ok]
+
+    @property
+    def messages(self) -> list[str]:
+        return [problem for item in self.blocking for problem in (item.problems or (item.message,))]
+
+
+def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> Readiness:
+    """Whether the agreement (or an amendment's proposed version) is ready for review, item by item. The rule items
+    come from the same functions (agreements.rules, through _violations) that approval and publication apply."""
+    on = on or timezone.localdate()
+    items = []
+    if agreement.end_date and agreement.end_date < on:
+        # Shown, not blocking: approval does not refuse a past agreement (an existing register is recorded as it
+        # was), and the daily job expires it.
+        ended = f"It ended on {format_date(agreement.end_date)}: once approved, it expires the next night"
+        items.append(ReadinessItem("dates", "Dates", False, ended, "edit", blocks=False))
+    else:
+        verb = "Starts" if agreement.start_date > on else "Started"
+        until = f", until {format_date(agreement.end_date)}" if agreement.end_date else ", with no end date"
+        items.append(
+            ReadinessItem("dates", "Dates", True, f"{verb} on {format_date(agreement.start_date)}{until}", "edit")
+        )
+    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+        violations = _violations(agreement, on)
+        parent = agreement.parent
+        chain_ok = f"Its parent {parent.reference} covers its dates, level of data and datasets" if parent else ""
+        items.append(
+            ReadinessItem(
+                "parent",
+                "Parent agreement present and covering it",
+                not violations.chain,
+                "; ".join(v.message for v in violations.chain) or chain_ok,
+                "edit",
+                problems=tuple(v.message for v in violations.chain),
+            )
+        )
+        partners = rules.sub_licensees(agreement)
+        failing = [p for p in partners if rules.partner_assurance_violations(p, on=on)]
+        items.append(
+            ReadinessItem(
+                "assurance",
+                "Partner assurance (DSPT and ICO registration)",
+                not violations.assurance,
+                "; ".join(v.message for v in violations.assurance)
+                or f"{', '.join(p.name for p in partners)}: DSPT and ICO registration current",
+                "organisation" if failing else "edit",
+                failing[0].pk if failing else None,
+                problems=tuple(v.message for v in violations.assurance),
+            )
+        )
+    signed = agreement.documents.filter(kind=Document.Kind.SIGNED_COPY).exists() if agreement.pk else False
+    items.append(
+        ReadinessItem(
+            "signed_copy",
+            "Signed copy uploaded",
+            signed,
+            "A signed copy is uploaded" if signed else "No signed copy is uploaded yet: add it once it is signed",
+            "document",
+            blocks=False,
+        )
+    )
+    categories = {d.category for d in agreement.datasets.all()} & set(LINKABLE_CATEGORIES)
+    if categories:
+        party_ids = {party.organisation_id for party in agreement.parties.all()}
+        for category in sorted(categories):
+            label = Dataset.Category(category).label
+            linkage = (
+                Linkage.objects.filter(category=category, provider_id__in=party_ids)
+                .exclude(status=Linkage.Status.CLOSED)
+                .first()
+            )
+            items.append(
+                ReadinessItem(
+                    f"linkage_{category}",
+                    f"Linkage of {label.lower()} data",
+                    linkage is not None,
+                    f"Recorded as the linkage {linkage.title} ({linkage.get_status_display().lower()})"
+                    if linkage
+                    else f"No linkage of {label.lower()} data is recorded: NHS England allows linking it to health "
+                    "data only under a recorded linkage with its three local agreements",
+                    "linkages",
+                    linkage.pk if linkage else None,
+                    blocks=False,
+                )
+            )
+    return Readiness(items=items)
+
+
+def agreements_without_signed_copy() -> QuerySet[Agreement]:
+    """Active agreements with no signed copy uploaded."""
+    signed = Document.objects.filter(kind=Document.Kind.SIGNED_COPY).values("agreement_id")
+    return Agreement.objects.filter(status=Agreement.Status.ACTIVE).exclude(pk__in=signed).order_by("reference")
+
+
+def agreements_approved_not_started(*, kinds: Sequence[str], on: dt.date | None = None) -> QuerySet[Agreement]:
+    """Approved, public agreements of these kinds that start after the day: no edition lists them yet."""
+    on = on or timezone.localdate()
+    return Agreement.objects.filter(
+        kind__in=kinds, status=Agreement.Status.ACTIVE, is_public=True, start_date__gt=on
+    ).order_by("start_date", "reference")
+
+
+def agreement_leaving_reason(*, agreement: Agreement, on: dt.date | None = None) -> str:
+    """Why an agreement a published edition lists is not in the next one, in plain English for the IG team."""
+    on = on or timezone.localdate()
+    if agreement.status in {Agreement.Status.TERMINATED, Agreement.Status.SUPERSEDED, Agreement.Status.EXPIRED}:
+        return f"it is {agreement.get_status_display().lower()}"
+    blockers = publication_blockers(agreement=agreement, on=on)
+    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+        found = violations_of(agreement=agreement, on=on)
+        if found.chain:
+            return "failed chain: " + "; ".join(v.message for v in found.chain)
+        if found.assurance:
+            return "assurance lapsed: " + "; ".join(v.message for v in found.assurance)
+    return "; ".join(blockers) or "it is no longer selected for this register"
+
+
+def sub_licence_parent_candidates(*, on: dt.date | None = None) -> QuerySet[Agreement]:
+    """The agreements a new sub-licence could validly sit under: active, not ended, allowing sub-licensing, and not
+    themselves sub-licences (agreements.rules.sub_licence_chain_violations checks the rest against the dates)."""
+    on = on or timezone.localdate()
+    return (
+        Agreement.objects.filter(status=Agreement.Status.ACTIVE, permits_sub_licensing=True)
+        .exclude(kind=Agreement.Kind.SUB_LICENCE)
+        .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
+        .order_by("reference")
+    )
+
+
+@dataclass(frozen=True)
+class LinkageEffect:
+    linkage: Linkage
+    now: rules.Checklist
+    proposed: rules.Checklist
+
+    @property
+    def sentence(self) -> str:
+        if self.now.permitted and not self.proposed.permitted:
+            problems = "; ".join(item.message for item in self.proposed.failures)
+            return f"The linkage {self.linkage.title} would stop being permitted: {problems}"
+        if not self.now.permitted and self.proposed.permitted:
+            return f"The linkage {self.linkage.title} would become permitted"
+        state = "permitted" if self.proposed.permitted else "not permitted"
+        return f"The linkage {self.linkage.title} stays {state}"
+
+
+def linkage_effects(*, proposed: Agreement, on: dt.date | None = None) -> list[LinkageEffect]:
+    """The linkages of non-health data whose three local agreements include this kind of agreement between its
+    organisations, checked (agreements.rules.linkage_checklist) with the live agreement and with the proposed
+    version in its place."""
+    if proposed.kind not in LINKAGE_AGREEMENT_KINDS:
+        return []
+    on = on or timezone.localdate()
+    organisations = {party.organisation_id for party in proposed.parties.all()} | set(
+        Party.objects.filter(agreement_id=proposed.pk).values_list("organisation_id", flat=True)
+    )
+    linkages = (
+        linkage_list()
+        .filter(Q(icb__in=organisations) | Q(provider__in=organisations) | Q(processor__in=organisations))
+        .exclude(status=Linkage.Status.CLOSED)
+    )
+    effects = []
+    for linkage in linkages:
+        ids = [linkage.icb_id, linkage.provider_id, linkage.processor_id]
+        candidates = list(
+            Agreement.objects.filter(kind__in=LINKAGE_AGREEMENT_KINDS, parties__organisation__in=ids)
+            .exclude(pk=proposed.pk)
+            .distinct()
+            .prefetch_related("parties")
+        )
+        purposes = list(linkage.purposes.all())
+        datasets = list(Dataset.objects.filter(linkages=linkage).select_related("provider"))
+        live = list(Agreement.objects.prefetch_related("parties").filter(pk=proposed.pk))
+        now, then = (
+            rules.linkage_checklist(
+                linkage, on=on, candidates=[*candidates, *version], purposes=purposes, datasets=datasets
+            )
+            for version in (live, [proposed])
+        )
+        effects.append(LinkageEffect(linkage, now, then))
+    return effects

@@ -14,11 +14,13 @@ from dataclasses import dataclass
 
 from django.contrib.auth.models import AnonymousUser, User
 
-from agreements.models import Agreement
+from agreements import selectors
+from agreements.models import Agreement, Amendment
 from audit.models import AuditEvent
 
 Status = Agreement.Status
 Action = AuditEvent.Action
+PARTNER_PERMISSION = "agreements.act_for_organisation"
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,9 @@ class Step:
     audit_action: str
     # What a refusal for a missing reason says, next to the field.
     reason_message: str = ""
+    # From these statuses the step is not taken at once: it is a request (an Amendment of the step's kind) that a
+    # second person approves, and approving it takes the step.
+    by_request_from: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
@@ -89,6 +94,7 @@ STEPS: dict[str, Step] = {
             reason_required=True,
             audit_action=Action.TERMINATED,
             reason_message="Enter why the agreement is being terminated",
+            by_request_from=frozenset({Status.ACTIVE}),
         ),
         Step(
             SUPERSEDE,
@@ -99,6 +105,7 @@ STEPS: dict[str, Step] = {
             reason_required=True,
             audit_action=Action.SUPERSEDED,
             reason_message="Enter what supersedes this agreement",
+            by_request_from=frozenset({Status.ACTIVE}),
         ),
         Step(
             EXPIRE,
@@ -140,14 +147,55 @@ PARTNER_EDITABLE_FIELDS = frozenset(
 Actor = User | AnonymousUser | None
 
 
-def four_eyes_refusal(actor: Actor, agreement: Agreement) -> str:
-    """Why this person may not take a four-eyes step on this agreement ("" when they may)."""
+# Changes to an active agreement that need no second person: only who in the IG team looks after it. It is not
+# published and no rule reads it. Everything else (every date, the review date included as the Information Sharing
+# Register publishes it; level of data, datasets, parties, purposes, parent, legal basis...) is an amendment.
+TRIVIAL_FIELDS = frozenset({"owner"})
+
+# The audit actions that change an agreement's details: whoever took one since the last approval is an editor.
+_EDITS = (Action.CREATED, Action.UPDATED)
+
+
+def four_eyes_refusal(actor: Actor, subject: Agreement | Amendment) -> str:
+    """Why this person may not take a four-eyes step on this agreement or amendment ("" when they may): the one
+    place an approver is compared with the people who wrote what is approved.
+
+    An agreement: not whoever changed it since it was last approved (its audit trail), the last editor first.
+    An amendment: not its author, not anyone who changed it, and for a partner's amendment nobody acting for
+    that partner."""
     if actor is None:
         return ""
+    if isinstance(subject, Amendment):
+        return _amendment_four_eyes(actor, subject)
+    agreement = subject
     if agreement.last_edited_by_id is not None and agreement.last_edited_by_id == actor.pk:
         return (
             "You cannot approve this agreement because you were the last person to edit it. "
             "Another approver must approve it."
+        )
+    events = AuditEvent.objects.filter(agreement=agreement)
+    last_approval = events.filter(action__in=[Action.APPROVED, Action.AMENDMENT_APPROVED]).order_by("-at").first()
+    if last_approval:
+        events = events.filter(at__gt=last_approval.at)
+    if events.filter(action__in=_EDITS, actor_id=actor.pk).exists():
+        return (
+            "You cannot approve this agreement because you changed it since it was last approved. "
+            "Another approver must approve it."
+        )
+    return ""
+
+
+def _amendment_four_eyes(actor: User | AnonymousUser, amendment: Amendment) -> str:
+    if actor.pk is None:
+        return "Sign in as an IG approver to approve an amendment."
+    if amendment.author_id == actor.pk:
+        return "You cannot approve this amendment because you proposed it. Another approver must approve it."
+    if amendment.contributors.filter(pk=actor.pk).exists():
+        return "You cannot approve this amendment because you changed it. Another approver must approve it."
+    if amendment.partner is not None and actor.has_perm(PARTNER_PERMISSION, amendment.partner):
+        return (
+            f"You cannot approve this amendment because you act for {amendment.partner.name}, whose contact "
+            "proposed it. Another approver must approve it."
         )
     return ""
 
@@ -190,3 +238,107 @@ def _verb(step: Step) -> str:
         SUPERSEDE: "mark it superseded",
         EXPIRE: "expire it",
     }[step.name]
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Amendments: the same kind of table for the proposed new version of an approved agreement (or a request to end
+# it). An amendment starts as a draft (services.amendment_propose; a request to end it starts submitted).
+
+AmendmentStatus = Amendment.Status
+AMENDMENT_SUBMIT = "submit"
+AMENDMENT_RETURN = "return"
+AMENDMENT_APPROVE = "approve"
+AMENDMENT_WITHDRAW = "withdraw"
+# Who may take a step whose `permission` is None, by their relation to the amendment rather than a role.
+EDITOR = "the IG team, or a partner contact of a party to the agreement"
+AUTHOR_OR_APPROVER = "its author, or an IG approver"
+
+AMENDMENT_STEPS: dict[str, Step] = {
+    step.name: step
+    for step in [
+        Step(
+            AMENDMENT_SUBMIT,
+            frozenset({AmendmentStatus.DRAFT, AmendmentStatus.RETURNED}),
+            AmendmentStatus.SUBMITTED,
+            None,
+            four_eyes=False,
+            reason_required=False,
+            audit_action=Action.AMENDMENT_SUBMITTED,
+        ),
+        Step(
+            AMENDMENT_RETURN,
+            frozenset({AmendmentStatus.SUBMITTED}),
+            AmendmentStatus.RETURNED,
+            "agreements.approve_agreement",
+            four_eyes=False,
+            reason_required=True,
+            audit_action=Action.AMENDMENT_RETURNED,
+            reason_message="Enter what needs to change before it can be approved",
+        ),
+        Step(
+            AMENDMENT_APPROVE,
+            frozenset({AmendmentStatus.SUBMITTED}),
+            AmendmentStatus.APPROVED,
+            "agreements.approve_agreement",
+            four_eyes=True,
+            reason_required=False,
+            audit_action=Action.AMENDMENT_APPROVED,
+        ),
+        Step(
+            AMENDMENT_WITHDRAW,
+            frozenset({AmendmentStatus.DRAFT, AmendmentStatus.SUBMITTED, AmendmentStatus.RETURNED}),
+            AmendmentStatus.WITHDRAWN,
+            None,
+            four_eyes=False,
+            reason_required=False,
+            audit_action=Action.AMENDMENT_WITHDRAWN,
+        ),
+    ]
+}
+AMENDMENT_WHO = {AMENDMENT_SUBMIT: EDITOR, AMENDMENT_WITHDRAW: AUTHOR_OR_APPROVER}
+# The statuses in which an amendment's proposed version can still be changed.
+AMENDMENT_EDITABLE_STATUSES = frozenset({AmendmentStatus.DRAFT, AmendmentStatus.RETURNED})
+
+
+def may_change(actor: Actor, agreement: Agreement) -> bool:
+    """The IG team, or a partner contact of one of the agreement's parties."""
+    if actor is None:
+        return True
+    if not actor.is_active:
+        return False
+    if actor.has_perm("agreements.change_agreement"):
+        return True
+    return selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement).exists()
+
+
+def amendment_may(actor: Actor, amendment: Amendment, step_name: str) -> bool:
+    """Whether the person may take the step on this amendment at all, whatever its state."""
+    step = AMENDMENT_STEPS[step_name]
+    if actor is None:
+        return True
+    if step.permission is not None:
+        return actor.is_active and actor.has_perm(step.permission)
+    if AMENDMENT_WHO[step_name] == EDITOR:
+        return may_change(actor, amendment.agreement)
+    return actor.is_active and (amendment.author_id == actor.pk or actor.has_perm("agreements.approve_agreement"))
+
+
+def amendment_refusal(actor: Actor, amendment: Amendment, step_name: str) -> str:
+    """Why the step cannot be taken on the amendment now, in plain English ("" when it can)."""
+    step = AMENDMENT_STEPS[step_name]
+    if not amendment_may(actor, amendment, step_name):
+        who = AMENDMENT_WHO.get(step_name, "an IG approver")
+        return f"Only {who} can {step_name} this amendment."
+    if amendment.status not in step.sources:
+        return (
+            f"This amendment of {amendment.agreement.reference} is {amendment.get_status_display().lower()}, "
+            f"so it cannot be {step.label.removeprefix('amendment ')}"
+        )
+    if step.four_eyes:
+        return four_eyes_refusal(actor, amendment)
+    return ""
+
+
+def amendment_available(actor: Actor, amendment: Amendment) -> list[str]:
+    """The steps this person can take on this amendment now: the buttons its page shows."""
+    return [name for name in AMENDMENT_STEPS if not amendment_refusal(actor, amendment, name)]

@@ -45,6 +45,13 @@ class AuditEvent(models.Model):
         ACTIVATED = "activated", "Activated"
         NOT_PERMITTED = "not_permitted", "No longer permitted"
         CLOSED = "closed", "Closed"
+        # Amendments to approved agreements
+        AMENDMENT_PROPOSED = "amendment_proposed", "Amendment proposed"
+        AMENDMENT_UPDATED = "amendment_updated", "Amendment changed"
+        AMENDMENT_SUBMITTED = "amendment_submitted", "Amendment submitted for review"
+        AMENDMENT_RETURNED = "amendment_returned", "Amendment returned"
+        AMENDMENT_WITHDRAWN = "amendment_withdrawn", "Amendment withdrawn"
+        AMENDMENT_APPROVED = "amendment_approved", "Amendment approved"
         # Publishing
         REGISTER_CHANGED = "register_changed", "Register wording changed"
         PUBLICATION_REQUESTED = "publication_requested", "Publication requested"

@@ -327,3 +327,62 @@ def register_kind(slug: str) -> RegisterKind:
         raise LookupError(
             f"There is no register called {slug!r}. Known registers: {', '.join(REGISTER_KINDS)}"
         ) from None
+
+
+def registers_listing(agreement: Agreement) -> list[RegisterKind]:
+    """The registers whose editions would list the agreement, by its kind."""
+    if agreement.kind == Agreement.Kind.SUB_LICENCE:
+        return [REGISTER_KINDS[SubLicenceRegister.slug]]
+    if agreement.kind in agreement_selectors.INFORMATION_SHARING_KINDS:
+        return [REGISTER_KINDS[InformationSharingRegister.slug]]
+    return []
+
+
+@dataclass(frozen=True)
+class EditionEffect:
+    """What a proposed version of an agreement would do to the next edition of one register: `sentence` for the
+    IG team, and the table's columns (or public entry fields) it changes as (label, live, proposed)."""
+
+    register: RegisterKind
+    sentence: str
+    changes: list[tuple[str, str, str]]
+
+
+def edition_effects(*, live: Agreement, proposed: Agreement, on: dt.date) -> list[EditionEffect]:
+    """Compare the live agreement and a proposed version of it (both loaded with their relations) as the next
+    edition published on the day would show them."""
+    effects = []
+    reference = live.reference
+    live_blockers = agreement_selectors.publication_blockers(agreement=live, on=on)
+    proposed_blockers = agreement_selectors.publication_blockers(agreement=proposed, on=on)
+    for register in registers_listing(live):
+        title = register.title
+        changes: list[tuple[str, str, str]] = []
+        if not live_blockers and proposed_blockers:
+            sentence = f"This amendment would remove {reference} from the {title}: {'; '.join(proposed_blockers)}"
+        elif live_blockers and not proposed_blockers:
+            sentence = f"This amendment would add {reference} to the {title}"
+        elif live_blockers:
+            sentence = (
+                f"{reference} is not in the {title} before or after this amendment: {'; '.join(proposed_blockers)}"
+            )
+        else:
+            live_row, proposed_row = register.row(live), register.row(proposed)
+            changes = [
+                (column.label, live_row[column.key], proposed_row[column.key])
+                for column in register.columns
+                if live_row.get(column.key) != proposed_row.get(column.key)
+            ]
+            live_entry, proposed_entry = public_entry(live), public_entry(proposed)
+            changes += [
+                (f"Entry page: {name.replace('_', ' ')}", str(live_entry[name]), str(proposed_entry[name]))
+                for name in live_entry
+                if live_entry[name] != proposed_entry[name] and name not in {c.key for c in register.columns}
+            ]
+            sentence = (
+                f"This amendment would change {reference} in the {title}"
+                if changes
+                else f"This amendment would not change what the {title} shows for {reference}"
+            )
+        effects.append(EditionEffect(register=register, sentence=sentence, changes=changes))
+    return effects

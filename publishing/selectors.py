@@ -8,7 +8,12 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
+from agreements import selectors as agreement_selectors
+from agreements.dates import format_date
+from agreements.models import Agreement
+from audit.models import AuditEvent
 from publishing.models import Edition, EditionFile, Register
 from publishing.render import diff_rows
 
@@ -167,3 +172,63 @@ def edition_for_staff(*, register: Register, pk: int) -> Edition:
         return Edition.objects.select_related("register", "requested_by", "withdrawn_by").get(register=register, pk=pk)
     except Edition.DoesNotExist:
         raise Http404("No such edition") from None
+
+
+@dataclass(frozen=True)
+class NextEdition:
+    """What publishing now would do, against the current edition: for the IG team to check before publishing."""
+
+    not_started: list[str]
+    dropped: list[tuple[str, str]]
+    changed: list[tuple[str, str, list[tuple[str, str, str]]]]
+    added: list[str]
+
+
+def next_edition(*, register: Register, on: dt.date | None = None) -> NextEdition:
+    """Approved agreements that start later ("starts on 1 January 2026: appears in the first edition after that
+    date"), and every row the next edition would drop, change or add against the current one, with the reason."""
+    on = on or timezone.localdate()
+    kind = register.kind
+    kinds = (
+        [Agreement.Kind.SUB_LICENCE] if kind.slug == "sub-licences" else agreement_selectors.INFORMATION_SHARING_KINDS
+    )
+    not_started = [
+        f"{agreement.reference} starts on {format_date(agreement.start_date)}: appears in the first edition after "
+        "that date"
+        for agreement in agreement_selectors.agreements_approved_not_started(kinds=kinds, on=on)
+    ]
+    current = edition_current(register=register)
+    rows = kind.snapshot(on=on).rows
+    key = kind.key_column
+    before = {row[key]: row for row in (current.rows if current else [])}
+    after = {row[key]: row for row in rows}
+    labels = {column.key: column.label for column in kind.columns}
+    agreements = {a.reference: a for a in Agreement.objects.filter(reference__in=[*before, *after])}
+    amended = set(
+        AuditEvent.objects.filter(
+            action=AuditEvent.Action.AMENDMENT_APPROVED,
+            agreement__reference__in=list(before),
+            at__gt=current.snapshot_at if current and current.snapshot_at else dt.datetime.min.replace(tzinfo=dt.UTC),
+        ).values_list("agreement__reference", flat=True)
+    )
+    dropped = [
+        (
+            reference,
+            agreement_selectors.agreement_leaving_reason(agreement=agreements[reference], on=on)
+            if reference in agreements
+            else "the agreement is no longer recorded",
+        )
+        for reference in before
+        if reference not in after
+    ]
+    changed = []
+    for reference, row in after.items():
+        old = before.get(reference)
+        if old is None or old == row:
+            continue
+        fields = [
+            (labels.get(name, name), old.get(name, ""), value) for name, value in row.items() if old.get(name) != value
+        ]
+        changed.append((reference, "amended" if reference in amended else "changed", fields))
+    added = [reference for reference in after if reference not in before]
+    return NextEdition(not_started=not_started, dropped=dropped, changed=changed, added=added)

@@ -24,7 +24,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404, render
 
 from agreements import selectors, workflow
-from agreements.models import Agreement, Organisation
+from agreements.models import Agreement, Amendment, Organisation
 from datarequests import selectors as request_selectors
 
 VIEW_ALL_AGREEMENTS = "agreements.view_agreement"
@@ -80,6 +80,20 @@ def agreement_actions(user: Any, agreement: Agreement) -> dict[str, bool]:
         "edit": agreement.status in workflow.EDITABLE_STATUSES and can_edit_agreement(user, agreement),
         "add_document": can_add_document(user, agreement),
         **{name: name in steps for name in workflow.STEPS},
+    }
+
+
+def amendment_actions(user: Any, amendment: Amendment) -> dict[str, bool]:
+    """What an amendment's review page offers: the steps the workflow table allows this person now, except that
+    approving is offered whenever they hold the permission, so that the page can say why four eyes refuses it."""
+    steps = workflow.amendment_available(user, amendment)
+    return {
+        "edit": amendment.status in workflow.AMENDMENT_EDITABLE_STATUSES
+        and amendment.kind == Amendment.Kind.CHANGE
+        and workflow.may_change(user, amendment.agreement),
+        **{name: name in steps for name in workflow.AMENDMENT_STEPS},
+        workflow.AMENDMENT_APPROVE: amendment.status == Amendment.Status.SUBMITTED
+        and workflow.amendment_may(user, amendment, workflow.AMENDMENT_APPROVE),
     }
 
 

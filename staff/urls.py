@@ -6,6 +6,7 @@ from django.urls import path
 import publishing.converters  # noqa: F401  (registers the entry_ref converter)
 from datarequests import workflow
 from staff.views import agreements as views
+from staff.views import amendments as amendment_views
 from staff.views import audit as audit_views
 from staff.views import datarequests as requests_views
 from staff.views import exports as export_views
@@ -40,6 +41,18 @@ urlpatterns = [
             name=f"agreement_{step}",
         )
         for step in views.PAGES
+    ],
+    path(
+        "agreements/<int:pk>/amendments/<int:amendment_pk>/", amendment_views.AmendmentView.as_view(), name="amendment"
+    ),
+    *[
+        path(
+            f"agreements/<int:pk>/amendments/<int:amendment_pk>/{step}/",
+            amendment_views.AmendmentStepView.as_view(),
+            {"step": step},
+            name=f"amendment_{step}",
+        )
+        for step in ("submit", "approve", "return", "withdraw")
     ],
     path("agreements/<int:pk>/documents/new/", views.DocumentUploadView.as_view(), name="document_create"),
     path(

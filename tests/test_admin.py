@@ -87,7 +87,8 @@ def _form(client, url: str) -> dict:
 def test_an_agreement_change_in_the_admin_goes_through_the_service_and_cannot_touch_the_workflow(
     superuser_client,
 ) -> None:
-    agreement = Agreement.objects.get(reference="SL/25/1")
+    # An agreement in review (an approved one changes only through an amendment: the next test).
+    agreement = Agreement.objects.get(reference="DSA-LLR-2026-002")
     url = reverse("admin:agreements_agreement_change", args=[agreement.pk])
     data = {**_form(superuser_client, url), "title": "Retitled by a superuser", "status": "draft"}
     data["reference"] = "HACKED/1"
@@ -95,11 +96,21 @@ def test_an_agreement_change_in_the_admin_goes_through_the_service_and_cannot_to
     assert response.status_code == 302
     agreement.refresh_from_db()
     assert agreement.title == "Retitled by a superuser"
-    assert (agreement.status, agreement.reference) == (Agreement.Status.ACTIVE, "SL/25/1")
+    assert (agreement.status, agreement.reference) == (Agreement.Status.IN_REVIEW, "DSA-LLR-2026-002")
     event = AuditEvent.objects.filter(agreement=agreement).first()
     assert event.action == AuditEvent.Action.UPDATED and event.actor == superuser_client.superuser
     assert event.reason == "Changed in the Django admin" and event.changes["Title"][1] == "Retitled by a superuser"
     assert agreement.last_edited_by == superuser_client.superuser
+
+
+def test_an_approved_agreement_changes_in_the_admin_only_in_its_trivial_fields(superuser_client) -> None:
+    agreement = Agreement.objects.get(reference="SL/25/1")
+    url = reverse("admin:agreements_agreement_change", args=[agreement.pk])
+    form = _form(superuser_client, url)
+    assert "title" not in form and "end_date" not in form and "owner" in form
+    superuser_client.post(url, {**form, "title": "Retitled by a superuser"})
+    agreement.refresh_from_db()
+    assert agreement.title != "Retitled by a superuser"
 
 
 def test_organisation_dataset_and_register_edits_in_the_admin_leave_audit_rows(superuser_client) -> None:

@@ -3,7 +3,7 @@
 Services take the acting user (None for the system) and a reason, validate fully before writing, and raise
 django.core.exceptions.ValidationError with a plain message when a rule is broken. Views only call them.
 
-One module per area: organisations, references (reference numbers), agreements, documents, imports (bulk
+One module per area: organisations, references (reference numbers), agreements, amendments, documents, imports (bulk
 import of an existing register) and linkages; _history holds the private helpers they share. Callers import
 from here: `from agreements import services; services.agreement_create(...)`.
 """
@@ -20,6 +20,18 @@ from agreements.services.agreements import (
     agreement_update,
     agreements_expire,
     sub_licence_create,
+)
+from agreements.services.amendments import (
+    agreement_change,
+    agreement_terminate_or_request,
+    amendment_approve,
+    amendment_changes,
+    amendment_comparison,
+    amendment_propose,
+    amendment_return,
+    amendment_submit,
+    amendment_update,
+    amendment_withdraw,
 )
 from agreements.services.catalogue import catalogue_save
 from agreements.services.documents import PDF_MAGIC, document_add, document_open
@@ -48,13 +60,23 @@ __all__ = [
     "LinkageStatus",
     "Status",
     "agreement_approve",
+    "agreement_change",
     "agreement_create",
     "agreement_return",
     "agreement_submit",
     "agreement_supersede",
     "agreement_terminate",
+    "agreement_terminate_or_request",
     "agreement_update",
     "agreements_expire",
+    "amendment_approve",
+    "amendment_changes",
+    "amendment_comparison",
+    "amendment_propose",
+    "amendment_return",
+    "amendment_submit",
+    "amendment_update",
+    "amendment_withdraw",
     "catalogue_save",
     "document_add",
     "document_open",

@@ -23,6 +23,7 @@ from agreements.models import (
     Organisation,
     Party,
     Purpose,
+    agreement_field,
 )
 from agreements.services._history import (
     _AGREEMENT_SYSTEM_FIELDS,
@@ -38,6 +39,8 @@ from agreements.services._history import (
 from agreements.services.references import reference_allocate, reference_reserve
 
 Status = Agreement.Status
+# The code of the error agreement_update raises for a change to an approved agreement that needs an amendment.
+LIVE_CHANGE_REFUSED = "amendment_needed"
 LICENSOR_MESSAGE = "The licensor and the sub-licensee must be different organisations"
 
 
@@ -193,7 +196,8 @@ def agreement_update(
     purposes: Iterable[Purpose] | None = None,
     reason: str = "",
 ) -> Agreement:
-    """Change an agreement's details. A change to an active agreement must say why."""
+    """Change an agreement's details. An approved (active) agreement changes here only in its TRIVIAL_FIELDS, with
+    a reason; anything else is an amendment (services.amendment_propose) that a second person approves."""
     agreement = Agreement.objects.select_for_update().get(pk=agreement.pk)
     if agreement.status in {Status.EXPIRED, Status.TERMINATED, Status.SUPERSEDED}:
         raise ValidationError(
@@ -203,6 +207,8 @@ def agreement_update(
     _check_partner_change(actor, agreement, values, parties=parties, datasets=datasets, purposes=purposes)
     if agreement.status == Status.ACTIVE and not reason.strip():
         raise ValidationError({"reason": "Enter why you are changing an active agreement"})
+    if agreement.status == Status.ACTIVE:
+        _refuse_live_change(agreement, values=values, parties=parties, datasets=datasets, purposes=purposes)
     if "kind" in values and (values["kind"] == Agreement.Kind.SUB_LICENCE) != (
         agreement.kind == Agreement.Kind.SUB_LICENCE
     ):
@@ -221,6 +227,40 @@ def agreement_update(
     agreement.save(update_fields=["last_edited_by", "updated_at"])
     _audit(actor=actor, action=Action.UPDATED, reason=reason, agreement=agreement, changes=changes)
     return agreement
+
+
+def _refuse_live_change(
+    agreement: Agreement,
+    *,
+    values: Mapping[str, Any],
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
+) -> None:
+    """An approved agreement is what was approved: only its trivial fields (workflow.TRIVIAL_FIELDS) change
+    without a second person."""
+    changed = [
+        name
+        for name, value in values.items()
+        if name not in workflow.TRIVIAL_FIELDS
+        # Foreign keys compare by id: the caller may pass the object or the id.
+        and getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
+    ]
+    if parties is not None and {(o.pk, r) for o, r in parties} != {
+        (p.organisation_id, p.role) for p in agreement.parties.all()
+    }:
+        changed.append("parties")
+    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
+        changed.append("datasets")
+    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
+        changed.append("purposes")
+    if changed:
+        raise ValidationError(
+            f"{agreement.reference} is approved, so a change to its "
+            f"{', '.join(str(agreement_field(n).verbose_name) for n in changed)} is an amendment that "
+            "another person must approve: propose an amendment instead",
+            code=LIVE_CHANGE_REFUSED,
+        )
 
 
 def _check_partner_change(
@@ -257,6 +297,13 @@ def _transition(*, actor: User | None, agreement: Agreement, step_name: str, rea
         raise PermissionDenied(workflow.refusal(actor, locked, step_name))
     if refused := workflow.refusal(actor, locked, step_name):
         raise ValidationError(refused)
+    if locked.status in step.by_request_from:
+        raise ValidationError(
+            f"{locked.reference} is approved, so it can only be {step.label} when another person approves a request "
+            "to do so"
+        )
+    if step_name == workflow.SUBMIT and (blocking := _readiness_blocking(locked)):
+        raise ValidationError(blocking)
     if step_name == workflow.APPROVE and locked.kind == Agreement.Kind.SUB_LICENCE:
         violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
         if violations:
@@ -274,9 +321,16 @@ def _transition(*, actor: User | None, agreement: Agreement, step_name: str, rea
     return locked
 
 
+def _readiness_blocking(agreement: Agreement) -> list[str]:
+    """What stops the agreement going to review: its readiness checklist (the rules approval applies, early)."""
+    loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
+    return selectors.agreement_readiness(agreement=loaded).messages
+
+
 @transaction.atomic
 def agreement_submit(*, actor: User | None, agreement: Agreement, reason: str = "") -> Agreement:
-    """Draft to in review."""
+    """Draft to in review, once every blocking item of its readiness checklist holds (selectors.agreement_readiness:
+    the rules approval applies, checked early)."""
     return _transition(actor=actor, agreement=agreement, step_name=workflow.SUBMIT, reason=reason)
 
 

@@ -17,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import Q
 from django.forms.boundfield import BoundField
 
-from agreements import roles, services, workflow
+from agreements import roles, selectors, services, workflow
 from agreements.models import (
     SUB_LICENCE_REFERENCE_RE,
     Agreement,
@@ -324,7 +324,8 @@ class AgreementForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
 
     # Parties: a fixed number of rows (the current parties and some empty ones), each an organisation and a role.
     def _add_party_fields(self) -> None:
-        existing = list(self.instance.parties.select_related("organisation")) if self.instance.pk else []
+        # .all(), not a new query: the instance may be an amendment's proposed version, whose parties are its own.
+        existing = list(self.instance.parties.all()) if self.instance.pk else []
         if self.is_bound:
             # A hidden field the page sets; anything else typed into it falls back to the minimum.
             typed = str(self.data.get("party_rows") or "").strip()
@@ -438,7 +439,10 @@ class SubLicenceForm(AgreementForm):
         self.party_rows = 0
         parent = model_choice_field(self, "parent")
         parent.label = "Parent agreement"
-        parent.queryset = Agreement.objects.filter(permits_sub_licensing=True).order_by("reference")
+        # Only parents that could be valid; the only one is chosen for you.
+        parent.queryset = selectors.sub_licence_parent_candidates()
+        if not self.is_bound and not self.initial.get("parent") and len(candidates := list(parent.queryset[:2])) == 1:
+            self.initial["parent"] = candidates[0].pk
         parent.help_text = "The ICB's NHS England agreement (DARS-NIC-…) the data is re-shared under."
         if not self.is_bound:
             self.initial.setdefault("licensor", Organisation.objects.filter(kind=Organisation.Kind.ICB).first())

@@ -8,7 +8,7 @@ import uuid
 from typing import Any
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponseBase
@@ -18,7 +18,7 @@ from django.utils import timezone
 from django.views import View
 
 from agreements import selectors, services, workflow
-from agreements.models import Agreement, Organisation, Party
+from agreements.models import Agreement, Amendment, Organisation, Party
 from datarequests import selectors as request_selectors
 from staff import permissions
 from staff.forms.agreements import (
@@ -84,6 +84,15 @@ def _paginate(request: HttpRequest, queryset: Any) -> tuple[Any, str]:
 # Dashboard
 
 
+def _visible_dropped(user: Any, visible: QuerySet[Agreement], today: dt.date) -> list[Any]:
+    """Sub-licences the next edition would leave out today, of those this person may see."""
+    dropped = selectors.sub_licences_dropped(on=today)
+    if permissions.sees_everything(user):
+        return dropped
+    mine = set(visible.values_list("pk", flat=True))
+    return [item for item in dropped if item.agreement.pk in mine]
+
+
 class DashboardView(StaffMixin, View):
     def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
         user = request.user
@@ -111,6 +120,15 @@ class DashboardView(StaffMixin, View):
             "awaiting_approval": _with_parties(in_review[:DASHBOARD_ROWS]) if can_approve else [],
             "awaiting_count": counts.get(Status.IN_REVIEW, 0),
             "can_approve": can_approve,
+            # Nothing slips out unseen: amendments to review, active agreements with no signed copy, and those
+            # whose rules fail today (the next edition leaves them out).
+            "amendments_waiting": selectors.amendments_awaiting_review().filter(agreement__in=visible)[:DASHBOARD_ROWS]
+            if can_approve
+            else [],
+            "no_signed_copy": _with_parties(
+                selectors.agreements_without_signed_copy().filter(pk__in=visible.values("pk"))[:DASHBOARD_ROWS]
+            ),
+            "failing_rules": _visible_dropped(user, visible, today),
             "my_changes": selectors.audit_events_by_actor(user=user)[:10],
             "ending_days": ENDING_SOON_DAYS,
             "today": today,
@@ -317,6 +335,24 @@ class AgreementObjectMixin(StaffMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
+def readiness_rows(user: Any, agreement: Agreement) -> list[dict[str, Any]]:
+    """The readiness checklist (selectors.agreement_readiness) with a link to fix each item the user may fix."""
+    rows = []
+    for item in selectors.agreement_readiness(agreement=agreement).items:
+        url, text = "", ""
+        if item.fix == "edit" and permissions.can_edit_agreement(user, agreement):
+            url, text = reverse("staff:agreement_edit", args=[agreement.pk]), "Change the agreement"
+        elif item.fix == "document" and permissions.can_add_document(user, agreement):
+            url, text = reverse("staff:document_create", args=[agreement.pk]), "Upload the signed copy"
+        elif item.fix == "organisation" and item.fix_id and user.has_perm(permissions.CHANGE_ORGANISATION):
+            url, text = reverse("staff:organisation_edit", args=[item.fix_id]), "Update the partner's assurance"
+        elif item.fix == "linkages" and user.has_perm("agreements.view_linkage"):
+            url = reverse("staff:linkage_detail", args=[item.fix_id]) if item.fix_id else reverse("staff:linkage_list")
+            text = "See the linkage" if item.fix_id else "Record the linkage"
+        rows.append({"item": item, "url": url, "link_text": text})
+    return rows
+
+
 class AgreementDetailView(AgreementObjectMixin, View):
     def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
         agreement = self.agreement
@@ -334,6 +370,11 @@ class AgreementDetailView(AgreementObjectMixin, View):
                 "four_eyes_blocked": workflow.refusal(request.user, agreement, workflow.APPROVE)
                 if workflow.may(request.user, workflow.APPROVE) and agreement.status == Agreement.Status.IN_REVIEW
                 else "",
+                "open_amendment": selectors.amendment_open(agreement=agreement),
+                "readiness": readiness_rows(request.user, agreement)
+                if agreement.status in {Status.DRAFT, Status.IN_REVIEW, Status.ACTIVE}
+                else [],
+                "amendments": selectors.amendments_for_agreement(agreement=agreement),
                 # Who can approve it, so that a team with one approver sees it is stuck, and why.
                 "approvers": selectors.approvers_besides(agreement=agreement)
                 if agreement.status == Agreement.Status.IN_REVIEW
@@ -420,12 +461,29 @@ class AgreementEditView(AgreementObjectMixin, View):
                 return permissions.forbidden(request, "You can read this agreement but not change it.")
         return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
 
+    def editing(self) -> Agreement:
+        """What the form starts from: for an approved agreement with an amendment in progress, the proposed version
+        (its changes are what the page edits); otherwise the agreement as it is."""
+        if self.amendment:
+            return selectors.amendment_proposed_version(amendment=self.amendment)
+        return Agreement.objects.get(pk=self.agreement.pk)
+
+    @property
+    def amendment(self) -> Amendment | None:
+        if self.agreement.status != Status.ACTIVE:
+            return None
+        return selectors.amendment_open(agreement=self.agreement)
+
     def render_form(self, request: HttpRequest, form: AgreementForm | None) -> HttpResponse:
         agreement = self.agreement
+        amendment = self.amendment
         return render(
             request,
             "staff/agreements/form.html",
             {
+                "amendment": amendment,
+                "amendment_locked": amendment is not None
+                and not permissions.amendment_actions(request.user, amendment)["edit"],
                 "page_title": f"Change {agreement.reference}",
                 "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
                 "form": form,
@@ -437,23 +495,31 @@ class AgreementEditView(AgreementObjectMixin, View):
         )
 
     def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-        return self.render_form(request, AgreementForm(instance=self.agreement, user=request.user))
+        return self.render_form(request, AgreementForm(instance=self.editing(), user=request.user))
 
     def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
-        form = AgreementForm(request.POST, instance=Agreement.objects.get(pk=self.agreement.pk), user=request.user)
+        form = AgreementForm(request.POST, instance=self.editing(), user=request.user)
         if form.is_valid():
             try:
-                services.agreement_update(
+                written = services.agreement_change(
                     actor=request.user,
                     agreement=self.agreement,
                     fields=form.model_fields(),
                     reason=form.cleaned_data.get("reason") or "",
                     **_agreement_relations(form),
                 )
+            except PermissionDenied as error:
+                return permissions.forbidden(request, str(error))
             except ValidationError as error:
                 form.apply_service_error(error)
             else:
-                messages.success(request, f"{self.agreement.reference} updated")
+                ref = self.agreement.reference
+                if isinstance(written, Amendment):
+                    messages.success(
+                        request, f"Amendment of {ref} saved. {ref} does not change until another person approves it."
+                    )
+                    return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
+                messages.success(request, f"{ref} updated")
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
         return self.render_form(request, form)
 
@@ -464,7 +530,7 @@ SERVICES: dict[str, Any] = {
     workflow.SUBMIT: services.agreement_submit,
     workflow.APPROVE: services.agreement_approve,
     workflow.RETURN: services.agreement_return,
-    workflow.TERMINATE: services.agreement_terminate,
+    workflow.TERMINATE: services.agreement_terminate_or_request,
 }
 PAGES: dict[str, dict[str, Any]] = {
     workflow.SUBMIT: {
@@ -494,7 +560,8 @@ PAGES: dict[str, dict[str, Any]] = {
         "button": "Terminate agreement",
         "warning": True,
         "done": "{ref} terminated",
-        "lede": "Terminating ends the agreement now. It cannot be undone, and the reason is kept in its history.",
+        "lede": "Terminating a draft ends it now. An approved agreement ends only when another approver approves "
+        "your request. It cannot be undone, and the reason is kept in its history.",
     },
 }
 
@@ -546,10 +613,18 @@ class AgreementTransitionView(AgreementObjectMixin, View):
         form = self.form(request.POST)
         if form.is_valid():
             try:
-                SERVICES[self.step](actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"])
+                written = SERVICES[self.step](
+                    actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"]
+                )
             except ValidationError as error:
                 form.apply_service_error(error)
             else:
+                if isinstance(written, Amendment):
+                    messages.success(
+                        request,
+                        f"Request to terminate {self.agreement.reference} sent: another approver must approve it",
+                    )
+                    return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
                 messages.success(request, PAGES[self.step]["done"].format(ref=self.agreement.reference))
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
         return self.render_page(request, form)

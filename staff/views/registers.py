@@ -93,6 +93,7 @@ class RegisterDetailView(RegisterMixin, View):
             "editions": selectors.editions_for_staff(register=self.register),
             "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
             "can_change": request.user.has_perm(services.CHANGE_PERMISSION),
+            "next_edition": selectors.next_edition(register=self.register),
         }
         return render(request, "staff/registers/register_detail.html", context)
 
@@ -137,6 +138,15 @@ class RegisterPublishView(RegisterMixin, View):
     permission_required = "publishing.publish_edition"
 
     def post(self, request: AuthenticatedHttpRequest, register: str) -> HttpResponse:
+        # Nothing leaves the public register unseen: dropping rows needs the publisher to say they checked them.
+        dropped = selectors.next_edition(register=self.register).dropped
+        if dropped and request.POST.get("confirm_drops") != "yes":
+            messages.error(
+                request,
+                f"This edition would drop {len(dropped)} row{'s' if len(dropped) != 1 else ''}. Check them below, "
+                "then confirm that you have before publishing.",
+            )
+            return redirect("staff:register", register=self.register.slug)
         edition = services.edition_request(actor=request.user, register=self.register)
         return redirect(_edition_url(edition))
 

@@ -224,15 +224,21 @@ def test_approval_refuses_a_sub_licence_that_breaks_the_chain_or_assurance(offic
             "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
         },
     )
-    services.agreement_submit(actor=officer, agreement=sub_licence)
-    with pytest.raises(ValidationError) as error:
-        services.agreement_approve(actor=approver, agreement=sub_licence)
-    assert error.value.messages == [
+    expected = [
         "The parent agreement DARS-NIC-1 does not permit sub-licensing",
         "The sub-licence shares Identifiable data, which is more identifiable than the Pseudonymised data its "
         "parent DARS-NIC-1 allows",
         "Rutland County Council has no ICO registration number on record",
     ]
+    # Refused at submission already, with every rule it breaks (its readiness checklist)...
+    with pytest.raises(ValidationError) as error:
+        services.agreement_submit(actor=officer, agreement=sub_licence)
+    assert error.value.messages == expected
+    # ...and again at approval, for one that reached review anyway (say its parent changed since).
+    Agreement.objects.filter(pk=sub_licence.pk).update(status=Agreement.Status.IN_REVIEW)
+    with pytest.raises(ValidationError) as error:
+        services.agreement_approve(actor=approver, agreement=sub_licence)
+    assert error.value.messages == expected
     sub_licence.refresh_from_db()
     assert sub_licence.status == Agreement.Status.IN_REVIEW
 
@@ -375,3 +381,21 @@ def test_my_recent_changes_on_the_dashboard_link_to_the_linkage(client, officer,
     html = client.get(reverse("staff:dashboard")).content.decode()
     assert f'<a href="{reverse("staff:linkage_detail", args=[linkage.pk])}">Housing linkage</a>' in html
     assert "Other record" not in html
+
+
+@time_machine.travel(TODAY)
+def test_an_amendment_that_would_end_a_linkage_says_so_in_review(client, officer, orgs) -> None:
+    _dsa_and_contract(orgs)
+    dpa = _dpa(orgs)
+    linkage = _create(officer, orgs)
+    services.linkage_activate(actor=officer, linkage=linkage)
+    amendment = services.amendment_propose(
+        actor=officer, agreement=dpa, fields={"end_date": dt.date(2026, 3, 1)}, reason="The contract ends early"
+    )
+    [effect] = selectors.linkage_effects(proposed=selectors.amendment_proposed_version(amendment=amendment))
+    assert effect.now.permitted and not effect.proposed.permitted
+    assert effect.sentence.startswith(f"The linkage {linkage.title} would stop being permitted: ")
+    assert "DPA-1 ended on 1 March 2026" in effect.sentence
+    client.force_login(UserFactory(username="approver", role="IG approver"))
+    page = client.get(reverse("staff:amendment", args=[dpa.pk, amendment.pk])).content.decode()
+    assert f"The linkage {linkage.title} would stop being permitted" in page

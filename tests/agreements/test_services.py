@@ -250,14 +250,15 @@ def test_agreement_update_records_what_changed_and_who(officer, approver) -> Non
 
 
 def test_changing_an_active_agreement_needs_a_reason(officer) -> None:
-    agreement = AgreementFactory(status=Status.ACTIVE, title="Before")
+    # Only its trivial fields change directly (test_amendments.py has the rest).
+    agreement = AgreementFactory(status=Status.ACTIVE, owner=None)
     with pytest.raises(ValidationError) as error:
-        services.agreement_update(actor=officer, agreement=agreement, fields={"title": "After"}, reason=" ")
+        services.agreement_update(actor=officer, agreement=agreement, fields={"owner": officer}, reason=" ")
     assert error.value.message_dict["reason"] == ["Enter why you are changing an active agreement"]
     agreement.refresh_from_db()
-    assert agreement.title == "Before"
-    services.agreement_update(actor=officer, agreement=agreement, fields={"title": "After"}, reason="Renamed")
-    assert AuditEvent.objects.get(agreement=agreement).reason == "Renamed"
+    assert agreement.owner is None
+    services.agreement_update(actor=officer, agreement=agreement, fields={"owner": officer}, reason="Handover")
+    assert AuditEvent.objects.get(agreement=agreement).reason == "Handover"
 
 
 def test_agreement_update_with_bad_input_leaves_the_agreement_as_it_was(officer) -> None:
@@ -305,7 +306,7 @@ def test_draft_to_review_to_active_with_history(officer, approver) -> None:
 
 
 def test_four_eyes_the_last_editor_cannot_approve(officer, approver) -> None:
-    agreement = _sub_licence(approver)
+    agreement = _sub_licence(approver, parent=ParentAgreementFactory())
     services.agreement_submit(actor=approver, agreement=agreement)
     with pytest.raises(ValidationError) as error:
         services.agreement_approve(actor=approver, agreement=agreement)
@@ -324,7 +325,7 @@ def test_only_an_agreement_in_review_can_be_approved(officer, approver) -> None:
 
 
 def test_return_to_draft_needs_a_reason(officer, approver) -> None:
-    agreement = _sub_licence(officer)
+    agreement = _sub_licence(officer, parent=ParentAgreementFactory())
     services.agreement_submit(actor=officer, agreement=agreement)
     with pytest.raises(ValidationError):
         services.agreement_return(actor=approver, agreement=agreement, reason="")
@@ -334,7 +335,8 @@ def test_return_to_draft_needs_a_reason(officer, approver) -> None:
 
 
 def test_terminating_needs_a_reason(approver) -> None:
-    agreement = AgreementFactory(status=Status.ACTIVE)
+    # An approved agreement is terminated through a request a second person approves: test_amendments.py.
+    agreement = AgreementFactory(status=Status.IN_REVIEW)
     with pytest.raises(ValidationError) as error:
         services.agreement_terminate(actor=approver, agreement=agreement, reason="")
     assert error.value.message_dict["reason"] == ["Enter why the agreement is being terminated"]
@@ -342,13 +344,6 @@ def test_terminating_needs_a_reason(approver) -> None:
     agreement.refresh_from_db()
     assert agreement.status == Status.TERMINATED
     assert AuditEvent.objects.get(agreement=agreement).reason == "Partner withdrew"
-
-
-def test_supersede(approver) -> None:
-    agreement = AgreementFactory(status=Status.ACTIVE)
-    services.agreement_supersede(actor=approver, agreement=agreement, reason="Replaced by DSA-2")
-    agreement.refresh_from_db()
-    assert agreement.status == Status.SUPERSEDED
 
 
 def test_expiry_is_idempotent_and_recorded_as_the_system() -> None:
@@ -411,6 +406,17 @@ def test_the_system_can_attach_a_document() -> None:
     document = services.document_add(actor=None, agreement=AgreementFactory(), upload=upload, title="x", kind="annex")
     assert document.uploaded_by is None
     assert AuditEvent.objects.get(agreement=document.agreement).actor_name == "System"
+
+
+def test_submit_is_refused_while_the_readiness_checklist_fails(officer) -> None:
+    agreement = _sub_licence(officer)
+    with pytest.raises(ValidationError) as error:
+        services.agreement_submit(actor=officer, agreement=agreement)
+    assert error.value.messages == [
+        "The sub-licence has no parent agreement: record the NHS England agreement (DARS-NIC-…) whose data it re-shares"
+    ]
+    agreement.refresh_from_db()
+    assert agreement.status == Status.DRAFT
 
 
 # --- Invariants at the write, whoever calls (an import, the shell, a future API) -----------------------------

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from agreements import services
+from agreements.models import Agreement
 from publishing.models import Edition
 from tests.browser.conftest import AXE_OPTIONS, _axe
 from tests.factories import UserFactory
@@ -31,7 +33,15 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any) -> Non
     approver = UserFactory(username="sweep-approver", role="IG lead")
     assert approver.has_perm("publishing.publish_edition")
     sub_licences = Edition.objects.get(register__slug="sub-licences", status=Edition.Status.PUBLISHED)
+    # An amendment under review, so that its page (live beside proposed, the rules, the next edition) is swept.
+    amendment = services.amendment_propose(
+        actor=UserFactory(username="sweep-officer", role="IG officer"),
+        agreement=Agreement.objects.get(reference="SL/25/1"),
+        fields={"data_level": "anonymised"},
+        reason="Anonymised data is enough",
+    )
     values = {
+        "amendment_pk": amendment.pk,
         "pk_agreement": _agreement_pk("SL/25/1"),
         "pk_organisation": _organisation_pk("509"),
         "pk_linkage": _linkage_pk(),

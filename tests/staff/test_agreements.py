@@ -310,7 +310,9 @@ def _edit_data(agreement: Agreement, **overrides: Any) -> dict[str, Any]:
     return data
 
 
-def test_change_to_an_active_agreement_needs_a_reason(officer: Any, officer_client: Client) -> None:
+def test_change_to_an_active_agreement_needs_a_reason_and_becomes_an_amendment(
+    officer: Any, officer_client: Client
+) -> None:
     agreement = AgreementFactory(status=Agreement.Status.ACTIVE, title="Before")
     PartyFactory(agreement=agreement)
     url = reverse("staff:agreement_edit", args=[agreement.pk])
@@ -319,12 +321,15 @@ def test_change_to_an_active_agreement_needs_a_reason(officer: Any, officer_clie
     agreement.refresh_from_db()
     assert agreement.title == "Before"
     response = officer_client.post(url, _edit_data(agreement, title="After", reason="New scope agreed"))
-    assert response.status_code == 302
-    event = AuditEvent.objects.get(agreement=agreement, action="updated")
+    amendment = agreement.amendments.get()
+    assert response.url == reverse("staff:amendment", args=[agreement.pk, amendment.pk])
+    agreement.refresh_from_db()
+    assert agreement.title == "Before"
+    event = AuditEvent.objects.get(agreement=agreement, action="amendment_proposed")
     assert event.reason == "New scope agreed"
     assert event.changes["Title"] == ["Before", "After"]
     history = officer_client.get(reverse("staff:agreement_detail", args=[agreement.pk])).content.decode()
-    assert "New scope agreed" in history and "officer" in history
+    assert "New scope agreed" in history and "An amendment is in progress" in history
 
 
 def test_partner_edits_details_but_not_parties(officer: Any) -> None:
@@ -390,18 +395,22 @@ def test_a_team_with_one_approver_is_told_it_is_stuck_and_then_who_can_approve(a
     assert "Who can approve it: Priya Shah." in detail and "Nobody can approve" not in detail
 
 
-def test_terminate_needs_a_reason(approver: Any) -> None:
+def test_terminate_needs_a_reason_and_an_active_agreement_a_second_approver(approver: Any) -> None:
     agreement = AgreementFactory(status=Agreement.Status.ACTIVE)
     client = _client(approver)
     url = reverse("staff:agreement_terminate", args=[agreement.pk])
     response = client.post(url, {"reason": "  "})
     assert "Enter why the agreement is being terminated" in _errors(response)
+    response = client.post(url, {"reason": "Partner withdrew"}, follow=True)
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.ACTIVE
-    client.post(url, {"reason": "Partner withdrew"})
+    assert "another approver must approve it" in response.content.decode()
+    request = agreement.amendments.get()
+    second = _client(UserFactory(username="second", role=roles.IG_APPROVER))
+    second.post(reverse("staff:amendment_approve", args=[agreement.pk, request.pk]), {"approve-reason": ""})
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.TERMINATED
-    assert AuditEvent.objects.get(agreement=agreement, action="terminated").reason == "Partner withdrew"
+    assert "Partner withdrew" in AuditEvent.objects.get(agreement=agreement, action="terminated").reason
 
 
 def test_return_to_draft_needs_what_to_change(approver: Any) -> None:

@@ -75,6 +75,9 @@ def demo(settings) -> dict[str, Any]:
         title="Signed copy",
         kind="signed_copy",
     )
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"title": "Amended title"}, reason="A proposed change"
+    )
     data_request = DataRequest.objects.get(reference="DR/25/1")
     return {
         "pk_request": data_request.pk,
@@ -83,6 +86,7 @@ def demo(settings) -> dict[str, Any]:
         "pk_group": DataSharingGroup.objects.first().pk,
         "pk_meeting": Meeting.objects.first().pk,
         "action": "acknowledge",
+        "amendment_pk": amendment.pk,
         "pk_agreement": sub_licence.pk,
         "pk_organisation": sub_licence.parties.get(role="sub_licensee").organisation_id,
         "pk_linkage": Linkage.objects.first().pk,
