@@ -1,46 +1,143 @@
-"""Benchmark: publish one edition of the Sub Licence Release Register with N active sub-licences.
+"""Benchmark: publishing an edition of the Sub Licence Release Register against a bare WeasyPrint render.
 
-    python bench/publish.py --rows 100 --rows 1000 --rows 10000
+    python bench/publish.py                       # 1,000 and 10,000 rows (make bench)
+    python bench/publish.py --large               # and 50,000
+    python bench/publish.py --rows 2000 --processes 2
 
-Each N runs in a fresh process with a scratch SQLite database and media folder (never var/), so the peak RSS is
-that run's own. It prints the wall time of edition_publish (snapshot, render of all four formats, publish), the
-peak RSS, the PDF's page count, and for comparison a bare WeasyPrint render of the same table (the same HTML,
-straight to PDF). The issue's bar: at 1,000 rows, publishing takes at most twice the bare render.
+For each N, in one run and on the same machine:
+- publish: edition_publish as `make run` does it with no broker: snapshot, the PDF's pieces and the text formats
+  in a pool of --processes worker processes (the same parts a Celery worker runs), assembly, storage. A fresh
+  process with a scratch SQLite database and media folder (never var/).
+- incremental: the same register re-published after 1% of its rows changed (a contiguous run of partners
+  renamed, as a quarter's amendments come), in the same process: unchanged chunks are re-used.
+- bare: WeasyPrint alone rendering the same document (the whole register as one HTML, untagged) in a fresh
+  process: what a single render costs.
+Each is measured for wall time, CPU time (all processes), the largest peak RSS of any one process (VmHWM,
+reset at the start of the phase), and the largest total RSS of the process and its children at once (sampled
+every 20 ms). Ratios are publish / bare. The issue's goal: wall <= 0.5x and largest process <= 0.3x at 10,000
+rows on 2 workers. On a shared machine wall times depend on what else runs: the CPU columns say how much work
+each did.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
-import io
 import json
 import os
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _child(rows: int) -> dict[str, float]:
+# ---------------------------------------------------------------------------------------------------------
+# Memory: /proc, Linux only.
+
+
+def _status(pid: int) -> dict[str, int]:
+    values = {}
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith(("VmRSS:", "VmHWM:")):
+                    name, amount, _ = line.split()
+                    values[name[:-1]] = int(amount)
+    except (FileNotFoundError, ProcessLookupError):
+        pass
+    return values
+
+
+def _descendants(pid: int) -> list[int]:
+    found, queue = [], [pid]
+    while queue:
+        current = queue.pop()
+        try:
+            with open(f"/proc/{current}/task/{current}/children") as handle:
+                children = [int(child) for child in handle.read().split()]
+        except FileNotFoundError:
+            children = []
+        found += children
+        queue += children
+    return found
+
+
+class Memory:
+    """Peak RSS of this process and its children while a phase runs."""
+
+    def __init__(self) -> None:
+        self.largest_kb = 0
+        self.total_kb = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+
+    def __enter__(self) -> Memory:
+        # Writing 5 to clear_refs resets VmHWM (Linux 4.0+), so that setting the database up does not count.
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._measure()
+
+    def _measure(self) -> None:
+        me = os.getpid()
+        total = 0
+        for pid in [me, *_descendants(me)]:
+            status = _status(pid)
+            total += status.get("VmRSS", 0)
+            self.largest_kb = max(self.largest_kb, status.get("VmHWM", 0))
+        self.total_kb = max(self.total_kb, total)
+
+    def _sample(self) -> None:
+        while not self._stop.wait(0.02):
+            self._measure()
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and of its children that have ended (the pool's, once it is shut down)."""
+    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _measured(function: Callable[[], Any]) -> dict[str, float]:
+    with Memory() as memory:
+        started, cpu = time.perf_counter(), _cpu()
+        function()
+        seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu,
+        "largest_mb": memory.largest_kb / 1024,
+        "total_mb": memory.total_kb / 1024,
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The child processes.
+
+
+def _django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "register.settings")
-    os.environ.setdefault("DEBUG", "true")
     import django
 
     django.setup()
-    from django.core.management import call_command
 
-    call_command("migrate", verbosity=0)
-    from pypdf import PdfReader
 
+def _seed(rows: int) -> list[Any]:
     from agreements.models import Agreement, DataLevel, Organisation, Party
-    from publishing import render, services
 
-    on = dt.date(2025, 10, 22)
     parent = Agreement.objects.create(
         kind=Agreement.Kind.DSA,
         reference="DARS-NIC-000001-BENCH",
@@ -83,45 +180,104 @@ def _child(rows: int) -> dict[str, float]:
         Party(agreement=agreement, organisation=organisation, role=Party.Role.SUB_LICENSEE)
         for agreement, organisation in zip(agreements, organisations, strict=True)
     )
+    return organisations
+
+
+def _publish_child(rows: int, content_path: str) -> dict[str, Any]:
+    _django()
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    from agreements.models import Organisation
+    from publishing import services
+
+    organisations = _seed(rows)
     register = services.register_ensure(slug="sub-licences")
+    on = dt.date(2025, 10, 22)
+    editions = []
 
-    started = time.perf_counter()
-    edition = services.edition_publish(register=register, on=on)
-    publish_seconds = time.perf_counter() - started
-    assert edition.status == "published", edition.error
-    assert edition.row_count == rows, (edition.row_count, rows)
+    def publish() -> None:
+        edition = services.edition_publish(register=register, on=on, trigger="command")
+        assert edition.status == "published", edition.error
+        assert edition.row_count == rows, (edition.row_count, rows)
+        editions.append(edition)
 
-    html = render.pdf_document_html(services.edition_content(edition))
-    started = time.perf_counter()
+    cold = _measured(publish)
+    # 1% of the rows change: a contiguous run of partners renamed, in the middle of the table.
+    changed = organisations[rows // 2 : rows // 2 + max(1, rows // 100)]
+    for organisation in changed:
+        organisation.name = f"{organisation.name} (renamed)"
+    Organisation.objects.bulk_update(changed, ["name"])
+    incremental = _measured(publish)
+    with open(content_path, "w") as handle:
+        json.dump(services.edition_content(editions[0]).__dict__, handle, default=str)
+    from pypdf import PdfReader
+
+    with editions[0].files.get(format="pdf").file.open("rb") as stored:
+        pages = len(PdfReader(stored).pages)
+    return {"publish": cold, "incremental": incremental, "pages": pages}
+
+
+def _bare_child(content_path: str) -> dict[str, Any]:
+    _django()
+    from django.conf import settings
     from weasyprint import HTML
 
-    HTML(string=html).write_pdf()
-    bare_seconds = time.perf_counter() - started
+    from publishing import pdf
+    from publishing.render import EditionContent
 
-    with edition.files.get(format="pdf").file.open("rb") as handle:
-        pages = len(PdfReader(io.BytesIO(handle.read())).pages)
-    return {
-        "rows": rows,
-        "publish_seconds": round(publish_seconds, 2),
-        "bare_weasyprint_seconds": round(bare_seconds, 2),
-        "ratio": round(publish_seconds / bare_seconds, 2),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-        "pages": pages,
-    }
+    with open(content_path) as handle:
+        fields = json.load(handle)
+    fields["last_updated"] = dt.date.fromisoformat(fields["last_updated"])
+    content = EditionContent(**fields)
+    spec = pdf.single_spec(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    from django.template.loader import render_to_string
+
+    html = render_to_string(pdf.PDF_TEMPLATE, {**spec, "blank_pages": range(0)})
+    return {"bare": _measured(lambda: HTML(string=html).write_pdf())}
+
+
+def _run(args: list[str], env: dict[str, str]) -> dict[str, Any]:
+    output = subprocess.run(  # noqa: S603 - our own script, fixed arguments
+        [sys.executable, __file__, *args], env=env, capture_output=True, text=True, check=False
+    )
+    if output.returncode:
+        sys.exit(f"{' '.join(args)} failed:\n{output.stderr[-3000:]}")
+    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, action="append", help="number of sub-licences (repeatable)")
-    parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--large", action="store_true", help="add 50,000 rows (several minutes more)")
+    parser.add_argument("--processes", type=int, default=2, help="worker processes that publish (default 2)")
+    parser.add_argument("--child", choices=["publish", "bare"], help=argparse.SUPPRESS)
+    parser.add_argument("--content", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.child:
-        print(json.dumps(_child(args.child)))
+    if args.child == "publish":
+        print(json.dumps(_publish_child(args.rows[0], args.content)))
         return
-    sizes = args.rows or [100, 1000, 10000]
+    if args.child == "bare":
+        print(json.dumps(_bare_child(args.content)))
+        return
+    sizes = args.rows or [1000, 10000]
+    if args.large:
+        sizes.append(50000)
     if any(n < 1 for n in sizes):
         parser.error("--rows must be at least 1")
-    print(f"{'rows':>7} {'publish s':>10} {'bare WeasyPrint s':>18} {'ratio':>6} {'peak RSS MB':>12} {'pages':>6}")
+
+    print(
+        f"Publishing vs a bare WeasyPrint render, {args.processes} worker processes, {os.cpu_count()} CPUs; "
+        f"load average {os.getloadavg()[0]:.1f} at the start (the machine may be shared)."
+    )
+    started = time.monotonic()
+    header = (
+        f"{'rows':>7} {'pages':>6} | {'publish s':>9} {'bare s':>7} {'ratio':>6} | {'CPU s':>6} {'bare':>6} "
+        f"{'ratio':>6} | {'largest MB':>10} {'bare MB':>8} {'ratio':>6} | {'total MB':>8} {'ratio':>6} | "
+        f"{'increm. s':>9} {'vs cold':>7}"
+    )
+    print(header)
+    print("-" * len(header))
     for rows in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-publish-") as scratch:
             env = {
@@ -130,18 +286,23 @@ def main() -> None:
                 "DATABASE_URL": f"sqlite:///{scratch}/bench.sqlite3",
                 "MEDIA_ROOT": f"{scratch}/media",
                 "CELERY_BROKER_URL": "",
+                "PUBLISH_LOCAL_PROCESSES": str(args.processes),
             }
-            output = subprocess.run(  # noqa: S603 - our own script, fixed arguments
-                [sys.executable, __file__, "--child", str(rows)], env=env, capture_output=True, text=True, check=False
-            )
-            if output.returncode:
-                sys.exit(f"The run with {rows} rows failed:\n{output.stderr[-3000:]}")
-            result = json.loads(output.stdout.strip().splitlines()[-1])
+            content = f"{scratch}/content.json"
+            published = _run(["--child", "publish", "--rows", str(rows), "--content", content], env)
+            bare = _run(["--child", "bare", "--content", content], env)["bare"]
+        cold, incremental = published["publish"], published["incremental"]
         print(
-            f"{result['rows']:>7} {result['publish_seconds']:>10} {result['bare_weasyprint_seconds']:>18} "
-            f"{result['ratio']:>6} {result['peak_rss_mb']:>12} {result['pages']:>6}",
+            f"{rows:>7} {published['pages']:>6} | {cold['seconds']:>9.1f} {bare['seconds']:>7.1f} "
+            f"{cold['seconds'] / bare['seconds']:>5.2f}x | {cold['cpu_seconds']:>6.1f} {bare['cpu_seconds']:>6.1f} "
+            f"{cold['cpu_seconds'] / bare['cpu_seconds']:>5.2f}x | "
+            f"{cold['largest_mb']:>10.0f} {bare['largest_mb']:>8.0f} "
+            f"{cold['largest_mb'] / bare['largest_mb']:>5.2f}x | {cold['total_mb']:>8.0f} "
+            f"{cold['total_mb'] / bare['total_mb']:>5.2f}x | {incremental['seconds']:>9.1f} "
+            f"{incremental['seconds'] / cold['seconds']:>6.2f}x",
             flush=True,
         )
+    print(f"Load average {os.getloadavg()[0]:.1f} at the end; {time.monotonic() - started:.0f} s in all.")
 
 
 if __name__ == "__main__":

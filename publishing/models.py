@@ -117,8 +117,15 @@ class Edition(models.Model):
     )
     requested_at = models.DateTimeField(auto_now_add=True)
     snapshot_at = models.DateTimeField(null=True, blank=True)
-    # A worker renders under a lease; a worker killed mid-render leaves an expired lease that a re-run takes over.
+    # A render holds a lease, renewed as each part finishes; a worker killed mid-render leaves a lease that runs out,
+    # and the sweep starts a new attempt. Only the current attempt may publish, so an edition is published once.
     claimed_until = models.DateTimeField(null=True, blank=True)
+    attempt = models.PositiveIntegerField(default=0, editable=False)
+    # Progress of the current attempt, for the staff page: parts are the PDF's pieces and the text formats.
+    parts_done = models.PositiveIntegerField(default=0, editable=False)
+    parts_total = models.PositiveIntegerField(default=0, editable=False)
+    # The form that asked for the edition ("Publish now", "Preview"): a second press of the same form finds it.
+    request_key = models.UUIDField(null=True, blank=True, unique=True, editable=False)
     published_at = models.DateTimeField(null=True, blank=True, db_index=True)
     error = models.TextField(blank=True)
     withdrawn_at = models.DateTimeField(null=True, blank=True)

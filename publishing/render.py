@@ -1,8 +1,9 @@
 """Rendering an edition's frozen content to its four files: HTML fragment, PDF, CSV and JSON.
 
 Everything here is a pure function of an EditionContent: no database access, no clock. That is what makes the
-same edition render to the same bytes every time, and what lets a later version split the PDF render into
-chunks or run the formats in parallel without touching the rest of publishing.
+same edition render to the same bytes every time. The text formats are written to a file object a chunk of rows
+at a time; the PDF is rendered in pieces and assembled (publishing.pdf), and publishing.pipeline runs the pieces
+in parallel.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ import io
 import json
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 
-import pydyf
 from django.conf import settings
 from django.template.loader import render_to_string
 
@@ -33,7 +33,7 @@ from publishing.converters import reference_to_url
 FORMATS = ("html", "pdf", "csv", "json")
 # Changes only when a field is removed or changes meaning (README, "The JSON format"); "entries" was an addition.
 JSON_FORMAT_VERSION = 1
-# Cells a spreadsheet would run as a formula. https://owasp.org/www-community/attacks/CSV_Injection
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -116,10 +116,11 @@ class EditionContent:
         """
         return [[(text, href) for text, href, _label in row] for row in self.labelled_rows()]
 
-    def labelled_rows(self) -> list[list[tuple[str, str, str]]]:
-        """linked_rows with each cell's column label, which a phone shows beside the cell (stacked rows)."""
+    def labelled_rows(self, rows: Iterable[dict[str, str]] | None = None) -> list[list[tuple[str, str, str]]]:
+        """linked_rows with each cell's column label, which a phone shows beside the cell (stacked rows); of
+        `rows` (a chunk) when given."""
         table = []
-        for row in self.rows:
+        for row in self.rows if rows is None else rows:
             reference = row.get("reference", "")
             href = f"entries/{reference_to_url(reference)}/" if reference in self.entries else ""
             table.append(
@@ -132,7 +133,9 @@ class EditionContent:
 
     def entry_list(self) -> list[dict[str, Any]]:
         """The public entries in table order, each with its permanent (edition-scoped) page address."""
-        entries = []
+        return list(self.iter_entries())
+
+    def iter_entries(self) -> Iterator[dict[str, Any]]:
         for row in self.rows:
             entry = self.entries.get(row.get("reference", ""))
             if entry is not None:
@@ -140,8 +143,7 @@ class EditionContent:
                     f"/registers/{self.register_slug}/editions/{self.edition_slug}/entries/"
                     f"{reference_to_url(entry['reference'])}/"
                 )
-                entries.append({**entry, "url": path})
-        return entries
+                yield {**entry, "url": path}
 
 
 @dataclass
@@ -156,24 +158,63 @@ class RenderedFile:
         self.sha256 = hashlib.sha256(self.content).hexdigest()
 
 
-def render_edition(content: EditionContent) -> dict[str, RenderedFile]:
-    """Every format of the edition. The one place a faster (chunked, parallel) renderer would plug in."""
-    renderers: dict[str, Callable[[EditionContent], bytes]] = {
-        "html": render_html_fragment,
-        "pdf": render_pdf,
-        "csv": render_csv,
-        "json": render_json,
-    }
-    return {name: RenderedFile(name, renderers[name](content)) for name in FORMATS}
+# Rows per chunk when a format is written: memory holds one chunk of output at a time, never the whole file.
+STREAM_ROWS = 500
 
 
-def render_html_fragment(content: EditionContent) -> bytes:
+def render_edition(content: EditionContent, *, chunk_rows: int | None = None) -> dict[str, RenderedFile]:
+    """Every format of the edition, in this process and in memory: the pipeline's output without its storage or
+    workers (tests, the command line's preview). Publication writes the same bytes through publishing.pipeline."""
+    from publishing import pdf
+
+    files = {}
+    for name in FORMATS:
+        if name == "pdf":
+            data = pdf.render_in_process(content, chunk_rows=chunk_rows or settings.PUBLISH_CHUNK_ROWS)
+        else:
+            buffer = io.BytesIO()
+            WRITERS[name](content, buffer)
+            data = buffer.getvalue()
+        files[name] = RenderedFile(name, data)
+    return files
+
+
+def _chunks(items: Sequence[T], size: int = STREAM_ROWS) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+def write_html_fragment(content: EditionContent, out: IO[bytes]) -> None:
     """The table as the public page shows it (NHS.UK table markup). Django's autoescaping escapes every cell."""
-    return render_to_string("publishing/_edition_table.html", {"content": content}).encode()
+    template = "publishing/_edition_table.html"
+    out.write(render_to_string(template, {"content": content, "part": "head"}).encode())
+    for rows in _chunks(content.rows):
+        linked = content.labelled_rows(rows)
+        out.write(render_to_string(template, {"content": content, "part": "rows", "rows": linked}).encode())
+    if not content.rows:
+        out.write(render_to_string(template, {"content": content, "part": "empty"}).encode())
+    out.write(render_to_string(template, {"content": content, "part": "foot"}).encode())
 
 
 def pdf_document_html(content: EditionContent) -> str:
-    return render_to_string("publishing/pdf/edition.html", {"content": content, "logo_data_uri": logo_data_uri()})
+    """The whole PDF as one HTML document: what the assembled pieces read like (tests, the benchmark's bare
+    render). Publication renders it in pieces (publishing.pdf)."""
+    from publishing import pdf
+
+    return pdf.spec_html(pdf.single_spec(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS))
+
+
+def write_pdf(html: str, *, identifier: bytes | bool = False, epoch: int = 0) -> bytes:
+    """One HTML document as tagged PDF/UA-1, column headers scoped, no clock in the file: for documents other than
+    the register (the data-request timeline), which publishing.pdf renders in pieces."""
+    from weasyprint import HTML
+
+    from publishing.pdf import scope_table_headers
+
+    with fixed_clock(epoch):
+        return HTML(string=html, base_url=None).write_pdf(
+            pdf_variant="pdf/ua-1", pdf_identifier=identifier, finisher=scope_table_headers, full_fonts=False
+        )
 
 
 def logo_data_uri() -> str:
@@ -206,7 +247,7 @@ _EPOCH_LOCK = threading.Lock()
 
 
 @contextmanager
-def _fixed_clock(epoch: int) -> Iterator[None]:
+def fixed_clock(epoch: int) -> Iterator[None]:
     """Without HarfBuzz-Subset, WeasyPrint subsets fonts with fontTools, which stamps each font's head.modified
     with the time unless SOURCE_DATE_EPOCH is set (reproducible-builds.org). Pin it for the render."""
     with _EPOCH_LOCK:
@@ -221,49 +262,33 @@ def _fixed_clock(epoch: int) -> Iterator[None]:
                 os.environ["SOURCE_DATE_EPOCH"] = previous
 
 
-def _scope_table_headers(document: Any, pdf: pydyf.PDF) -> None:
-    """WeasyPrint tags <th> as TH but does not write the Scope attribute PDF/UA checkers ask for; every header
-    cell in our tables is a column header, so each TH gets /Scope /Column."""
-    for pdf_object in pdf.objects:
-        if isinstance(pdf_object, pydyf.Dictionary) and pdf_object.get("S") == "/TH":
-            attributes = pdf_object.get("A")
-            if isinstance(attributes, pydyf.Dictionary):
-                attributes["Scope"] = "/Column"
-            else:
-                pdf_object["A"] = pydyf.Dictionary({"O": "/Table", "Scope": "/Column"})
-
-
-def render_pdf(content: EditionContent) -> bytes:
-    return write_pdf(pdf_document_html(content), identifier=pdf_identifier(content), epoch=source_date_epoch(content))
-
-
-def write_pdf(html: str, *, identifier: bytes | bool = False, epoch: int = 0) -> bytes:
-    """Tagged PDF/UA-1. No clock or random input reaches the file: the dates come from the document's dcterms
-    meta tags, the /ID from the edition (the second half is pydyf's hash of the content) and the fonts'
-    timestamps from `epoch`, on either font-subsetting path, so equal HTML gives equal bytes."""
-    # Imported here: WeasyPrint loads Pango, which only the rendering worker needs.
-    from weasyprint import HTML
-
-    with _fixed_clock(epoch):
-        return HTML(string=html, base_url=None).write_pdf(
-            pdf_variant="pdf/ua-1",
-            pdf_identifier=identifier,
-            finisher=_scope_table_headers,
-            # Fonts are subset and embedded (PDF/UA requires embedding).
-            full_fonts=False,
+def write_csv(content: EditionContent, out: IO[bytes]) -> None:
+    # UTF-8 with a byte-order mark, so that Excel opens non-ASCII names correctly.
+    out.write("\ufeff".encode())
+    keys = [column["key"] for column in content.columns]
+    for index, rows in enumerate(_chunks(content.rows)):
+        buffer = io.StringIO(newline="")
+        writer = csv.writer(buffer, lineterminator="\r\n")
+        if index == 0:
+            writer.writerow([neutralise_formula(column["label"]) for column in content.columns])
+        writer.writerows([neutralise_formula(row.get(key, "")) for key in keys] for row in rows)
+        out.write(buffer.getvalue().encode("utf-8"))
+    if not content.rows:
+        buffer = io.StringIO(newline="")
+        csv.writer(buffer, lineterminator="\r\n").writerow(
+            [neutralise_formula(column["label"]) for column in content.columns]
         )
+        out.write(buffer.getvalue().encode("utf-8"))
 
 
 def render_csv(content: EditionContent) -> bytes:
-    buffer = io.StringIO(newline="")
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow([neutralise_formula(column["label"]) for column in content.columns])
-    writer.writerows([neutralise_formula(cell) for cell in row] for row in content.table_rows())
-    # UTF-8 with a byte-order mark, so that Excel opens non-ASCII names correctly.
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    buffer = io.BytesIO()
+    write_csv(content, buffer)
+    return buffer.getvalue()
 
 
-def json_document(content: EditionContent) -> dict[str, Any]:
+def json_head(content: EditionContent) -> dict[str, Any]:
+    """Everything in the JSON document but its rows and entries."""
     return {
         "format_version": JSON_FORMAT_VERSION,
         "register": {"slug": content.register_slug, "title": content.register_title},
@@ -275,13 +300,43 @@ def json_document(content: EditionContent) -> dict[str, Any]:
         "privacy_notice_url": content.privacy_notice_url,
         "columns": [{"key": column["key"], "label": column["label"]} for column in content.columns],
         "row_count": len(content.rows),
-        "rows": [{column["key"]: row.get(column["key"], "") for column in content.columns} for row in content.rows],
-        "entries": content.entry_list(),
     }
 
 
+def write_json(content: EditionContent, out: IO[bytes]) -> None:
+    """The JSON document, one row or entry at a time: the same document json.dumps(..., indent=2) would give."""
+
+    def indented(value: Any) -> str:
+        return json.dumps(value, ensure_ascii=False, indent=2).replace("\n", "\n  ")
+
+    def items(name: str, values: Iterable[Any], last: bool) -> None:
+        out.write(f'  "{name}": ['.encode())
+        first = True
+        for value in values:
+            out.write(((",\n    " if not first else "\n    ") + indented(value).replace("\n", "\n  ")).encode())
+            first = False
+        out.write(("\n  ]" if not first else "]").encode() + (b"\n" if last else b",\n"))
+
+    out.write(b"{\n")
+    for key, value in json_head(content).items():
+        out.write(f"  {json.dumps(key)}: {indented(value)},\n".encode())
+    keys = [column["key"] for column in content.columns]
+    items("rows", ({key: row.get(key, "") for key in keys} for row in content.rows), last=False)
+    items("entries", content.iter_entries(), last=True)
+    out.write(b"}\n")
+
+
 def render_json(content: EditionContent) -> bytes:
-    return (json.dumps(json_document(content), ensure_ascii=False, indent=2, sort_keys=False) + "\n").encode()
+    buffer = io.BytesIO()
+    write_json(content, buffer)
+    return buffer.getvalue()
+
+
+WRITERS: dict[str, Callable[[EditionContent, IO[bytes]], None]] = {
+    "html": write_html_fragment,
+    "csv": write_csv,
+    "json": write_json,
+}
 
 
 def diff_rows(

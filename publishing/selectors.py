@@ -232,3 +232,22 @@ def next_edition(*, register: Register, on: dt.date | None = None) -> NextEditio
         changed.append((reference, "amended" if reference in amended else "changed", fields))
     added = [reference for reference in after if reference not in before]
     return NextEdition(not_started=not_started, dropped=dropped, changed=changed, added=added)
+
+
+def edition_progress_text(*, edition: Edition, now: dt.datetime | None = None) -> str:
+    """What the staff edition page says while an edition renders."""
+    from django.utils import timezone
+
+    if edition.status != Edition.Status.RENDERING:
+        return ""
+    now = now or timezone.now()
+    if edition.attempt == 0:
+        return "Waiting for a worker to start rendering."
+    parts = f"{edition.parts_done} of {edition.parts_total} parts rendered" if edition.parts_total else "Starting"
+    if edition.claimed_until is not None and edition.claimed_until < now:
+        return (
+            f"{parts}. The worker rendering it stopped answering: it will be started again by the next free "
+            "worker within a few minutes, keeping the parts already rendered."
+        )
+    again = f" (attempt {edition.attempt}: an earlier worker stopped)" if edition.attempt > 1 else ""
+    return f"{parts}{again}."

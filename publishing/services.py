@@ -9,17 +9,24 @@ so withdrawing one makes the one before it current again without touching it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import logging
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import kombu.exceptions
+from celery import current_app
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.files.base import ContentFile
+from django.core.files import File
+from django.core.files.storage import default_storage
 from django.core.mail import send_mail
-from django.db import DatabaseError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import capfirst
@@ -27,15 +34,17 @@ from django.utils.text import capfirst
 from agreements import roles
 from agreements.dates import format_date
 from audit.services import Action, audit_record
-from publishing import pages
+from publishing import pages, pipeline
 from publishing.models import Edition, EditionFile, Register
 from publishing.registers import period_of, register_kind
-from publishing.render import EditionContent, render_edition
+from publishing.render import FORMATS, EditionContent
 
 logger = logging.getLogger(__name__)
 
-# How long a worker may render before another run may take the edition over (a worker killed mid-render).
-RENDER_LEASE = dt.timedelta(minutes=15)
+# What is worth trying again: a lost or refused connection to the database or the broker. Never an
+# IntegrityError or a ValidationError, which would only fail the same way again.
+QUEUE_ERRORS = (kombu.exceptions.OperationalError, ConnectionError, TimeoutError)
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, *QUEUE_ERRORS)
 PUBLISH_PERMISSION = "publishing.publish_edition"
 CHANGE_PERMISSION = "publishing.change_register"
 REGISTER_EDITABLE_FIELDS = (
@@ -203,87 +212,32 @@ def edition_content(edition: Edition) -> EditionContent:
     )
 
 
-def _claim(edition: Edition, now: dt.datetime, rows_on: dt.date | None = None) -> bool:
-    """Take the render lease on a locked edition. False when there is nothing to do or another run holds it."""
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=settings.PUBLISH_LEASE_SECONDS)
+
+
+def _claim(edition: Edition, now: dt.datetime, rows_on: dt.date | None = None) -> int | None:
+    """Start a new attempt on a locked edition: its number, or None when there is nothing to do or a live run
+    holds the lease. Only the latest attempt may publish (edition_finish), so a run whose worker died and comes
+    back later can never publish a second time."""
     if edition.status == Edition.Status.FAILED:
         # An explicit re-run retries a failed render; the previous error is kept in the log, not here.
         edition.status = Edition.Status.RENDERING
         edition.error = ""
     if edition.status != Edition.Status.RENDERING:
-        return False
+        return None
     if edition.claimed_until and edition.claimed_until > now:
-        return False
-    edition.claimed_until = now + RENDER_LEASE
+        return None
+    edition.attempt += 1
+    edition.claimed_until = now + _lease()
+    edition.parts_done = 0
     if edition.snapshot_at is None:
         _snapshot(edition, rows_on)
     edition.save()
-    return True
+    return edition.attempt
 
 
-def _release(edition_pk: int, claimed_until: dt.datetime | None) -> None:
-    """Give the lease back after a transient error, so that the retry can render at once."""
-    try:
-        Edition.objects.filter(pk=edition_pk, claimed_until=claimed_until).update(claimed_until=None)
-    except DatabaseError:
-        logger.exception("Could not release the render lease of edition %s", edition_pk)
-
-
-def _render_and_store(edition: Edition, *, final_status: str) -> Edition:
-    """Render outside any transaction, then store the files and set the final status in one transaction."""
-    claimed_until = edition.claimed_until
-    try:
-        try:
-            files = render_edition(edition_content(edition))
-        except DatabaseError:
-            raise
-        except Exception as exc:  # Any render error is final for this attempt; it is recorded and reported.
-            logger.exception("Rendering edition %s of %s failed", edition.slug, edition.register.slug)
-            return _fail(edition, claimed_until=claimed_until, error=f"{type(exc).__name__}: {exc}")
-
-        stem = edition.file_stem
-        with transaction.atomic():
-            locked = Edition.objects.select_for_update().select_related("register").get(pk=edition.pk)
-            if locked.status != Edition.Status.RENDERING or locked.claimed_until != claimed_until:
-                # Another run took the edition over after our lease ran out and finished it: keep its result.
-                return locked
-            locked.files.all().delete()
-            for rendered in files.values():
-                stored = EditionFile(edition=locked, format=rendered.format, size=rendered.size, sha256=rendered.sha256)
-                stored.file.save(f"{stem}.{rendered.format}", ContentFile(rendered.content), save=False)
-                stored.save()
-            locked.status = final_status
-            locked.claimed_until = None
-            if final_status == Edition.Status.PUBLISHED:
-                locked.published_at = timezone.now()
-                pages.public_pages_changed()
-            locked.save()
-            if final_status == Edition.Status.PUBLISHED:
-                # The system publishes (a worker); who asked for it is on the edition and its request's row.
-                audit_record(actor=None, action=Action.PUBLISHED, subject=locked)
-            return locked
-    except BaseException:
-        _release(edition.pk, claimed_until)
-        raise
-
-
-def _fail(edition: Edition, *, claimed_until: dt.datetime | None, error: str) -> Edition:
-    with transaction.atomic():
-        locked = Edition.objects.select_for_update().select_related("register").get(pk=edition.pk)
-        if locked.status != Edition.Status.RENDERING or locked.claimed_until != claimed_until:
-            return locked
-        locked.status = Edition.Status.FAILED
-        locked.error = error[:5000]
-        locked.claimed_until = None
-        locked.save()
-        audit_record(actor=None, action=Action.PUBLICATION_FAILED, subject=locked, reason=locked.error[:2000])
-        if locked.trigger != Edition.Trigger.PREVIEW:
-            from publishing import tasks
-
-            tasks.notify_publication_failed.delay_on_commit(edition_id=locked.pk)
-    return locked
-
-
-def edition_publish(
+def edition_start(
     *,
     register: Register,
     actor: User | None = None,
@@ -291,14 +245,10 @@ def edition_publish(
     on: dt.date | None = None,
     trigger: str = Edition.Trigger.SCHEDULED,
     rows_on: dt.date | None = None,
-) -> Edition:
-    """Snapshot, render and publish an edition. Idempotent: safe to run again, concurrently or after a retry.
-
-    With edition_id, it completes an edition requested by "Publish now" (edition_request). Without it, this is
-    the scheduled run: at most one edition per register per period, whatever the number of runs.
-    `rows_on` takes the rows of another day than the edition's date `on`: the demo's first edition is dated as
-    the published seed while showing the demo data as it stands today (its partner's assurance is today's).
-    """
+) -> tuple[Edition, int | None]:
+    """Snapshot an edition if needed and take its render lease: (edition, attempt), attempt None when there is
+    nothing to do. With edition_id, an edition asked for by "Publish now" or "Preview"; without it, the scheduled
+    run, at most one edition per register per period, whatever the number of runs."""
     now = timezone.now()
     with transaction.atomic():
         # The register lock serialises claims, so that two runs cannot both create the period's edition.
@@ -326,48 +276,275 @@ def edition_publish(
                 )
         if edition.status == Edition.Status.DRAFT:
             raise ValidationError("A preview is never published. Use Publish now to publish a new edition.")
-        claimed = _claim(edition, now, rows_on)
-    if not claimed:
+        attempt = _claim(edition, now, rows_on)
+    return edition, attempt
+
+
+def edition_publish(
+    *,
+    register: Register,
+    actor: User | None = None,
+    edition_id: int | None = None,
+    on: dt.date | None = None,
+    trigger: str = Edition.Trigger.SCHEDULED,
+    rows_on: dt.date | None = None,
+) -> Edition:
+    """Snapshot, render and publish an edition here and now (the command line, `make run`, no broker), its parts
+    in a local process pool. Idempotent: safe to run again, concurrently or after a retry. `rows_on` takes the rows
+    of another day than the edition's date `on`: the demo's first edition is dated as the published seed while
+    showing the demo data as it stands today (its partner's assurance is today's)."""
+    edition, attempt = edition_start(
+        register=register, actor=actor, edition_id=edition_id, on=on, trigger=trigger, rows_on=rows_on
+    )
+    if attempt is None:
         return edition
-    return _render_and_store(edition, final_status=Edition.Status.PUBLISHED)
+    return edition_render_here(edition_id=edition.pk, attempt=attempt)
 
 
-def edition_request(*, actor: User | None, register: Register) -> Edition:
-    """ "Publish now": record the request and hand the work to a worker. The page then follows its progress."""
-    _require(actor, PUBLISH_PERMISSION, "publish this register")
-    from publishing import tasks
+def _attempt(edition_id: int, attempt: int) -> QuerySet[Edition]:
+    return Edition.objects.filter(pk=edition_id, attempt=attempt, status=Edition.Status.RENDERING)
 
+
+def edition_plan(*, edition_id: int, attempt: int) -> list[str]:
+    """Store the specs of the edition's PDF pieces; returns the keys of those not rendered yet (every piece that an
+    earlier edition or attempt rendered is re-used). Sets the attempt's progress."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    keys = pipeline.prepare(edition_content(edition), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    missing = [key for key in keys if not pipeline.piece_ready(key)]
+    # The parts: every PDF piece, each text format, and the assembly.
+    total = len(keys) + len(pipeline.TEXT_FORMATS) + 1
+    _attempt(edition_id, attempt).update(parts_total=total, parts_done=len(keys) - len(missing))
+    return missing
+
+
+def edition_progress(*, edition_id: int, attempt: int, parts: int = 1) -> bool:
+    """A part of the attempt is done: count it and renew the lease. False when the attempt is no longer current."""
+    return bool(
+        _attempt(edition_id, attempt).update(
+            parts_done=F("parts_done") + parts, claimed_until=timezone.now() + _lease()
+        )
+    )
+
+
+def edition_is_current(*, edition_id: int, attempt: int) -> bool:
+    return _attempt(edition_id, attempt).exists()
+
+
+def edition_render_format(*, edition_id: int, attempt: int, fmt: str) -> None:
+    """Write one text format of the attempt to its work file (a part that a worker does)."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    pipeline.write_format(edition_content(edition), fmt, pipeline.work_name(edition_id, attempt, fmt))
+
+
+def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
+    """Every part of the attempt in a local process pool, then the assembly and publication."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    try:
+        missing = edition_plan(edition_id=edition_id, attempt=attempt)
+        content = edition_content(edition)
+        jobs: list[pipeline.Job] = [(pipeline.render_piece, (key,)) for key in missing]
+        jobs += [
+            (pipeline.write_format, (content, fmt, pipeline.work_name(edition_id, attempt, fmt)))
+            for fmt in pipeline.TEXT_FORMATS
+        ]
+
+        def done() -> None:
+            edition_progress(edition_id=edition_id, attempt=attempt)
+
+        pipeline.run_local(
+            jobs,
+            on_done=done,
+            # A pool pays off from two chunks of rows on (the front matter is a piece too).
+            parallel=len(missing) > 2,
+        )
+    except TRANSIENT_ERRORS:
+        _release(edition_id, attempt)
+        raise
+    except Exception as exc:  # Any render error is final for this attempt; it is recorded and reported.
+        logger.exception("Rendering edition %s of %s failed", edition.slug, edition.register.slug)
+        return edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+    return edition_finish(edition_id=edition_id, attempt=attempt)
+
+
+def _release(edition_id: int, attempt: int) -> None:
+    """Give the lease back after a transient error, so that the retry can render at once."""
+    try:
+        _attempt(edition_id, attempt).update(claimed_until=None)
+    except DatabaseError:
+        logger.exception("Could not release the render lease of edition %s", edition_id)
+
+
+def edition_finish(*, edition_id: int, attempt: int) -> Edition:
+    """Assemble the attempt's PDF, then store every file and make the edition public (or a draft, for a
+    preview) in one transaction, if the attempt is still the current one: exactly once, whatever the number of
+    runs that get here. Nothing is public before that transaction commits."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    if not edition_progress(edition_id=edition_id, attempt=attempt, parts=0):
+        return edition
+    try:
+        content = edition_content(edition)
+        keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+        pipeline.assemble_pdf(content, keys, pipeline.work_name(edition_id, attempt, "pdf"))
+    except TRANSIENT_ERRORS:
+        _release(edition_id, attempt)
+        raise
+    except Exception as exc:
+        logger.exception("Assembling edition %s of %s failed", edition.slug, edition.register.slug)
+        return edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+
+    stem = edition.file_stem
+    with transaction.atomic():
+        locked = Edition.objects.select_for_update().select_related("register").get(pk=edition_id)
+        if locked.status != Edition.Status.RENDERING or locked.attempt != attempt:
+            # A later attempt took the edition over after our lease ran out: it publishes, not us.
+            return locked
+        locked.files.all().delete()
+        for fmt in FORMATS:
+            name = pipeline.work_name(edition_id, attempt, fmt)
+            with default_storage.open(name, "rb") as handle:
+                digest = hashlib.sha256()
+                for block in iter(lambda: handle.read(1024 * 1024), b""):
+                    digest.update(block)
+                size = handle.tell()
+                handle.seek(0)
+                stored = EditionFile(edition=locked, format=fmt, size=size, sha256=digest.hexdigest())
+                stored.file.save(f"{stem}.{fmt}", File(handle), save=False)
+            stored.save()
+        preview = locked.trigger == Edition.Trigger.PREVIEW
+        locked.status = Edition.Status.DRAFT if preview else Edition.Status.PUBLISHED
+        locked.claimed_until = None
+        locked.parts_done = locked.parts_total
+        if not preview:
+            locked.published_at = timezone.now()
+            pages.public_pages_changed()
+        locked.save()
+        if not preview:
+            # The system publishes (a worker); who asked for it is on the edition and its request's row.
+            audit_record(actor=None, action=Action.PUBLISHED, subject=locked)
+        transaction.on_commit(lambda: pipeline.discard_work(edition_id))
+    return locked
+
+
+def edition_fail(*, edition_id: int, attempt: int, error: str) -> Edition:
+    """Record that the attempt failed, tell the approvers (not for a preview), and keep the current edition."""
+    with transaction.atomic():
+        locked = Edition.objects.select_for_update().select_related("register").get(pk=edition_id)
+        if locked.status != Edition.Status.RENDERING or locked.attempt != attempt:
+            return locked
+        locked.status = Edition.Status.FAILED
+        locked.error = error[:5000]
+        locked.claimed_until = None
+        locked.save()
+        audit_record(actor=None, action=Action.PUBLICATION_FAILED, subject=locked, reason=locked.error[:2000])
+        if locked.trigger != Edition.Trigger.PREVIEW:
+            transaction.on_commit(lambda: _notify_failure(edition_id))
+        transaction.on_commit(lambda: pipeline.discard_work(edition_id))
+    return locked
+
+
+def editions_stalled(*, now: dt.datetime | None = None) -> list[int]:
+    """Editions being rendered whose lease ran out (their worker died) or that never got one (their task was
+    lost): what the sweep starts again."""
+    now = now or timezone.now()
+    return list(
+        Edition.objects.filter(status=Edition.Status.RENDERING)
+        .filter(Q(claimed_until__lt=now) | Q(claimed_until__isnull=True, requested_at__lt=now - _lease()))
+        .values_list("pk", flat=True)
+    )
+
+
+class QueueUnavailable(ValidationError):
+    """The task queue did not take the work: nothing was started."""
+
+
+QUEUE_DOWN_MESSAGE = "The task queue is not answering; nothing was published. Try again in a few minutes."
+
+
+def _enqueue(task: str, **kwargs: Any) -> None:
+    """Send a task by name: the tasks module imports this one, never the other way round. Fails fast (settings:
+    CELERY_BROKER_CONNECTION_TIMEOUT and the publish retry policy) when the broker does not answer."""
+    _task(task).apply_async(kwargs=kwargs)
+
+
+@functools.cache
+def _task(name: str) -> Any:
+    # Celery's autodiscovery (register/celery.py) imports every app's tasks module; a web process has not run it.
+    current_app.loader.import_default_modules()
+    return current_app.tasks[name]
+
+
+def _notify_failure(edition_id: int) -> None:
+    try:
+        _enqueue("publishing.tasks.notify_publication_failed", edition_id=edition_id)
+    except QUEUE_ERRORS:
+        logger.exception("Edition %s failed, and the task queue did not take the e-mail about it", edition_id)
+
+
+def _request(
+    *, actor: User | None, register: Register, trigger: str, request_key: uuid.UUID | None, on: dt.date | None = None
+) -> Edition:
+    """Record a request for an edition and hand it to a worker. A second press of the same form, or a request
+    while another edition of the register is being rendered, gets that edition: two presses make one edition."""
     with transaction.atomic():
         locked_register = Register.objects.select_for_update().get(pk=register.pk)
-        edition = _new_edition(
-            register=locked_register,
-            on=timezone.localdate(),
-            trigger=Edition.Trigger.STAFF,
-            actor=actor,
-            status=Edition.Status.RENDERING,
-        )
-        audit_record(actor=actor, action=Action.PUBLICATION_REQUESTED, subject=edition)
-        tasks.publish_edition.delay_on_commit(register_id=locked_register.pk, edition_id=edition.pk)
+        existing = None
+        if request_key is not None:
+            existing = Edition.objects.filter(request_key=request_key, register=locked_register).first()
+        if existing is None:
+            in_flight = Edition.objects.filter(register=locked_register, status=Edition.Status.RENDERING)
+            preview = trigger == Edition.Trigger.PREVIEW
+            in_flight = (
+                in_flight.filter(trigger=Edition.Trigger.PREVIEW)
+                if preview
+                else in_flight.exclude(trigger=Edition.Trigger.PREVIEW)
+            )
+            existing = in_flight.order_by("-pk").first()
+        if existing is not None:
+            stalled = existing.status == Edition.Status.RENDERING and existing.pk in editions_stalled()
+            if not stalled:
+                return existing
+            edition = existing
+        else:
+            edition = _new_edition(
+                register=locked_register,
+                on=on or timezone.localdate(),
+                trigger=trigger,
+                actor=actor,
+                status=Edition.Status.RENDERING,
+            )
+            if trigger == Edition.Trigger.PREVIEW:
+                # Drafts take slugs too, but theirs are never public; "preview-" keeps them out of the series.
+                edition.slug = f"preview-{edition.pk}"
+            edition.request_key = request_key
+            edition.save()
+            action = Action.PREVIEW_REQUESTED if trigger == Edition.Trigger.PREVIEW else Action.PUBLICATION_REQUESTED
+            audit_record(actor=actor, action=action, subject=edition)
+        created = existing is None
+    try:
+        _enqueue("publishing.tasks.publish_edition", edition_id=edition.pk)
+    except QUEUE_ERRORS as error:
+        logger.error("The task queue refused edition %s: %s", edition.pk, error)
+        if created:
+            # Nothing was started: the edition goes, and its slug with it, as if the button was never pressed.
+            Edition.objects.filter(pk=edition.pk, status=Edition.Status.RENDERING, attempt=0).delete()
+        raise QueueUnavailable(QUEUE_DOWN_MESSAGE) from error
+    edition.refresh_from_db()
     return edition
 
 
-def edition_preview(*, actor: User | None, register: Register, on: dt.date | None = None) -> Edition:
-    """Render what would be published today, without publishing it. The result is a draft only staff see."""
+def edition_request(*, actor: User | None, register: Register, request_key: uuid.UUID | None = None) -> Edition:
+    """ "Publish now": record the request and hand the work to a worker. The page then follows its progress."""
+    _require(actor, PUBLISH_PERMISSION, "publish this register")
+    return _request(actor=actor, register=register, trigger=Edition.Trigger.STAFF, request_key=request_key)
+
+
+def edition_preview(
+    *, actor: User | None, register: Register, request_key: uuid.UUID | None = None, on: dt.date | None = None
+) -> Edition:
+    """Render what would be published today, without publishing it: a draft only staff see, rendered by a worker
+    like a publication (never inside the request), its page following the progress."""
     _require(actor, CHANGE_PERMISSION, "preview this register")
-    with transaction.atomic():
-        locked_register = Register.objects.select_for_update().get(pk=register.pk)
-        edition = _new_edition(
-            register=locked_register,
-            on=on or timezone.localdate(),
-            trigger=Edition.Trigger.PREVIEW,
-            actor=actor,
-            status=Edition.Status.RENDERING,
-        )
-        # Drafts take slugs too, but theirs are never public; "preview-" keeps them out of the published series.
-        edition.slug = f"preview-{edition.pk}"
-        _claim(edition, timezone.now())
-        audit_record(actor=actor, action=Action.PREVIEW_REQUESTED, subject=edition)
-    return _render_and_store(edition, final_status=Edition.Status.DRAFT)
+    return _request(actor=actor, register=register, trigger=Edition.Trigger.PREVIEW, request_key=request_key, on=on)
 
 
 def edition_preview_content(*, register: Register, on: dt.date | None = None) -> EditionContent:
@@ -386,6 +563,9 @@ def edition_withdraw(*, actor: User | None, edition: Edition, reason: str) -> Ed
     if not reason:
         raise ValidationError({"reason": "Enter why the edition is being withdrawn"})
     locked = Edition.objects.select_for_update().get(pk=edition.pk)
+    if locked.status == Edition.Status.WITHDRAWN:
+        # A second press of the same button (or two people at once): the edition is already what was asked for.
+        return locked
     if locked.status != Edition.Status.PUBLISHED:
         raise ValidationError(f"Only a published edition can be withdrawn. This one is {locked.get_status_display()}.")
     locked.status = Edition.Status.WITHDRAWN

@@ -1,31 +1,92 @@
-"""Thin Celery tasks: IDs in, one service call, transient errors retried with backoff."""
+"""Thin Celery tasks: IDs and storage keys in, one service or pipeline call, transient errors retried.
+
+An edition is published as a chord: one task per part (each PDF piece and each text format) on every worker, in
+parallel, then one task that assembles the PDF and publishes. Every task is idempotent and may run twice (acks
+late: a worker killed mid-task leaves its message to another worker); the edition's attempt number decides who
+may publish, and the sweep starts again any edition whose worker died (README, "Reliability").
+"""
 
 from __future__ import annotations
 
-from celery import shared_task
-from django.db import DatabaseError
+from celery import chord, shared_task
 
-from publishing import services
+from publishing import pipeline, services
 from publishing.models import Register
 
-# Database hiccups (a dropped connection, a lock timeout, a serialisation failure) are worth retrying; a render
-# error is not, and the service records it on the edition instead of raising.
-TRANSIENT_ERRORS = (DatabaseError, ConnectionError, TimeoutError)
+RETRY = {"autoretry_for": services.TRANSIENT_ERRORS, "retry_backoff": True, "retry_backoff_max": 300, "max_retries": 8}
 
 
-@shared_task(autoretry_for=TRANSIENT_ERRORS, retry_backoff=True, retry_backoff_max=600, max_retries=8)
+@shared_task(ignore_result=True, **RETRY)
 def publish_edition(register_id: int | None = None, edition_id: int | None = None, register: str = "") -> int:
-    """Publish a register: the scheduled run (by slug, from beat) or a requested edition ("Publish now")."""
-    target = Register.objects.get(pk=register_id) if register_id else services.register_ensure(slug=register)
-    return services.edition_publish(register=target, edition_id=edition_id).pk
+    """Publish a register: the scheduled run (by slug, from beat), or an edition asked for by "Publish now",
+    "Preview" or the sweep. Starts an attempt and hands its parts to the workers."""
+    target = Register.objects.get(pk=register_id) if register_id else None
+    if target is None and edition_id is not None:
+        target = Register.objects.get(editions__pk=edition_id)
+    if target is None:
+        target = services.register_ensure(slug=register)
+    edition, attempt = services.edition_start(register=target, edition_id=edition_id)
+    if attempt is None:
+        return edition.pk
+    if publish_edition.app.conf.task_always_eager:
+        # No broker (make run, the tests): the same parts, in a local process pool.
+        return services.edition_render_here(edition_id=edition.pk, attempt=attempt).pk
+    missing = services.edition_plan(edition_id=edition.pk, attempt=attempt)
+    parts = [render_piece.si(edition.pk, attempt, key) for key in missing]
+    parts += [render_format.si(edition.pk, attempt, fmt) for fmt in pipeline.TEXT_FORMATS]
+    chord(parts)(finish_edition.si(edition.pk, attempt))
+    return edition.pk
 
 
-@shared_task(autoretry_for=(*TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
+@shared_task(**RETRY)
+def render_piece(edition_id: int, attempt: int, key: str) -> str:
+    """One piece of the PDF. Rendered even if its attempt was replaced meanwhile: the next attempt uses it."""
+    try:
+        pipeline.render_piece(key)
+    except services.TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        services.edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+        return key
+    services.edition_progress(edition_id=edition_id, attempt=attempt)
+    return key
+
+
+@shared_task(**RETRY)
+def render_format(edition_id: int, attempt: int, fmt: str) -> str:
+    if not services.edition_is_current(edition_id=edition_id, attempt=attempt):
+        return fmt
+    try:
+        services.edition_render_format(edition_id=edition_id, attempt=attempt, fmt=fmt)
+    except services.TRANSIENT_ERRORS:
+        raise
+    except Exception as exc:
+        services.edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
+        return fmt
+    services.edition_progress(edition_id=edition_id, attempt=attempt)
+    return fmt
+
+
+@shared_task(ignore_result=True, **RETRY)
+def finish_edition(edition_id: int, attempt: int) -> int:
+    return services.edition_finish(edition_id=edition_id, attempt=attempt).pk
+
+
+@shared_task(ignore_result=True, **RETRY)
+def sweep_publications() -> list[int]:
+    """From beat, every PUBLISH_SWEEP_SECONDS: start again every edition whose render lease ran out."""
+    stalled = services.editions_stalled()
+    for edition_id in stalled:
+        publish_edition.delay(edition_id=edition_id)
+    return stalled
+
+
+@shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
 def notify_publication_failed(edition_id: int) -> list[str]:
     return services.edition_failure_notify(edition_id=edition_id)
 
 
-@shared_task(autoretry_for=(*TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
 def refresh_public_pages() -> dict[str, int] | None:
     """Render the public pages of what is published now (after a publication or a withdrawal)."""
     from publishing import pages

@@ -278,6 +278,16 @@ OTP_WEBAUTHN_ALLOWED_ORIGINS = [
 # The audit log keeps every event this long, then the daily task removes it (README, "Audit log").
 AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=6 * 365 + 2)
 
+# Publishing (README, "Publishing at scale" and "Reliability"). Rows per PDF chunk: each chunk is one task, rendered
+# in parallel on the workers (or a local process pool without a broker) in memory bounded by this number.
+PUBLISH_CHUNK_ROWS = env.int("PUBLISH_CHUNK_ROWS", default=250)
+# Processes that render chunks without a broker (make run); 0 means one per CPU.
+PUBLISH_LOCAL_PROCESSES = env.int("PUBLISH_LOCAL_PROCESSES", default=0)
+# A render holds a lease on its edition, renewed as each chunk finishes. A lease that runs out means its worker
+# died: the sweep (every PUBLISH_SWEEP_SECONDS, from beat) starts the edition again, re-using the chunks done.
+PUBLISH_LEASE_SECONDS = env.int("PUBLISH_LEASE_SECONDS", default=120)
+PUBLISH_SWEEP_SECONDS = env.int("PUBLISH_SWEEP_SECONDS", default=60)
+
 # Celery. https://docs.celeryq.dev/en/stable/userguide/configuration.html
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="")
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
@@ -297,6 +307,13 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A message a worker took and never acknowledged (the whole worker killed) goes back on the queue after this long
+# (kombu's default is an hour). Longer than any one task: an edition is many short tasks. The sweep below brings a
+# dead render back sooner.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 300, "socket_connect_timeout": 3}
+# A web request that sends a task fails within seconds when the broker is down, rather than retrying for long.
+CELERY_BROKER_CONNECTION_TIMEOUT = 3
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "expire-agreements-daily": {
@@ -320,6 +337,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "prune-audit-events-daily": {
         "task": "audit.tasks.prune_audit_events",
         "schedule": crontab(hour=2, minute=30),
+    },
+    # Starts again any edition whose worker died mid-render (its lease ran out): README, "Reliability".
+    "sweep-publications": {
+        "task": "publishing.tasks.sweep_publications",
+        "schedule": PUBLISH_SWEEP_SECONDS,
     },
     # Quarterly, 06:00 Europe/London (CELERY_TIMEZONE) on 1 January, April, July and October. Re-runs are no-ops:
     # the service publishes at most one scheduled edition per register per quarter.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib import messages
@@ -64,6 +66,7 @@ class EditionMixin(RegisterMixin):
             "table_html": selectors.edition_html(edition=edition),
             "changes": selectors.edition_changes(edition=edition) if edition.snapshot_at else None,
             "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
+            "progress": selectors.edition_progress_text(edition=edition),
             "form": form,
         }
         return render(request, "staff/registers/edition_detail.html", context, status=status)
@@ -94,6 +97,9 @@ class RegisterDetailView(RegisterMixin, View):
             "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
             "can_change": request.user.has_perm(services.CHANGE_PERMISSION),
             "next_edition": selectors.next_edition(register=self.register),
+            # One key per form shown: a second press of the same form lands on the edition the first one made.
+            "publish_key": uuid.uuid4(),
+            "preview_key": uuid.uuid4(),
         }
         return render(request, "staff/registers/register_detail.html", context)
 
@@ -126,18 +132,41 @@ class RegisterEditView(RegisterMixin, View):
         return self.render_form(request, form)
 
 
-class RegisterPreviewView(RegisterMixin, View):
-    permission_required = "publishing.change_register"
+class _RequestEditionView(RegisterMixin, View):
+    """Preview and Publish now: the edition is rendered by a worker and its page follows the progress."""
+
+    service: Callable[..., Edition]
 
     def post(self, request: AuthenticatedHttpRequest, register: str) -> HttpResponse:
-        edition = services.edition_preview(actor=request.user, register=self.register)
+        if not self.may_start(request):
+            return redirect("staff:register", register=self.register.slug)
+        try:
+            key = uuid.UUID(request.POST.get("request_key", ""))
+        except ValueError:
+            key = None
+        try:
+            edition = type(self).service(actor=request.user, register=self.register, request_key=key)
+        except ValidationError as error:
+            # The task queue is not answering: nothing was started.
+            for message in error.messages:
+                messages.error(request, message)
+            return redirect("staff:register", register=self.register.slug)
         return redirect(_edition_url(edition))
 
+    def may_start(self, request: AuthenticatedHttpRequest) -> bool:
+        return True
 
-class RegisterPublishView(RegisterMixin, View):
+
+class RegisterPreviewView(_RequestEditionView):
+    permission_required = "publishing.change_register"
+    service = services.edition_preview
+
+
+class RegisterPublishView(_RequestEditionView):
     permission_required = "publishing.publish_edition"
+    service = services.edition_request
 
-    def post(self, request: AuthenticatedHttpRequest, register: str) -> HttpResponse:
+    def may_start(self, request: AuthenticatedHttpRequest) -> bool:
         # Nothing leaves the public register unseen: dropping rows needs the publisher to say they checked them.
         dropped = selectors.next_edition(register=self.register).dropped
         if dropped and request.POST.get("confirm_drops") != "yes":
@@ -146,9 +175,8 @@ class RegisterPublishView(RegisterMixin, View):
                 f"This edition would drop {len(dropped)} row{'s' if len(dropped) != 1 else ''}. Check them below, "
                 "then confirm that you have before publishing.",
             )
-            return redirect("staff:register", register=self.register.slug)
-        edition = services.edition_request(actor=request.user, register=self.register)
-        return redirect(_edition_url(edition))
+            return False
+        return True
 
 
 class EditionDetailView(EditionMixin, View):
@@ -160,7 +188,9 @@ class EditionStatusView(EditionMixin, View):
     """Polled by the edition page while it renders."""
 
     def get(self, request: AuthenticatedHttpRequest, register: str, pk: int) -> JsonResponse:
-        return JsonResponse({"status": self.edition.status, "label": self.edition.get_status_display()})
+        edition = self.edition
+        progress = selectors.edition_progress_text(edition=edition)
+        return JsonResponse({"status": edition.status, "label": edition.get_status_display(), "progress": progress})
 
 
 class EditionEntryView(EditionMixin, View):

@@ -66,6 +66,7 @@ def test_pdf_holds_the_heading_columns_the_seed_row_and_the_footer(seed_files) -
     assert "Sub Licensing of Data" in text
     assert "Sub Licence Release Register (last updated 22 October 2025)" in text
     # The explanation has page 1 to itself; the register starts on page 2, as in the seed.
+    assert "Reference Number" not in pages[0]
     table = _tables(seed_files["pdf"].content)[1]
     assert table[0] == [
         "Reference Number",
@@ -77,6 +78,7 @@ def test_pdf_holds_the_heading_columns_the_seed_row_and_the_footer(seed_files) -
     assert "SL/25/1 Leicester City Council Pseudonymised 509" in text
     assert "Page 1 of 2" in pages[0]
     assert all("Sub Licensing of Data \u2014 October 2025" in page for page in pages)
+    assert "Page 2 of 2" in pages[1]
     assert "llricb-llr.informationgovernance@nhs.net" in text
 
 

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from agreements import roles
 from agreements.models import Agreement
-from publishing import render, services
+from publishing import pipeline, render, services
 from publishing.models import Edition
 from publishing.registers import period_of
 from tests.factories import OrganisationFactory, UserFactory
@@ -112,7 +112,7 @@ def test_a_render_another_worker_is_doing_is_left_alone(monkeypatch) -> None:
         scheduled_period=key,
         claimed_until=timezone.now() + dt.timedelta(minutes=5),
     )
-    monkeypatch.setattr(services, "render_edition", lambda content: pytest.fail("rendered twice"))
+    monkeypatch.setattr(pipeline, "render_piece", lambda key: pytest.fail("rendered twice"))
     assert services.edition_publish(register=register, on=SEED_DAY).pk == busy.pk
     busy.refresh_from_db()
     assert busy.status == Edition.Status.RENDERING
@@ -125,10 +125,12 @@ def test_a_failed_render_leaves_the_previous_edition_current_and_emails_approver
     seed_sub_licence()
     previous = publish(on=dt.date(2025, 7, 1))
 
-    def broken(content):
+    real = pipeline.render_piece
+
+    def broken(key):
         raise RuntimeError("Pango could not load a font")
 
-    monkeypatch.setattr(services, "render_edition", broken)
+    monkeypatch.setattr(pipeline, "render_piece", broken)
     with django_capture_on_commit_callbacks(execute=True):
         failed = services.edition_publish(register=sub_licence_register(), on=SEED_DAY)
     assert failed.status == Edition.Status.FAILED
@@ -141,7 +143,7 @@ def test_a_failed_render_leaves_the_previous_edition_current_and_emails_approver
     assert set(mail.outbox[0].to) == {"approver@example.nhs.uk", "ig-team@example.nhs.uk"}
     assert "failed" in mail.outbox[0].subject
     # Once fixed, running the job again completes the same quarter's edition.
-    monkeypatch.setattr(services, "render_edition", render.render_edition)
+    monkeypatch.setattr(pipeline, "render_piece", real)
     retried = services.edition_publish(register=failed.register, on=SEED_DAY)
     assert retried.pk == failed.pk and retried.status == Edition.Status.PUBLISHED
 
@@ -159,8 +161,12 @@ def test_withdrawal_makes_the_previous_edition_current_and_keeps_the_record(appr
     assert withdrawn.withdrawn_by == approver and withdrawn.withdrawal_reason == "Wrong partner name"
     assert withdrawn.withdrawn_at is not None and withdrawn.files.count() == 4
     assert selectors.edition_current(register=register).pk == first.pk
+    # A second press (a double click, or two approvers at once) finds it withdrawn, as asked: no error, no change.
+    again = services.edition_withdraw(actor=UserFactory(role=roles.IG_APPROVER), edition=second, reason="Again")
+    assert again.pk == second.pk and again.withdrawal_reason == "Wrong partner name" and again.withdrawn_by == approver
+    preview = services.edition_preview(actor=approver, register=register)
     with pytest.raises(ValidationError, match="Only a published edition"):
-        services.edition_withdraw(actor=approver, edition=second, reason="Again")
+        services.edition_withdraw(actor=approver, edition=preview, reason="Again")
 
 
 def test_withdrawal_needs_a_reason_and_an_approver(approver, officer) -> None:
@@ -179,10 +185,8 @@ def test_publish_now_is_for_approvers_and_runs_the_task(approver, officer, djang
     register = sub_licence_register()
     with pytest.raises(PermissionDenied):
         services.edition_request(actor=officer, register=register)
-    with django_capture_on_commit_callbacks(execute=True):
-        edition = services.edition_request(actor=approver, register=register)
-        assert edition.status == Edition.Status.RENDERING
-    edition.refresh_from_db()
+    # Without a broker the task runs in-process as soon as the request is recorded.
+    edition = services.edition_request(actor=approver, register=register)
     assert edition.status == Edition.Status.PUBLISHED
     assert edition.trigger == Edition.Trigger.STAFF and edition.published_by_label == "approver"
 

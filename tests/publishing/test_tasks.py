@@ -1,6 +1,7 @@
 """The publishing job: the beat schedule, the thin task, and a real worker through Redis when one is configured."""
 
 import datetime as dt
+import time
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -40,7 +41,7 @@ def test_the_task_is_thin_and_idempotent() -> None:
 def test_transient_database_errors_are_retried(monkeypatch) -> None:
     seed_sub_licence()
     calls = []
-    real = services.edition_publish
+    real = services.edition_start
 
     def flaky(**kwargs):
         calls.append(kwargs)
@@ -48,7 +49,7 @@ def test_transient_database_errors_are_retried(monkeypatch) -> None:
             raise OperationalError("could not connect to server")
         return real(**kwargs)
 
-    monkeypatch.setattr(services, "edition_publish", flaky)
+    monkeypatch.setattr(services, "edition_start", flaky)
     # In-process, Celery reports the retry it schedules; a worker would run it after the backoff.
     with pytest.raises(Retry):
         tasks.publish_edition.apply(kwargs={"register": "sub-licences"}).get()
@@ -83,11 +84,15 @@ def test_a_real_worker_publishes_through_redis(celery_worker) -> None:
     )
     seed_sub_licence(start_date=dt.date(2024, 4, 1), sub_licensee=lcc)
     register = sub_licence_register()
-    edition_id = tasks.publish_edition.delay(register_id=register.pk).get(timeout=120)
-    edition = Edition.objects.get(pk=edition_id)
-    assert edition.status == Edition.Status.PUBLISHED
+    # The task hands the edition's parts to the worker as a chord and returns; the edition says when it is done.
+    tasks.publish_edition.delay(register_id=register.pk)
+    deadline = time.monotonic() + 120
+    while not Edition.objects.filter(status=Edition.Status.PUBLISHED).exists():
+        assert time.monotonic() < deadline, list(Edition.objects.values("status", "parts_done", "parts_total", "error"))
+        time.sleep(0.2)
+    edition = Edition.objects.get()
     assert [row["reference"] for row in edition.rows] == ["SL/25/1"]
-    assert edition.files.count() == 4
+    assert edition.files.count() == 4 and edition.parts_done == edition.parts_total
     # Again, as a retry or a second beat would: nothing changes.
-    assert tasks.publish_edition.delay(register_id=register.pk).get(timeout=120) == edition_id
+    assert tasks.publish_edition.apply(kwargs={"register_id": register.pk}).get() == edition.pk
     assert Edition.objects.count() == 1

@@ -7,14 +7,14 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from publishing import selectors, services
+from publishing import pdf, selectors, services
 from publishing.models import Edition
 from publishing.registers import REGISTER_KINDS, register_kind
-from publishing.render import render_pdf
 
 
 def _date(value: str) -> dt.date:
@@ -81,5 +81,6 @@ class Command(BaseCommand):
             raise CommandError("The preview file name must end in .pdf")
         if not path.parent.is_dir():
             raise CommandError(f"There is no folder {path.parent}")
-        path.write_bytes(render_pdf(services.edition_preview_content(register=register_obj, on=dated)))
+        content = services.edition_preview_content(register=register_obj, on=dated)
+        path.write_bytes(pdf.render_in_process(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS))
         self.stdout.write(self.style.SUCCESS(f"Wrote a preview of {register_obj.title} to {path}"))

@@ -1,0 +1,163 @@
+"""The work of publishing an edition, on storage: no database, no Celery.
+
+An edition's files are made of parts, each a job that one process does in bounded memory:
+- the PDF's pieces (publishing.pdf: the front matter, then a chunk of rows each), content-addressed: a piece is
+  stored under the hash of what it shows and of the template version, so a piece that did not change since any
+  earlier edition or attempt is not rendered again;
+- the text formats (HTML fragment, CSV, JSON), each streamed to a file a chunk of rows at a time;
+- then one assembly: the pieces joined into the edition's PDF.
+
+Jobs hand each other storage keys (Django's storage API), never local paths, so that each can run on any worker.
+publishing.tasks runs the jobs as a Celery chord on every worker; without a broker, run_local runs them in a
+process pool here. publishing.services keeps the edition's state (lease, progress, publication) in the database.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import multiprocessing
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import IO, Any
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
+
+from publishing import pdf
+from publishing.render import WRITERS, EditionContent
+
+logger = logging.getLogger(__name__)
+
+PIECES = "publishing/pieces"
+WORK = "publishing/work"
+TEXT_FORMATS = tuple(WRITERS)
+# Spooled output: kept in memory up to this size, then in a temporary file.
+SPOOL_BYTES = 8 * 1024 * 1024
+
+
+def _piece(key: str, suffix: str) -> str:
+    return f"{PIECES}/{key[:2]}/{key}.{suffix}"
+
+
+def work_name(edition_id: int, attempt: int, fmt: str) -> str:
+    """Where an attempt's assembled files wait until the edition is published (never served from there)."""
+    return f"{WORK}/{edition_id}/{attempt}/edition.{fmt}"
+
+
+def _replace(name: str, content: File[Any]) -> None:
+    if default_storage.exists(name):
+        default_storage.delete(name)
+    saved = default_storage.save(name, content)
+    if saved != name:
+        raise OSError(f"Storage saved {name} as {saved}: another run is writing the same file")
+
+
+def prepare(content: EditionContent, *, chunk_rows: int) -> list[str]:
+    """Plan the PDF's pieces and store each one's spec (its input) under its key. Returns the keys, in order."""
+    keys = []
+    for spec in pdf.plan(content, chunk_rows=chunk_rows):
+        key = pdf.piece_key(spec)
+        name = _piece(key, "json")
+        if not default_storage.exists(name):
+            default_storage.save(name, ContentFile(json.dumps(spec, ensure_ascii=False).encode()))
+        keys.append(key)
+    return keys
+
+
+def piece_ready(key: str) -> bool:
+    return default_storage.exists(_piece(key, "done"))
+
+
+def render_piece(key: str) -> None:
+    """Render one piece from its stored spec. Its .done marker, written last, names the complete PDF: a worker
+    killed half-way through writing leaves no marker, and the piece is rendered again."""
+    if piece_ready(key):
+        return
+    with default_storage.open(_piece(key, "json"), "rb") as handle:
+        spec = json.load(handle)
+    saved = default_storage.save(_piece(key, "pdf"), ContentFile(pdf.render_spec(spec)))
+    default_storage.save(_piece(key, "done"), ContentFile(saved.encode()))
+
+
+def _open_piece(key: str) -> IO[bytes]:
+    with default_storage.open(_piece(key, "done"), "rb") as marker:
+        name = marker.read().decode()
+    return default_storage.open(name, "rb")
+
+
+def write_format(content: EditionContent, fmt: str, name: str) -> None:
+    """One text format, streamed a chunk of rows at a time to a spooled file, then to storage."""
+    with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        WRITERS[fmt](content, spool)
+        spool.seek(0)
+        _replace(name, File(spool, name=os.path.basename(name)))
+
+
+def assemble_pdf(content: EditionContent, keys: Sequence[str], name: str) -> None:
+    """Join the stored pieces into the edition's PDF, stamp its footer, and store it under `name`."""
+    missing = [key for key in keys if not piece_ready(key)]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of the edition's {len(keys)} PDF pieces are not rendered")
+    pieces = [_open_piece(key) for key in keys]
+    furniture = pdf.furniture_spec(content)
+    try:
+        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+            pdf.assemble(
+                pieces,
+                furniture=functools.partial(pdf.render_furniture, furniture),
+                out=spool,
+                identifier=pdf.pdf_identifier(content),
+            )
+            spool.seek(0)
+            _replace(name, File(spool, name=os.path.basename(name)))
+    finally:
+        for piece in pieces:
+            piece.close()
+
+
+def discard_work(edition_id: int) -> None:
+    """Remove an edition's assembled files once published (or failed): pieces stay for the next edition."""
+    try:
+        attempts, _ = default_storage.listdir(f"{WORK}/{edition_id}")
+    except FileNotFoundError:
+        return
+    for attempt in attempts:
+        folder = f"{WORK}/{edition_id}/{attempt}"
+        for filename in default_storage.listdir(folder)[1]:
+            default_storage.delete(f"{folder}/{filename}")
+
+
+Job = tuple[Callable[..., None], tuple[Any, ...]]
+
+
+def _processes() -> int:
+    return settings.PUBLISH_LOCAL_PROCESSES or os.cpu_count() or 1
+
+
+def run_local(jobs: Sequence[Job], *, on_done: Callable[[], None], parallel: bool = True) -> None:
+    """Run the jobs in a pool of processes on this machine (no broker: `make run`), calling on_done as each
+    finishes. Forked, so that each child has this process's settings and storage; the jobs touch no database
+    connection, which a forked child must never share. A small edition (not `parallel`) renders here: a pool
+    would cost more than it saves."""
+    processes = min(_processes(), len(jobs)) if parallel else 1
+    if processes <= 1:
+        for function, args in jobs:
+            function(*args)
+            on_done()
+        return
+    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+        pending = {pool.submit(function, *args) for function, args in jobs}
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    future.result()
+                on_done()

@@ -1,0 +1,107 @@
+"""The publication pipeline without a broker: chunks in a local process pool, files through storage, pieces
+re-used across editions (content-addressed), and the same bytes as an in-memory render."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from publishing import pdf, pipeline, render, services
+from publishing.models import Edition
+from tests.publishing import pdf_structure
+from tests.publishing.factories import publish, sub_licence
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def seven_rows(settings):
+    settings.PUBLISH_CHUNK_ROWS = 2
+    return [sub_licence(reference=f"SL/25/{n}") for n in range(1, 8)]
+
+
+def test_chunks_render_in_a_local_process_pool_and_publish_the_in_memory_bytes(
+    settings, seven_rows, monkeypatch, tmp_path: Path, django_capture_on_commit_callbacks
+) -> None:
+    settings.PUBLISH_LOCAL_PROCESSES = 2
+    real = pdf.render_spec
+    seen = tmp_path / "pids"
+
+    def recording(spec, **options):
+        with seen.open("a") as handle:
+            handle.write(f"{os.getpid()}\n")
+        return real(spec, **options)
+
+    # Forked children see the patched module; the footer is rendered by the parent, at assembly.
+    monkeypatch.setattr(pdf, "render_spec", recording)
+    with django_capture_on_commit_callbacks(execute=True):
+        edition = publish()
+    assert edition.status == Edition.Status.PUBLISHED, edition.error
+    # The front matter and four chunks of two rows, each in a child process.
+    pids = seen.read_text().split()
+    pieces = [pid for pid in pids if pid != str(os.getpid())]
+    assert len(pieces) == 5 and len(set(pieces)) >= 2 and pids.count(str(os.getpid())) == 1
+    assert edition.parts_done == edition.parts_total == 5 + 3 + 1
+
+    expected = render.render_edition(services.edition_content(edition), chunk_rows=2)
+    for stored in edition.files.all():
+        assert stored.file.read() == expected[stored.format].content, stored.format
+        assert stored.sha256 == expected[stored.format].sha256
+    data = edition.files.get(format="pdf").file.open("rb").read()
+    structure = pdf_structure.check(data)
+    assert structure.problems == [] and structure.tables == 1 and structure.body_rows == 7
+    # The work files are gone once published; the pieces stay for the next edition.
+    assert not list((Path(settings.MEDIA_ROOT) / pipeline.WORK).rglob("edition.*"))
+
+
+def test_republishing_renders_only_the_chunk_that_changed_and_gives_a_full_render_s_bytes(
+    settings, seven_rows, monkeypatch
+) -> None:
+    settings.PUBLISH_LOCAL_PROCESSES = 1
+    first = publish()
+    partner = seven_rows[4].parties.get().organisation
+    partner.name = "Renamed Partner NHS Trust"
+    partner.save()
+
+    rendered = []
+    real = pdf.render_spec
+
+    def counting(spec, **options):
+        rendered.append(spec)
+        return real(spec, **options)
+
+    monkeypatch.setattr(pdf, "render_spec", counting)
+    second = publish()
+    assert second.pk != first.pk and second.status == Edition.Status.PUBLISHED
+    # Only the chunk holding the renamed partner; then the footer for the assembled pages.
+    pieces = [spec for spec in rendered if spec.get("furniture") is None]
+    assert [row[1] for spec in pieces for row in spec["parts"][0]["rows"]] == [
+        "Renamed Partner NHS Trust",
+        seven_rows[5].parties.get().organisation.name,
+    ]
+    monkeypatch.setattr(pdf, "render_spec", real)
+    cold = pdf.render_in_process(services.edition_content(second), chunk_rows=2)
+    assert second.files.get(format="pdf").file.read() == cold
+
+
+def test_the_text_formats_stream_the_same_bytes_as_whole_documents() -> None:
+    import csv
+    import io
+    import json
+
+    from tests.publishing.test_render import SEED_ROW, content
+
+    rows = [{**SEED_ROW, "reference": f"SL/25/{n}", "organisation": f"=Org {n}"} for n in range(1, 1203)]
+    edition = content(rows, entries={"SL/25/7": {"reference": "SL/25/7", "parties": []}})
+    data = json.loads(render.render_json(edition))
+    assert data["row_count"] == 1202 and len(data["rows"]) == 1202 and data["rows"][-1]["reference"] == "SL/25/1202"
+    assert data["entries"] == [
+        {"reference": "SL/25/7", "parties": [], "url": "/registers/sub-licences/editions/2025-10-22/entries/SL/25/7/"}
+    ]
+    table = list(csv.reader(io.StringIO(render.render_csv(edition).decode("utf-8-sig"))))
+    assert len(table) == 1203 and table[1202][1] == "'=Org 1202"
+    html = io.BytesIO()
+    render.write_html_fragment(edition, html)
+    assert html.getvalue().decode().count("<tr ") == 1203

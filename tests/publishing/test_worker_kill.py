@@ -1,0 +1,162 @@
+"""A real worker on Redis, killed with SIGKILL in the middle of a publication: the edition is published once, by
+the next worker, re-using the chunks already rendered; nothing is public meanwhile (README, "Reliability").
+
+The workers are separate processes (a kill must take the process and its children), so they need the test
+database on PostgreSQL: `.ci/run`'s second pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from pypdf import PdfReader
+
+from agreements import roles, rules
+from publishing import services
+from publishing.models import Edition
+from register.celery import app
+from tests.conftest import ON_POSTGRES
+from tests.factories import UserFactory
+from tests.publishing import pdf_structure
+from tests.publishing.factories import partner, sub_licence, sub_licence_register
+
+ROOT = Path(__file__).resolve().parents[2]
+ROWS, CHUNK_ROWS = 16, 2
+
+pytestmark = [
+    pytest.mark.broker,
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.skipif(not ON_POSTGRES, reason="the workers are other processes: the test database must be PostgreSQL"),
+]
+
+
+def _database_url() -> str:
+    db = connection.settings_dict
+    return f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class Workers:
+    def __init__(self, tmp_path: Path) -> None:
+        self.tmp_path = tmp_path
+        self.running: list[subprocess.Popen[bytes]] = []
+        self.env = {
+            **os.environ,
+            "DEBUG": "true",
+            "DATABASE_URL": _database_url(),
+            "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+            "PUBLISH_CHUNK_ROWS": str(CHUNK_ROWS),
+            # Short, so that the test waits seconds rather than the production minutes.
+            "PUBLISH_LEASE_SECONDS": "4",
+            "PUBLISH_SWEEP_SECONDS": "2",
+        }
+
+    def start(self, name: str, *, beat: bool = False) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "celery", "-A", "register", "worker", "-P", "prefork", "-c", "2"]
+        command += ["-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
+        if beat:
+            command += ["-B", "-s", str(self.tmp_path / "beat-schedule")]
+        log = (self.tmp_path / f"{name}.log").open("wb")
+        worker = subprocess.Popen(  # noqa: S603 - our own command
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.running.append(worker)
+        return worker
+
+    def kill(self, worker: subprocess.Popen[bytes]) -> None:
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(10)
+
+    def stop_all(self) -> None:
+        for worker in self.running:
+            if worker.poll() is None:
+                os.killpg(worker.pid, signal.SIGTERM)
+                try:
+                    worker.wait(30)
+                except subprocess.TimeoutExpired:
+                    os.killpg(worker.pid, signal.SIGKILL)
+                    worker.wait(10)
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Workers]:
+    running = Workers(tmp_path)
+    try:
+        yield running
+    finally:
+        running.stop_all()
+        # The killed worker's unacknowledged messages would come back in five minutes, to whatever runs then.
+        client = redis.Redis.from_url(app.conf.broker_url)
+        client.delete("unacked", "unacked_index", "unacked_mutex")
+        app.control.purge()
+
+
+def _wait(predicate, *, seconds: float, what: str) -> None:
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"Timed out after {seconds} s waiting for {what}")
+        time.sleep(0.05)
+
+
+def _pieces() -> dict[str, float]:
+    folder = Path(settings.MEDIA_ROOT) / "publishing" / "pieces"
+    return {str(path): path.stat().st_mtime for path in folder.rglob("*.done")} if folder.exists() else {}
+
+
+def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is_published_once(workers) -> None:
+    today = timezone.localdate()
+    for _ in range(ROWS):
+        sub_licence(start_date=dt.date(2024, 4, 1), sub_licensee=partner(dspt_assessment_year=rules.dspt_year(today)))
+    approver = UserFactory(username="approver", role=roles.IG_APPROVER)
+
+    first = workers.start("first")
+    edition = services.edition_request(actor=approver, register=sub_licence_register())
+
+    def rendering_started() -> bool:
+        edition.refresh_from_db()
+        return edition.parts_done >= 2
+
+    _wait(rendering_started, seconds=120, what="the first worker to render two parts")
+    workers.kill(first)
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.RENDERING and edition.attempt == 1
+    assert not edition.files.exists()
+    done_before = _pieces()
+    assert done_before, "no piece was rendered before the kill"
+
+    # A worker is available again (with beat, as the README runs them): the edition completes, once.
+    started = time.monotonic()
+    workers.start("second", beat=True)
+
+    def published() -> bool:
+        edition.refresh_from_db()
+        return edition.status != Edition.Status.RENDERING
+
+    _wait(published, seconds=240, what="the second worker to publish the edition")
+    recovered_in = time.monotonic() - started
+    assert edition.status == Edition.Status.PUBLISHED, edition.error
+    assert edition.attempt >= 2
+    assert recovered_in < 300
+    assert Edition.objects.count() == 1 and edition.files.count() == 4
+    # The pieces rendered before the kill were kept, not rendered again.
+    after = _pieces()
+    assert {path: after[path] for path in done_before} == done_before
+    assert len(after) == ROWS // CHUNK_ROWS + 1
+
+    data = edition.files.get(format="pdf").file.read()
+    assert pdf_structure.check(data).problems == []
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
+    for row in edition.rows:
+        assert row["reference"] in text
