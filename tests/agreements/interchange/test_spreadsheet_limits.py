@@ -175,3 +175,28 @@ def test_one_long_shared_string_named_by_every_cell_stops_at_the_text_limit() ->
         read_table(hostile, filename="register.xlsx", max_rows=5000)
     assert seconds < SECONDS, f"{seconds:.2f} s"
     assert peak < EXTRA_BYTES, f"{peak / 1e6:.0f} MB"
+
+
+def test_an_xml_entity_bomb_inside_the_workbook_is_refused_quickly() -> None:
+    """'Billion laughs' in the sheet: ten levels of entities, each ten of the one before, 10^10 characters if
+    expanded. (openpyxl reads XML with the standard library's expat, whose amplification limit stops it.)"""
+    entities = '<!ENTITY e0 "lol">' + "".join(f'<!ENTITY e{n} "{f"&e{n - 1};" * 10}">' for n in range(1, 11))
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    sheet = (
+        f'<?xml version="1.0"?><!DOCTYPE worksheet [{entities}]><worksheet xmlns="{main}"><sheetData>'
+        '<row r="1"><c r="A1" t="inlineStr"><is><t>Name</t></is></c></row>'
+        '<row r="2"><c r="A2" t="inlineStr"><is><t>&e10;</t></is></c></row></sheetData></worksheet>'
+    )
+    source = zipfile.ZipFile(io.BytesIO(_xlsx({"A1": "Name"}, dimension="A1:A1")))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            is_sheet = info.filename == "xl/worksheets/sheet1.xml"
+            target.writestr(info.filename, sheet.encode() if is_sheet else source.read(info))
+    hostile = out.getvalue()
+
+    seconds, peak = _measure(lambda: read_table(hostile, filename="register.xlsx", max_rows=5000))
+    with pytest.raises(SpreadsheetError, match="could not be read"):
+        read_table(hostile, filename="register.xlsx", max_rows=5000)
+    assert seconds < SECONDS, f"{seconds:.2f} s"
+    assert peak < EXTRA_BYTES, f"{peak / 1e6:.0f} MB"
