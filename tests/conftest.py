@@ -199,3 +199,26 @@ def sso(oidc_provider: OIDCProvider, settings: Any) -> OIDCProvider:
     settings.OIDC_PROVIDER_NAME = "NHSmail"
     cache.clear()
     return oidc_provider
+
+
+# The data migrations that seed reference rows, in migration order. Each is idempotent.
+_SEEDING_MIGRATIONS = [
+    ("agreements.migrations.0003_permitted_purposes", "load"),
+    ("publishing.migrations.0002_sub_licence_register", "create_register"),
+    ("publishing.migrations.0004_information_sharing_register", "create_register"),
+    ("publishing.migrations.0005_register_wording", "fill_wording"),
+]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _seeded_reference_data(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """With --reuse-db the test database outlives the run, but a transactional test (browser, concurrency) flushes
+    every table, the data migrations' rows included: the next run would start without the registers and NHS
+    England's permitted purposes. Seed them again before each run, as migrate did."""
+    from importlib import import_module
+
+    from django.apps import apps
+
+    with django_db_blocker.unblock():
+        for module, function in _SEEDING_MIGRATIONS:
+            getattr(import_module(module), function)(apps, None)
