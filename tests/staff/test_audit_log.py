@@ -15,6 +15,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from agreements import services as agreement_services
+from agreements.models import Agreement
 from audit.models import AuditEvent
 from tests.factories import PASSWORD, OrganisationFactory, SubLicenceFactory, UserFactory
 from tests.publishing.factories import publish, seed_sub_licence
@@ -117,8 +118,8 @@ def test_filters_by_person_organisation_record_and_dates() -> None:
     officer = UserFactory(username="officer", role="IG officer")
     council = OrganisationFactory(name="Leicester City Council", ods_code="509")
     other = OrganisationFactory(name="Other Council", ods_code="OTH")
-    sub_licence = SubLicenceFactory(title="Council analytics")
-    sub_licence.parties.create(organisation=council, role="sub_licensee")
+    # A draft: a change to an approved agreement is an amendment, which another person approves.
+    sub_licence = SubLicenceFactory(title="Council analytics", status=Agreement.Status.DRAFT, sub_licensee=council)
     agreement_services.organisation_update(
         actor=officer, organisation=council, fields={"website": "https://a.example/"}, reason="r1"
     )
