@@ -172,6 +172,24 @@ class Edition(models.Model):
         return f"{self.register.kind.file_stem}-{self.slug}"
 
     @property
+    def contact_text(self) -> str:
+        """The register's own contact sentence, as frozen in this edition (the same words as its PDF)."""
+        from publishing.render import contact_text
+
+        return contact_text(
+            sentence=self.metadata.get("contact_sentence", ""), team_name=self.metadata.get("team_name", "")
+        )
+
+    @property
+    def privacy_notice_text(self) -> str:
+        from publishing.render import privacy_notice_text
+
+        return privacy_notice_text(
+            sentence=self.metadata.get("privacy_notice_sentence", ""),
+            organisation_name=self.metadata.get("organisation_name", ""),
+        )
+
+    @property
     def introduction_paragraphs(self) -> list[str]:
         text = (self.metadata.get("introduction") or "").replace("\r\n", "\n")
         return [part.strip() for part in text.split("\n\n") if part.strip()]

@@ -36,6 +36,20 @@ JSON_FORMAT_VERSION = 1
 T = TypeVar("T")
 
 
+def contact_text(*, sentence: str, team_name: str) -> str:
+    """The register's contact sentence, as the PDF and the web page both print it before the address."""
+    sentence = sentence or "If you have any questions about this register, please contact {team} at:"
+    # A plain replace, not str.format: the wording is typed by staff and may hold other braces.
+    return sentence.replace("{team}", team_name or "us")
+
+
+def privacy_notice_text(*, sentence: str, organisation_name: str) -> str:
+    """The sentence that leads to the privacy notice, as the PDF and the web page both print it."""
+    return (
+        sentence or f"For further information on how {organisation_name} uses data, please refer to its privacy notice"
+    )
+
+
 @dataclass(frozen=True)
 class EditionContent:
     """What an edition shows, frozen at snapshot time."""
@@ -81,16 +95,11 @@ class EditionContent:
 
     @property
     def contact_text(self) -> str:
-        sentence = self.contact_sentence or "If you have any questions about this register, please contact {team} at:"
-        # A plain replace, not str.format: the wording is typed by staff and may hold other braces.
-        return sentence.replace("{team}", self.team_name or "us")
+        return contact_text(sentence=self.contact_sentence, team_name=self.team_name)
 
     @property
     def privacy_notice_text(self) -> str:
-        return (
-            self.privacy_notice_sentence
-            or f"For further information on how {self.organisation_name} uses data, please refer to its privacy notice"
-        )
+        return privacy_notice_text(sentence=self.privacy_notice_sentence, organisation_name=self.organisation_name)
 
     @property
     def last_updated_display(self) -> str:

@@ -144,3 +144,23 @@ def test_downloads_come_before_the_table_and_rows_stack_on_a_phone(client) -> No
     assert '<table class="nhsuk-table-responsive">' in html
     # Each cell carries its column's label, which NHS.UK's responsive table shows when the row stacks at 320 px.
     assert '<span class="nhsuk-table-responsive__heading" aria-hidden="true">ODS Code </span>509' in html
+
+
+def test_the_register_page_closes_with_the_registers_own_wording_as_its_pdf_does(client) -> None:
+    register = sub_licence_register()
+    register.team_name = "the LLR ICB's Corporate Governance Team"
+    register.contact_sentence = "If you have any questions about Sub Licensing, please contact {team} via:"
+    register.privacy_notice_sentence = "For further information on how the LLR ICB uses data, please refer to"
+    register.save()
+    seed_sub_licence()
+    publish()
+    html = client.get(BASE).content.decode()
+    assert (
+        "If you have any questions about Sub Licensing, please contact the LLR ICB&#x27;s Corporate Governance Team via:"
+        in html
+    )
+    assert "For further information on how the LLR ICB uses data, please refer to (<a href=" in html
+    # Later wording reaches the next edition only: the published page keeps what was frozen.
+    register.team_name = "Someone else"
+    register.save()
+    assert "Someone else" not in client.get(BASE).content.decode()
