@@ -163,7 +163,26 @@ class OrganisationForm(NHSFormMixin, CreationKeyMixin, forms.ModelForm):
 
 
 class OrganisationSearchForm(NHSFormMixin, forms.Form):
+    """The organisations list's search and order. A GET form, so both are in the page's address."""
+
+    # value: (label, order_by). The first is the default order.
+    SORTS = {
+        "": ("Name, A to Z", ("name",)),
+        "ods_code": ("ODS code", ("ods_code",)),
+        "kind": ("Type", ("kind", "name")),
+        "dspt_status": ("DSPT status", ("dspt_status", "name")),
+        "-agreement_count": ("Most agreements first", ("-agreement_count", "name")),
+        "-updated_at": ("Last changed, newest first", ("-updated_at", "name")),
+    }
+
     q = forms.CharField(label="Search by name or ODS code", required=False, max_length=200)
+    sort = forms.ChoiceField(
+        label="Sort by", choices=[(value, label) for value, (label, _) in SORTS.items()], required=False
+    )
+
+    def order_by(self) -> tuple[str, ...]:
+        sort = self.cleaned_data.get("sort", "") if self.is_bound and self.is_valid() else ""
+        return self.SORTS.get(sort, self.SORTS[""])[1]
 
 
 # ---------------------------------------------------------------------------------------------------------

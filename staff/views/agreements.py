@@ -157,7 +157,7 @@ class OrganisationListView(StaffMixin, View):
             query = form.cleaned_data["q"].strip()
         if query:
             organisations = organisations.filter(Q(name__icontains=query) | Q(ods_code__iexact=query.upper()))
-        page, querystring = _paginate(request, organisations.order_by("name"))
+        page, querystring = _paginate(request, organisations.order_by(*form.order_by()))
         return render(
             request,
             "staff/organisations/list.html",

@@ -603,3 +603,17 @@ def test_unicode_digits_in_a_date_or_a_list_of_ids_are_refused_plainly(officer_c
     assert "Start date must be a real date" in _errors(response)
     assert "is not a valid value" in _errors(response)
     assert not Agreement.objects.exists()
+
+
+def test_the_organisations_list_sorts_by_a_column_kept_in_the_address(officer_client: Client) -> None:
+    OrganisationFactory(name="Alpha Council", ods_code="ZZ9")
+    OrganisationFactory(name="Zulu Council", ods_code="AA1")
+    url = reverse("staff:organisation_list")
+    by_name = officer_client.get(url).content.decode()
+    assert by_name.index("Alpha Council") < by_name.index("Zulu Council")
+    by_code = officer_client.get(url, {"sort": "ods_code"})
+    html = by_code.content.decode()
+    assert html.index("Zulu Council") < html.index("Alpha Council")
+    assert '<option value="ods_code" selected>' in html
+    # An unknown order is a form error, shown plainly, and the list keeps its default order.
+    assert officer_client.get(url, {"sort": "password"}).status_code == 200
