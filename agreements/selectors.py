@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.db.models.functions import Length, Substr
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -84,21 +85,32 @@ def agreements_review_overdue(*, today: dt.date | None = None) -> QuerySet[Agree
     return Agreement.objects.filter(status=Agreement.Status.ACTIVE, review_date__lt=today).order_by("review_date")
 
 
-def _sub_licences_in_force(on: dt.date) -> QuerySet[Agreement]:
-    """Active, public sub-licences in their dates, with what the chain and assurance rules read."""
+def _sub_licences_live(on: dt.date) -> QuerySet[Agreement]:
+    """Active, public sub-licences in their dates on the day."""
     return (
         Agreement.objects.filter(kind=Agreement.Kind.SUB_LICENCE, status=Agreement.Status.ACTIVE, is_public=True)
         .filter(start_date__lte=on)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
-        .select_related("parent")
-        .prefetch_related(
-            Prefetch("parties", queryset=Party.objects.select_related("organisation")),
-            "datasets",
-            "parent__datasets",
-            # Read by the register's public entries (publishing.registers.public_entry).
-            "purposes",
-        )
     )
+
+
+def _with_rule_relations(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """What the chain and assurance rules read in Python, prefetched."""
+    return queryset.select_related("parent").prefetch_related(
+        Prefetch("parties", queryset=Party.objects.select_related("organisation")), "datasets", "parent__datasets"
+    )
+
+
+def sub_licences_failing(*, on: dt.date | None = None) -> QuerySet[Agreement]:
+    """Active, public sub-licences that break a chain or assurance rule on the day (today unless given), selected
+    by the database from the rules' own conditions (rules.sub_licence_breaks) in one query, whatever the number of
+    sub-licences. In the order of their references (SL/25/2 before SL/25/10, as sub_licence_sort_key)."""
+    on = on or timezone.localdate()
+    return _sub_licences_live(on).filter(rules.sub_licence_breaks(on)).order_by(*REFERENCE_ORDER)
+
+
+# The order of sub_licence_sort_key in SQL, for references like SL/25/2: the year, then the shorter number first.
+REFERENCE_ORDER = (Substr("reference", 1, 6), Length("reference"), "reference")
 
 
 @dataclass(frozen=True)
@@ -151,32 +163,43 @@ class DroppedSubLicence:
     messages: list[str]
 
 
-def sub_licences_dropped(*, on: dt.date | None = None) -> list[DroppedSubLicence]:
-    """Active, public sub-licences that sub_licences_publishable leaves out on the day, and why."""
+def _dropped(agreement: Agreement, on: dt.date) -> DroppedSubLicence | None:
+    violations = _violations(agreement, on)
+    if not violations:
+        return None
+    rule = "chain" if violations.chain else "assurance"
+    return DroppedSubLicence(
+        agreement=agreement,
+        reference=agreement.reference,
+        rule=rule,
+        public_reason=rules.PUBLIC_DROP_REASONS[rule],
+        messages=violations.messages,
+    )
+
+
+def sub_licences_dropped(
+    *, on: dt.date | None = None, among: QuerySet[Agreement] | None = None
+) -> list[DroppedSubLicence]:
+    """Active, public sub-licences that sub_licences_publishable leaves out on the day, and why (of those `among`,
+    when given: slice it to show the first few). The database picks them (sub_licences_failing); the rules say
+    why, for those only."""
     on = on or timezone.localdate()
-    dropped = []
-    for agreement in _sub_licences_in_force(on):
-        violations = _violations(agreement, on)
-        if violations:
-            rule = "chain" if violations.chain else "assurance"
-            dropped.append(
-                DroppedSubLicence(
-                    agreement=agreement,
-                    reference=agreement.reference,
-                    rule=rule,
-                    public_reason=rules.PUBLIC_DROP_REASONS[rule],
-                    messages=violations.messages,
-                )
-            )
-    return sorted(dropped, key=lambda d: d.agreement.sub_licence_sort_key)
+    failing = among if among is not None else sub_licences_failing(on=on)
+    dropped = (_dropped(agreement, on) for agreement in _with_rule_relations(failing))
+    return sorted((d for d in dropped if d is not None), key=lambda d: d.agreement.sub_licence_sort_key)
 
 
 def sub_licences_publishable(*, on: dt.date | None = None) -> QuerySet[Agreement]:
     """The rows of the Sub Licence Release Register: sub-licences that are active and public on the day, whose
-    chain to the parent agreement holds and whose partner's assurance is current (see agreements.rules)."""
+    chain to the parent agreement holds and whose partner's assurance is current (see agreements.rules). One query
+    picks them, however many there are; their parties and purposes are prefetched."""
     on = on or timezone.localdate()
-    dropped = [d.agreement.pk for d in sub_licences_dropped(on=on)]
-    return _sub_licences_in_force(on).exclude(pk__in=dropped)
+    failing = sub_licences_failing(on=on).order_by().values("pk")
+    return (
+        _sub_licences_live(on)
+        .exclude(pk__in=failing)
+        .prefetch_related(Prefetch("parties", queryset=Party.objects.select_related("organisation")), "purposes")
+    )
 
 
 # The kinds of agreement the Information Sharing Register ("Organisations we share data with") lists.
@@ -352,8 +375,9 @@ class PartnerAssurance:
 
 def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = None) -> list[PartnerAssurance]:
     """Sub-licensees of live sub-licences (draft, in review or active) whose assurance is missing, or lapses
-    within the days given. Two queries: the partners, judged by the rules, then the sub-licences of those that
-    need attention only."""
+    within the days given. Two queries: the partners whose assurance fails today or on the last of those days
+    (the rules' conditions, asked of the database: a status that holds on both days holds between them), then the
+    sub-licences of those partners."""
     on = on or timezone.localdate()
     live = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
     parties = Party.objects.filter(
@@ -363,7 +387,11 @@ def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = 
     attention: dict[int, tuple[Organisation, dt.date]] = {}
     # What the rules read, and what the dashboard and the reminders show of a partner.
     shown = (*rules.ASSURANCE_FIELDS, "ods_code", "updated_at")
-    partners = Organisation.objects.filter(pk__in=parties.values("organisation_id")).only(*shown)
+    partners = (
+        Organisation.objects.filter(pk__in=parties.values("organisation_id"))
+        .filter(rules.assurance_fails(on) | rules.assurance_fails(horizon))
+        .only(*shown)
+    )
     for organisation in partners.order_by():
         lapses_on = rules.assurance_lapses_on(organisation, on=on)
         if lapses_on and lapses_on <= horizon:

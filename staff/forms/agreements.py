@@ -503,6 +503,9 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
     )
     ending_soon = forms.BooleanField(label="Ending in the next 90 days", required=False)
     review_overdue = forms.BooleanField(label="Review overdue", required=False)
+    failing_rules = forms.BooleanField(
+        label="Rules failing today", help_text="Sub-licences the next edition leaves out", required=False
+    )
     sort = forms.ChoiceField(
         label="Sort by", choices=[(value, label) for value, (label, _) in SORTS.items()], required=False
     )

@@ -84,13 +84,12 @@ def _paginate(request: HttpRequest, queryset: Any) -> tuple[Any, str]:
 # Dashboard
 
 
-def _visible_dropped(user: Any, visible: QuerySet[Agreement], today: dt.date) -> list[Any]:
+def _visible_failing(user: Any, visible: QuerySet[Agreement], today: dt.date) -> QuerySet[Agreement]:
     """Sub-licences the next edition would leave out today, of those this person may see."""
-    dropped = selectors.sub_licences_dropped(on=today)
+    failing = selectors.sub_licences_failing(on=today)
     if permissions.sees_everything(user):
-        return dropped
-    mine = set(visible.values_list("pk", flat=True))
-    return [item for item in dropped if item.agreement.pk in mine]
+        return failing
+    return failing.filter(pk__in=visible.values("pk"))
 
 
 class DashboardView(StaffMixin, View):
@@ -107,6 +106,7 @@ class DashboardView(StaffMixin, View):
             pk__in=visible.values("pk")
         )
         overdue = selectors.agreements_review_overdue(today=today).filter(pk__in=visible.values("pk"))
+        failing = _visible_failing(user, visible, today)
         context = {
             "page_title": "Dashboard",
             "breadcrumbs": [("Home", reverse("publishing:home"))],
@@ -128,7 +128,8 @@ class DashboardView(StaffMixin, View):
             "no_signed_copy": _with_parties(
                 selectors.agreements_without_signed_copy().filter(pk__in=visible.values("pk"))[:DASHBOARD_ROWS]
             ),
-            "failing_rules": _visible_dropped(user, visible, today),
+            "failing_rules": selectors.sub_licences_dropped(on=today, among=failing[:DASHBOARD_ROWS]),
+            "failing_count": failing.count(),
             "my_changes": selectors.audit_events_by_actor(user=user)[:10],
             "ending_days": ENDING_SOON_DAYS,
             "today": today,
@@ -301,6 +302,8 @@ class AgreementListView(StaffMixin, View):
             agreements = agreements.filter(owner=filters["owner"])
         if filters.get("review_overdue"):
             agreements = agreements.filter(pk__in=selectors.agreements_review_overdue().values("pk"))
+        if filters.get("failing_rules"):
+            agreements = agreements.filter(pk__in=selectors.sub_licences_failing().order_by().values("pk"))
         if filters.get("ending_soon"):
             today = timezone.localdate()
             agreements = agreements.filter(
