@@ -225,7 +225,8 @@ def _child(args: argparse.Namespace) -> None:
         client.force_login(user)
         # Signed in as after both steps: the staff area asks for the second factor too.
         session = client.session
-        session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user, name="Bench", confirmed=True).persistent_id
+        device = TOTPDevice.objects.create(user=user, name="Bench", confirmed=True)
+        session[DEVICE_ID_SESSION_KEY] = device.persistent_id
         session.save()
         for name, url in pages.items():
             if (name in lead_pages) != (username == "bench-lead"):
@@ -292,7 +293,8 @@ def main() -> None:
     built = report["built"]
     print(
         f"Staff pages on {report['vendor']}: {built['agreements']:,} agreements, {built['organisations']:,} "
-        f"organisations, {built['linkages']} linkages, {built['users']} users (built in {built['build_seconds']} s); the partner contact's "
+        f"organisations, {built['linkages']} linkages, {built['users']} users (built in {built['build_seconds']} s); "
+        f"the partner contact's "
         f"organisation is party to {built['partner_agreements']}. DEBUG off, Django test client, "
         f"p50 of {args.requests} requests after one warm-up."
     )
