@@ -75,3 +75,20 @@ def holds(condition: Q, record: Any, *, negated: bool = False) -> bool:
     results = (_child(child, record, negated) for child in condition.children)
     answer = all(results) if condition.connector == Q.AND else any(results)
     return not answer if condition.negated else answer
+
+
+def across(relation: str, condition: Q) -> Q:
+    """The condition on a related record, for a queryset of the records that point to it: across("organisation",
+    Q(dspt_status="met")) is Q(organisation__dspt_status="met") on parties. The database then reads the related
+    record by its key, row by row, rather than matching against a list of all the records that meet it."""
+    moved = Q()
+    moved.connector, moved.negated = condition.connector, condition.negated
+    for child in condition.children:
+        if isinstance(child, Q):
+            moved.children.append(across(relation, child))
+        else:
+            key, value = child
+            moved.children.append(
+                (f"{relation}__{key}", F(f"{relation}__{value.name}") if isinstance(value, F) else value)
+            )
+    return moved

@@ -24,7 +24,7 @@ from functools import reduce
 
 from django.db.models import Exists, F, OuterRef, Q
 
-from agreements.conditions import holds
+from agreements.conditions import across, holds
 from agreements.dates import format_date
 from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, PermittedPurpose
 
@@ -287,8 +287,8 @@ def chain_breaks() -> Q:
 def assurance_breaks(on: dt.date) -> Q:
     """A sub-licence that names no sub-licensee, or one whose assurance breaks a rule on the day."""
     sub_licensees = Party.objects.filter(agreement_id=OuterRef("pk"), role=Role.SUB_LICENSEE)
-    failing = Organisation.objects.filter(assurance_fails(on)).values("pk")
-    return ~Q(Exists(sub_licensees)) | Q(Exists(sub_licensees.filter(organisation_id__in=failing)))
+    failing = sub_licensees.filter(across("organisation", assurance_fails(on)))
+    return ~Q(Exists(sub_licensees)) | Q(Exists(failing))
 
 
 def sub_licence_breaks(on: dt.date) -> Q:

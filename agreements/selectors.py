@@ -258,10 +258,14 @@ def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None
     parties_of: dict[int, tuple[str, set[int]]] = {}
     agreements_of: dict[int, set[int]] = {}
     for agreement_id, kind, organisation_id in (
-        Party.objects.filter(agreement__kind__in=LINKAGE_AGREEMENT_KINDS, organisation_id__in=organisations)
+        # From the organisations' side, the kind checked here: asked in SQL, SQLite looks every agreement of those
+        # kinds up against every organisation in the list.
+        Party.objects.filter(organisation_id__in=organisations)
         .order_by()
         .values_list("agreement_id", "agreement__kind", "organisation_id")
     ):
+        if kind not in LINKAGE_AGREEMENT_KINDS:
+            continue
         parties_of.setdefault(agreement_id, (kind, set()))[1].add(organisation_id)
         agreements_of.setdefault(organisation_id, set()).add(agreement_id)
     wanted: dict[int, set[int]] = {}
@@ -397,8 +401,13 @@ def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = 
         if lapses_on and lapses_on <= horizon:
             attention[organisation.pk] = (organisation, lapses_on)
     sub_licences: dict[int, list[Agreement]] = {}
-    for party in parties.filter(organisation_id__in=attention).select_related("agreement").order_by():
-        sub_licences.setdefault(party.organisation_id, []).append(party.agreement)
+    # Found from the partners' side, then narrowed here: asked with the agreement's kind and status too, SQLite
+    # looks every sub-licence up against every partner in the list.
+    for party in Party.objects.filter(organisation_id__in=attention, role=Party.Role.SUB_LICENSEE).select_related(
+        "agreement"
+    ):
+        if party.agreement.kind == Agreement.Kind.SUB_LICENCE and party.agreement.status in live:
+            sub_licences.setdefault(party.organisation_id, []).append(party.agreement)
     return sorted(
         (
             PartnerAssurance(
