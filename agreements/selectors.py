@@ -377,49 +377,59 @@ class PartnerAssurance:
         return bool(self.violations)
 
 
-def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = None) -> list[PartnerAssurance]:
+_LIVE_SUB_LICENCE = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
+
+
+def partners_needing_assurance(*, within_days: int = 60, on: dt.date | None = None) -> QuerySet[Organisation]:
     """Sub-licensees of live sub-licences (draft, in review or active) whose assurance is missing, or lapses
-    within the days given. Two queries: the partners whose assurance fails today or on the last of those days
-    (the rules' conditions, asked of the database: a status that holds on both days holds between them), then the
-    sub-licences of those partners."""
+    within the days given, in one query: those whose assurance fails today or on the last of those days (the
+    rules' conditions, asked of the database). Assurance that holds on both days holds between them: each DSPT
+    year and ICO registration counts over one unbroken stretch of days."""
     on = on or timezone.localdate()
-    live = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
-    parties = Party.objects.filter(
-        role=Party.Role.SUB_LICENSEE, agreement__kind=Agreement.Kind.SUB_LICENCE, agreement__status__in=live
-    )
     horizon = on + dt.timedelta(days=within_days)
-    attention: dict[int, tuple[Organisation, dt.date]] = {}
+    parties = Party.objects.filter(
+        role=Party.Role.SUB_LICENSEE,
+        agreement__kind=Agreement.Kind.SUB_LICENCE,
+        agreement__status__in=_LIVE_SUB_LICENCE,
+    )
+    return Organisation.objects.filter(pk__in=parties.values("organisation_id")).filter(
+        rules.assurance_fails(on) | rules.assurance_fails(horizon)
+    )
+
+
+def partners_assurance_attention(
+    *, within_days: int = 60, on: dt.date | None = None, first: int | None = None
+) -> list[PartnerAssurance]:
+    """partners_needing_assurance, each with the day it lapses (rules.assurance_lapses_on), what fails and its
+    live sub-licences, soonest first (only the first few when `first` is given). Two queries."""
+    on = on or timezone.localdate()
+    horizon = on + dt.timedelta(days=within_days)
     # What the rules read, and what the dashboard and the reminders show of a partner.
     shown = (*rules.ASSURANCE_FIELDS, "ods_code", "updated_at")
-    partners = (
-        Organisation.objects.filter(pk__in=parties.values("organisation_id"))
-        .filter(rules.assurance_fails(on) | rules.assurance_fails(horizon))
-        .only(*shown)
-    )
-    for organisation in partners.order_by():
+    attention = []
+    for organisation in partners_needing_assurance(within_days=within_days, on=on).only(*shown).order_by():
         lapses_on = rules.assurance_lapses_on(organisation, on=on)
         if lapses_on and lapses_on <= horizon:
-            attention[organisation.pk] = (organisation, lapses_on)
+            attention.append((organisation, lapses_on))
+    attention = sorted(attention, key=lambda item: (item[1], item[0].name))[:first]
     sub_licences: dict[int, list[Agreement]] = {}
     # Found from the partners' side, then narrowed here: asked with the agreement's kind and status too, SQLite
     # looks every sub-licence up against every partner in the list.
-    for party in Party.objects.filter(organisation_id__in=attention, role=Party.Role.SUB_LICENSEE).select_related(
+    chosen = [organisation.pk for organisation, _ in attention]
+    for party in Party.objects.filter(organisation_id__in=chosen, role=Party.Role.SUB_LICENSEE).select_related(
         "agreement"
     ):
-        if party.agreement.kind == Agreement.Kind.SUB_LICENCE and party.agreement.status in live:
+        if party.agreement.kind == Agreement.Kind.SUB_LICENCE and party.agreement.status in _LIVE_SUB_LICENCE:
             sub_licences.setdefault(party.organisation_id, []).append(party.agreement)
-    return sorted(
-        (
-            PartnerAssurance(
-                organisation=organisation,
-                lapses_on=lapses_on,
-                violations=rules.partner_assurance_violations(organisation, on=on),
-                sub_licences=sorted(sub_licences.get(organisation.pk, []), key=lambda a: a.sub_licence_sort_key),
-            )
-            for organisation, lapses_on in attention.values()
-        ),
-        key=lambda p: (p.lapses_on, p.organisation.name),
-    )
+    return [
+        PartnerAssurance(
+            organisation=organisation,
+            lapses_on=lapses_on,
+            violations=rules.partner_assurance_violations(organisation, on=on),
+            sub_licences=sorted(sub_licences.get(organisation.pk, []), key=lambda a: a.sub_licence_sort_key),
+        )
+        for organisation, lapses_on in attention
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------

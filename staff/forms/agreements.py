@@ -176,6 +176,11 @@ class OrganisationSearchForm(NHSFormMixin, forms.Form):
     }
 
     q = forms.CharField(label="Search by name or ODS code", required=False, max_length=200)
+    assurance_attention = forms.BooleanField(
+        label="Partner assurance missing or lapsing soon",
+        help_text="Sub-licensees whose DSPT status or ICO registration needs updating",
+        required=False,
+    )
     sort = forms.ChoiceField(
         label="Sort by", choices=[(value, label) for value, (label, _) in SORTS.items()], required=False
     )

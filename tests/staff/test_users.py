@@ -234,9 +234,8 @@ def _people(count: int, start: int) -> None:
     from django.contrib.auth.models import Group
     from guardian.shortcuts import assign_perm
 
-    from agreements.services import partner_contact_grant
-
     from agreements.roles import roles_sync
+    from agreements.services import partner_contact_grant
 
     roles_sync()
     roles_ = ["IG officer", "IG approver", "Auditor", "IG lead", None, None]
