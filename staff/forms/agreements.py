@@ -29,7 +29,7 @@ from agreements.models import (
     Purpose,
     normalise_ods_code,
 )
-from nhsuk.forms import NHSDateField, NHSFormMixin, whole_number
+from nhsuk.forms import LongSelect, NHSDateField, NHSFormMixin, whole_number
 
 
 class CreationKeyMixin(forms.Form):
@@ -501,10 +501,14 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
         label="Level of data", choices=[("", "All levels"), *DataLevel.choices], required=False
     )
     organisation = forms.ModelChoiceField(
-        label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="All organisations"
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="All organisations",
+        widget=LongSelect,
     )
     owner = _PersonChoiceField(
-        label="Owner", queryset=get_user_model().objects.none(), required=False, empty_label="Anyone"
+        label="Owner", queryset=get_user_model().objects.none(), required=False, empty_label="Anyone", widget=LongSelect
     )
     ending_soon = forms.BooleanField(label="Ending in the next 90 days", required=False)
     review_overdue = forms.BooleanField(label="Review overdue", required=False)
@@ -519,8 +523,13 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
         """`visible`: the agreements this person may see; the choices name only their organisations and owners."""
         super().__init__(*args, **kwargs)
         fields = cast(dict[str, forms.ModelChoiceField], self.fields)
+        # Only what the choice shows (str(organisation)): there can be thousands.
         fields["organisation"].queryset = (
-            Organisation.objects.filter(parties__agreement__in=visible.values("pk")).distinct().order_by("name")
+            Organisation.objects.filter(
+                pk__in=Party.objects.filter(agreement__in=visible.values("pk")).values("organisation_id")
+            )
+            .only("name", "ods_code")
+            .order_by("name")
         )
         fields["owner"].queryset = (
             get_user_model().objects.filter(owned_agreements__in=visible.values("pk")).distinct().order_by("username")
