@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Length, Substr
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
@@ -247,41 +247,48 @@ def _with_rule_inputs(linkages: QuerySet[Linkage]) -> QuerySet[Linkage]:
 
 def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None) -> list[rules.Checklist]:
     """The checklist of each linkage on the day (today unless given), in a constant number of queries whatever the
-    number of linkages or agreements: the agreements that could meet a requirement (rules.may_sign) are found from
-    one read of the parties, then loaded once for all the linkages. Purposes and datasets are read from the
+    number of linkages or agreements: only an agreement with a party on every side of a requirement can meet it
+    (rules.may_sign), so the agreements are looked for through each requirement's side with the fewest (the ICB's
+    side is party to thousands), then loaded once for all the linkages. Purposes and datasets are read from the
     linkages' prefetched relations when present (see linkage_states)."""
     on = on or timezone.localdate()
     linkages = list(linkages)
     organisations = {
         org_id for linkage in linkages for org_id in (linkage.icb_id, linkage.provider_id, linkage.processor_id)
     }
-    parties_of: dict[int, tuple[str, set[int]]] = {}
+    # Queried from the organisations' side, kinds checked here: asked with the agreement's kind too, SQLite looks
+    # every agreement of those kinds up against every organisation in the list.
+    parties = Party.objects.filter(organisation_id__in=organisations).order_by()
+    counts = dict(parties.values("organisation_id").annotate(n=Count("pk")).values_list("organisation_id", "n"))
+    chosen: dict[tuple[int, str], set[int]] = {}
+    for linkage in linkages:
+        for requirement in rules.LINKAGE_AGREEMENTS:
+            sides = rules.side_organisations(requirement, linkage)
+            chosen[linkage.pk, requirement.code] = min(sides, key=lambda side: sum(counts.get(o, 0) for o in side))
     agreements_of: dict[int, set[int]] = {}
-    for agreement_id, kind, organisation_id in (
-        # From the organisations' side, the kind checked here: asked in SQL, SQLite looks every agreement of those
-        # kinds up against every organisation in the list.
-        Party.objects.filter(organisation_id__in=organisations)
-        .order_by()
-        .values_list("agreement_id", "agreement__kind", "organisation_id")
+    kinds: dict[int, str] = {}
+    for agreement_id, kind, organisation_id in parties.filter(
+        organisation_id__in=set().union(*chosen.values())
+    ).values_list("agreement_id", "agreement__kind", "organisation_id"):
+        if kind in LINKAGE_AGREEMENT_KINDS:
+            agreements_of.setdefault(organisation_id, set()).add(agreement_id)
+            kinds[agreement_id] = kind
+    parties_of: dict[int, set[int]] = {}
+    for agreement_id, organisation_id in parties.filter(agreement_id__in=kinds).values_list(
+        "agreement_id", "organisation_id"
     ):
-        if kind not in LINKAGE_AGREEMENT_KINDS:
-            continue
-        parties_of.setdefault(agreement_id, (kind, set()))[1].add(organisation_id)
-        agreements_of.setdefault(organisation_id, set()).add(agreement_id)
+        parties_of.setdefault(agreement_id, set()).add(organisation_id)
     wanted: dict[int, set[int]] = {}
     for linkage in linkages:
         wanted[linkage.pk] = set()
         for requirement in rules.LINKAGE_AGREEMENTS:
-            # Only agreements with a party on each side can qualify: look through the smallest side's.
-            sides = rules.side_organisations(requirement, linkage)
-            smallest = min(
-                (set().union(*(agreements_of.get(org_id, set()) for org_id in side)) for side in sides), key=len
-            )
+            side = chosen[linkage.pk, requirement.code]
             wanted[linkage.pk] |= {
                 agreement_id
-                for agreement_id in smallest
-                if parties_of[agreement_id][0] == requirement.kind
-                and rules.may_sign(requirement, linkage, parties_of[agreement_id][1])
+                for org_id in side
+                for agreement_id in agreements_of.get(org_id, ())
+                if kinds[agreement_id] == requirement.kind
+                and rules.may_sign(requirement, linkage, parties_of[agreement_id])
             }
     all_wanted = set().union(*wanted.values()) if wanted else set()
     agreements = {
