@@ -180,10 +180,11 @@ def _datasets_not_covered() -> Q:
     a dataset of the sub-licence that its parent does not list. sub_licence_chain_violations says the same of
     the datasets in memory; tests/agreements/test_conditions.py checks that the two agree."""
     through = Agreement.datasets.through
-    parents = through.objects.filter(agreement_id=OuterRef(OuterRef("parent_id"))).values("dataset_id")
-    return Q(parent__isnull=False) & Q(
-        Exists(through.objects.filter(agreement_id=OuterRef("pk")).exclude(dataset_id__in=parents))
+    held_by_parent = through.objects.filter(
+        agreement_id=OuterRef("agreement__parent_id"), dataset_id=OuterRef("dataset_id")
     )
+    uncovered = through.objects.filter(agreement__parent__isnull=False).filter(~Exists(held_by_parent))
+    return Q(pk__in=uncovered.values("agreement_id"))
 
 
 def _chain(code: str, sub_licence: Agreement) -> bool:
@@ -286,9 +287,10 @@ def chain_breaks() -> Q:
 
 def assurance_breaks(on: dt.date) -> Q:
     """A sub-licence that names no sub-licensee, or one whose assurance breaks a rule on the day."""
-    sub_licensees = Party.objects.filter(agreement_id=OuterRef("pk"), role=Role.SUB_LICENSEE)
+    # Each set found once (not row by row): the database matches the sub-licences against it.
+    sub_licensees = Party.objects.filter(role=Role.SUB_LICENSEE)
     failing = sub_licensees.filter(across("organisation", assurance_fails(on)))
-    return ~Q(Exists(sub_licensees)) | Q(Exists(failing))
+    return ~Q(pk__in=sub_licensees.values("agreement_id")) | Q(pk__in=failing.values("agreement_id"))
 
 
 def sub_licence_breaks(on: dt.date) -> Q:
