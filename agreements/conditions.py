@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from django.db.models import F, Q
 
@@ -29,6 +29,11 @@ LOOKUPS: dict[str, Callable[[Any, Any], bool]] = {
     "gte": operator.ge,
     "in": lambda value, choices: value in choices,
 }
+
+
+def _name(reference: F) -> str:
+    """The field an F() names (not in the type stubs)."""
+    return str(cast(Any, reference).name)
 
 
 def _value(record: Any, path: str) -> Any:
@@ -47,7 +52,7 @@ def _leaf(record: Any, key: str, wanted: Any, negated: bool) -> bool:
     if lookup not in LOOKUPS:
         path, lookup = key, "exact"
     if isinstance(wanted, F):
-        wanted = _value(record, wanted.name)
+        wanted = _value(record, _name(wanted))
     elif hasattr(wanted, "resolve_expression"):
         raise ValueError(f"A condition answered in Python cannot use {wanted!r}")
     value = _value(record, path)
@@ -63,7 +68,8 @@ def _child(child: Any, record: Any, negated: bool) -> bool:
         return holds(child, record, negated=negated)
     if not isinstance(child, tuple):
         raise ValueError(f"A condition answered in Python cannot use {child!r}")
-    return _leaf(record, *child, negated=negated)
+    key, wanted = child
+    return _leaf(record, key, wanted, negated)
 
 
 def holds(condition: Q, record: Any, *, negated: bool = False) -> bool:
@@ -83,12 +89,13 @@ def across(relation: str, condition: Q) -> Q:
     record by its key, row by row, rather than matching against a list of all the records that meet it."""
     moved = Q()
     moved.connector, moved.negated = condition.connector, condition.negated
-    for child in condition.children:
+    children: list[Any] = list(condition.children)
+    for child in children:
         if isinstance(child, Q):
             moved.children.append(across(relation, child))
         else:
             key, value = child
             moved.children.append(
-                (f"{relation}__{key}", F(f"{relation}__{value.name}") if isinstance(value, F) else value)
+                (f"{relation}__{key}", F(f"{relation}__{_name(value)}") if isinstance(value, F) else value)
             )
     return moved
