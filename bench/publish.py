@@ -6,7 +6,9 @@
 
 For each N, in one run and on the same machine:
 - publish: edition_publish as `make run` does it with no broker: snapshot, the PDF's pieces and the text formats
-  in a pool of --processes worker processes (the same parts a Celery worker runs), assembly, storage. A fresh
+  in a pool of --processes worker processes (the same parts a Celery worker runs), the furniture (running header,
+  footer and page numbers) likewise, assembly, storage. Not the stored public pages, which are written after the
+  edition is published (bench/public_pages.py). A fresh
   process with a scratch SQLite database and media folder (never var/).
 - incremental: the same register re-published after 1% of its rows changed (a contiguous run of partners
   renamed, as a quarter's amendments come), in the same process: unchanged chunks are re-used.
@@ -251,6 +253,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, action="append", help="number of sub-licences (repeatable)")
     parser.add_argument("--large", action="store_true", help="add 50,000 rows (several minutes more)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes that publish (default 2)")
+    parser.add_argument("--json", help="also write the figures to this file (bench/run.py reads it)")
     parser.add_argument("--child", choices=["publish", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--content", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,6 +281,7 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    figures = []
     for rows in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-publish-") as scratch:
             env = {
@@ -287,11 +291,17 @@ def main() -> None:
                 "MEDIA_ROOT": f"{scratch}/media",
                 "CELERY_BROKER_URL": "",
                 "PUBLISH_LOCAL_PROCESSES": str(args.processes),
+                # The edition's files only: the stored public pages are written after it is published (a task of
+                # their own, which bench/public_pages.py measures), not part of publishing it.
+                "PUBLIC_PAGES_SERVE": "false",
             }
             content = f"{scratch}/content.json"
             published = _run(["--child", "publish", "--rows", str(rows), "--content", content], env)
             bare = _run(["--child", "bare", "--content", content], env)["bare"]
         cold, incremental = published["publish"], published["incremental"]
+        figures.append(
+            {"rows": rows, "pages": published["pages"], "cold": cold, "incremental": incremental, "bare": bare}
+        )
         print(
             f"{rows:>7} {published['pages']:>6} | {cold['seconds']:>9.1f} {bare['seconds']:>7.1f} "
             f"{cold['seconds'] / bare['seconds']:>5.2f}x | {cold['cpu_seconds']:>6.1f} {bare['cpu_seconds']:>6.1f} "
@@ -303,6 +313,8 @@ def main() -> None:
             flush=True,
         )
     print(f"Load average {os.getloadavg()[0]:.1f} at the end; {time.monotonic() - started:.0f} s in all.")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"processes": args.processes, "sizes": figures}))
 
 
 if __name__ == "__main__":

@@ -317,6 +317,19 @@ def edition_plan(*, edition_id: int, attempt: int) -> list[str]:
     return missing
 
 
+def edition_plan_furniture(*, edition_id: int, attempt: int) -> list[str]:
+    """Once every piece is rendered: store the specs of the furniture stamped on the assembled pages (it needs the
+    number of pages) and return the keys of those not rendered yet, counted as parts of the attempt. Nothing when
+    the attempt is no longer current."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    content = edition_content(edition)
+    keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    missing = [key for key in pipeline.prepare_furniture(content, keys) if not pipeline.piece_ready(key)]
+    if not _attempt(edition_id, attempt).update(parts_total=F("parts_total") + len(missing)):
+        return []
+    return missing
+
+
 def edition_progress(*, edition_id: int, attempt: int, parts: int = 1) -> bool:
     """A part of the attempt is done: count it and renew the lease. False when the attempt is no longer current."""
     return bool(
@@ -351,11 +364,11 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         def done() -> None:
             edition_progress(edition_id=edition_id, attempt=attempt)
 
+        # A pool pays off from two chunks of rows on (the front matter is a piece too).
+        pipeline.run_local(jobs, on_done=done, parallel=len(missing) > 2)
+        furniture = edition_plan_furniture(edition_id=edition_id, attempt=attempt)
         pipeline.run_local(
-            jobs,
-            on_done=done,
-            # A pool pays off from two chunks of rows on (the front matter is a piece too).
-            parallel=len(missing) > 2,
+            [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
     except TRANSIENT_ERRORS:
         _release(edition_id, attempt)
