@@ -16,6 +16,7 @@ process pool here. publishing.services keeps the edition's state (lease, progres
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import json
 import logging
@@ -172,6 +173,26 @@ def discard_work(edition_id: int) -> None:
         folder = f"{WORK}/{edition_id}/{attempt}"
         for filename in default_storage.listdir(folder)[1]:
             default_storage.delete(f"{folder}/{filename}")
+
+
+def prune_pieces(*, keep: set[str], before: dt.datetime) -> int:
+    """Delete the stored pieces (and their specs and markers) that are not in `keep` and were written before
+    `before`: pieces are a cache, rendered again when needed, and would otherwise grow with every edition. The age
+    guard spares the pieces of a render in progress. Returns the number of pieces deleted."""
+    try:
+        folders, _ = default_storage.listdir(PIECES)
+    except FileNotFoundError:
+        return 0
+    deleted: set[str] = set()
+    for folder in folders:
+        for filename in default_storage.listdir(f"{PIECES}/{folder}")[1]:
+            key = filename.split(".", 1)[0]
+            name = f"{PIECES}/{folder}/{filename}"
+            if key in keep or default_storage.get_modified_time(name) >= before:
+                continue
+            default_storage.delete(name)
+            deleted.add(key)
+    return len(deleted)
 
 
 Job = tuple[Callable[..., None], tuple[Any, ...]]

@@ -34,7 +34,7 @@ from django.utils.text import capfirst
 from agreements import roles
 from agreements.dates import format_date
 from audit.services import Action, audit_record
-from publishing import pages, pipeline
+from publishing import pages, pdf, pipeline, selectors
 from publishing.models import Edition, EditionFile, Register
 from publishing.registers import period_of, register_kind
 from publishing.render import FORMATS, EditionContent
@@ -436,6 +436,23 @@ def edition_finish(*, edition_id: int, attempt: int) -> Edition:
             audit_record(actor=None, action=Action.PUBLISHED, subject=locked)
         transaction.on_commit(lambda: pipeline.discard_work(edition_id))
     return locked
+
+
+def pieces_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete the stored PDF pieces that no current or rendering edition uses and that are older than
+    PUBLISH_PIECES_KEEP_DAYS: the next edition of each register re-uses those of its current one."""
+    now = now or timezone.now()
+    keep: set[str] = set()
+    editions = Edition.objects.filter(status=Edition.Status.RENDERING, snapshot_at__isnull=False)
+    current = [selectors.edition_current(register=register) for register in Register.objects.all()]
+    for edition in [*editions.select_related("register"), *[e for e in current if e is not None]]:
+        content = edition_content(edition)
+        keys = [pdf.piece_key(spec) for spec in pdf.plan(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)]
+        keep.update(keys)
+        if all(pipeline.piece_ready(key) for key in keys):
+            total = sum(pipeline.piece_pages(key) for key in keys)
+            keep.update(pdf.piece_key(spec) for spec in pdf.furniture_specs(content, total=total))
+    return pipeline.prune_pieces(keep=keep, before=now - dt.timedelta(days=settings.PUBLISH_PIECES_KEEP_DAYS))
 
 
 def edition_fail(*, edition_id: int, attempt: int, error: str) -> Edition:

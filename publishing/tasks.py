@@ -90,6 +90,12 @@ def sweep_publications() -> list[int]:
     return stalled
 
 
+@shared_task(ignore_result=True, **RETRY)
+def prune_pieces() -> int:
+    """Daily: the stored PDF pieces that no current edition uses, once they are PUBLISH_PIECES_KEEP_DAYS old."""
+    return services.pieces_prune()
+
+
 @shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
 def notify_publication_failed(edition_id: int) -> list[str]:
     return services.edition_failure_notify(edition_id=edition_id)

@@ -106,3 +106,34 @@ def test_the_text_formats_stream_the_same_bytes_as_whole_documents() -> None:
     html = io.BytesIO()
     render.write_html_fragment(edition, html)
     assert html.getvalue().decode().count("<tr ") == 1203
+
+
+def test_the_daily_prune_keeps_the_current_edition_s_pieces_and_deletes_the_rest_once_old(settings, seven_rows) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.PUBLISH_LOCAL_PROCESSES = 1
+    publish()
+    partner = seven_rows[4].parties.get().organisation
+    partner.name = "Renamed Partner NHS Trust"
+    partner.save()
+    current = publish()
+    folder = Path(settings.MEDIA_ROOT) / pipeline.PIECES
+
+    def keys() -> set[str]:
+        return {path.name.split(".")[0] for path in folder.rglob("*.done")}
+
+    before = keys()
+    content = services.edition_content(current)
+    wanted = set(pipeline.prepare(content, chunk_rows=2))
+    wanted |= set(pipeline.prepare_furniture(content, sorted(wanted)))
+    # The first edition's chunk with the old name is used by no current edition: the only one to go.
+    assert len(before - wanted) == 1
+    # Too recent: nothing is deleted (a render may be using it).
+    assert services.pieces_prune() == 0 and keys() == before
+    assert services.pieces_prune(now=timezone.now() + dt.timedelta(days=8)) == 1
+    assert keys() == wanted
+    assert not [path for path in folder.rglob("*") if path.is_file() and path.name.split(".")[0] not in wanted]
+    # The next edition still publishes, re-using every piece kept.
+    assert publish().status == Edition.Status.PUBLISHED
