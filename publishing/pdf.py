@@ -390,22 +390,57 @@ def _write_outline(pdf: pikepdf.Pdf, entries: list[tuple[int, str, int, float]])
             stack.append((level, item.children))
 
 
+# Back-links that lead from a page to the rest of its document, not to what the page itself shows.
+_BACK_LINKS = frozenset({"/Parent", "/P", "/Pg", "/StructParent", "/StructParents"})
+
+
+def _own_streams(roots: Sequence[Any]) -> None:
+    """Copy into their document the data of every stream that the pages `roots` reach (contents, fonts, images),
+    still encoded: qpdf copies a foreign stream's data only when the document is written, so without this the
+    source would have to stay open until then."""
+    import pikepdf
+
+    seen: set[tuple[int, int]] = set()
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)):
+            continue
+        if item.is_indirect:
+            if item.objgen in seen:
+                continue
+            seen.add(item.objgen)
+        if isinstance(item, pikepdf.Stream):
+            item.write(
+                item.read_raw_bytes(), filter=item.get("/Filter"), decode_parms=item.get("/DecodeParms"), type_check=False
+            )
+            stack.extend(value for key, value in item.stream_dict.items() if key not in _BACK_LINKS)
+        elif isinstance(item, pikepdf.Dictionary):
+            stack.extend(value for key, value in item.items() if key not in _BACK_LINKS)
+        else:
+            stack.extend(item)
+
+
 def assemble(pieces: Sequence[IO[bytes]], *, furniture: Furniture, out: IO[bytes], identifier: bytes = b"") -> int:
     """Join tagged WeasyPrint PDFs into one and stamp the running header and footer, `furniture(total)`: the
     static part (one page, stamped on every page) and the page numbers (as many pages as the document), each as
     an artifact. Returns the number of pages."""
     import pikepdf
 
-    # qpdf copies foreign objects lazily: every source stays open until the result is written.
-    sources = [pikepdf.open(cast(BinaryIO, piece)) for piece in pieces]
+    # The furniture's renders stay open until the result is written (qpdf copies stream data lazily); the pieces
+    # are opened one at a time and closed once their stream data is copied (_own_streams), so that memory holds the
+    # assembled document and one piece, not every piece.
+    sources: list[pikepdf.Pdf] = []
     try:
-        base = sources[0]
+        base = pikepdf.open(cast(BinaryIO, pieces[0]))
+        sources.append(base)
         root = base.Root.StructTreeRoot
         document = _kids(root)[0]
         numbers = _numbers(root.ParentTree)
         next_key = max(numbers, default=-1) + 1
         outline = _outline(base, document, 0)
-        for source in sources[1:]:
+        for piece in pieces[1:]:
+            source = pikepdf.open(cast(BinaryIO, piece))
             source_root = source.Root.StructTreeRoot
             source_document = _kids(source_root)[0]
             source_numbers = _numbers(source_root.ParentTree)
@@ -423,6 +458,7 @@ def assemble(pieces: Sequence[IO[bytes]], *, furniture: Furniture, out: IO[bytes
                 # Cut the link up to the source's root, so that copying a subtree copies only that subtree.
                 del kid["/P"]
             # Pages first: qpdf remembers what it copied, so the elements' /Pg then point at these copies.
+            first_copied = len(base.pages)
             base.pages.extend(source.pages)
             copied = [base.copy_foreign(kid) for kid in kids]
             for kid in copied:
@@ -435,6 +471,8 @@ def assemble(pieces: Sequence[IO[bytes]], *, furniture: Furniture, out: IO[bytes
                     )
                 else:
                     numbers[renumber[old]] = base.copy_foreign(value)
+            _own_streams([page.obj for page in base.pages[first_copied:]])
+            source.close()
 
         artifacts = _join_tables(base, document)
         for page in base.pages:
