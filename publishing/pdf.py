@@ -411,9 +411,9 @@ def _own_streams(roots: Sequence[Any]) -> None:
                 continue
             seen.add(item.objgen)
         if isinstance(item, pikepdf.Stream):
-            item.write(
-                item.read_raw_bytes(), filter=item.get("/Filter"), decode_parms=item.get("/DecodeParms"), type_check=False
-            )
+            # Still encoded: the filter and its parameters say how (pikepdf's types are narrower than a PDF's).
+            encoding: dict[str, Any] = {"filter": item.get("/Filter"), "decode_parms": item.get("/DecodeParms")}
+            item.write(item.read_raw_bytes(), **encoding, type_check=False)
             stack.extend(value for key, value in item.stream_dict.items() if key not in _BACK_LINKS)
         elif isinstance(item, pikepdf.Dictionary):
             stack.extend(value for key, value in item.items() if key not in _BACK_LINKS)

@@ -8,6 +8,7 @@ so withdrawing one makes the one before it current again without touching it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -182,8 +183,8 @@ def _snapshot(edition: Edition, rows_on: dt.date | None = None) -> None:
     edition.snapshot_at = timezone.now()
 
 
-def edition_content(edition: Edition) -> EditionContent:
-    """The frozen content of an edition, as the renderer takes it."""
+def edition_content(edition: Edition, *, with_entries: bool = True) -> EditionContent:
+    """The frozen content of an edition, as the renderer takes it (without its entries for the PDF alone)."""
     metadata = edition.metadata
     return EditionContent(
         register_slug=edition.register.slug,
@@ -200,7 +201,7 @@ def edition_content(edition: Edition) -> EditionContent:
         privacy_notice_title=metadata["privacy_notice_title"],
         columns=edition.columns,
         rows=edition.rows,
-        entries=edition.entries or {},
+        entries=(edition.entries or {}) if with_entries else {},
         # Editions snapshotted before entry pages existed carry neither: no links, and the page size they had.
         link_column=metadata.get("link_column", ""),
         pdf_page_size=metadata.get("pdf_page_size", "A4"),
@@ -308,8 +309,8 @@ def _attempt(edition_id: int, attempt: int) -> QuerySet[Edition]:
 def edition_plan(*, edition_id: int, attempt: int) -> list[str]:
     """Store the specs of the edition's PDF pieces; returns the keys of those not rendered yet (every piece that an
     earlier edition or attempt rendered is re-used). Sets the attempt's progress."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
-    keys = pipeline.prepare(edition_content(edition), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    keys = pipeline.prepare(edition_content(edition, with_entries=False), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
     missing = [key for key in keys if not pipeline.piece_ready(key)]
     # The parts: every PDF piece, each text format, and the assembly.
     total = len(keys) + len(pipeline.TEXT_FORMATS) + 1
@@ -321,8 +322,8 @@ def edition_plan_furniture(*, edition_id: int, attempt: int) -> list[str]:
     """Once every piece is rendered: store the specs of the furniture stamped on the assembled pages (it needs the
     number of pages) and return the keys of those not rendered yet, counted as parts of the attempt. Nothing when
     the attempt is no longer current."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
-    content = edition_content(edition)
+    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    content = edition_content(edition, with_entries=False)
     keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
     missing = [key for key in pipeline.prepare_furniture(content, keys) if not pipeline.piece_ready(key)]
     if not _attempt(edition_id, attempt).update(parts_total=F("parts_total") + len(missing)):
@@ -370,13 +371,19 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         pipeline.run_local(
             [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
+        # The assembly holds the whole document: for a large edition, in a process of its own, whose memory is
+        # returned when it ends. The PDF needs no entries.
+        keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+        pdf_content = dataclasses.replace(content, entries={})
+        assembly = (pipeline.assemble_pdf, (pdf_content, keys, pipeline.work_name(edition_id, attempt, "pdf")))
+        pipeline.run_local([assembly], on_done=lambda: None, isolated=len(keys) > 3)
     except TRANSIENT_ERRORS:
         _release(edition_id, attempt)
         raise
     except Exception as exc:  # Any render error is final for this attempt; it is recorded and reported.
         logger.exception("Rendering edition %s of %s failed", edition.slug, edition.register.slug)
         return edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
-    return edition_finish(edition_id=edition_id, attempt=attempt)
+    return edition_finish(edition_id=edition_id, attempt=attempt, assembled=True)
 
 
 def _release(edition_id: int, attempt: int) -> None:
@@ -387,17 +394,19 @@ def _release(edition_id: int, attempt: int) -> None:
         logger.exception("Could not release the render lease of edition %s", edition_id)
 
 
-def edition_finish(*, edition_id: int, attempt: int) -> Edition:
-    """Assemble the attempt's PDF, then store every file and make the edition public (or a draft, for a
-    preview) in one transaction, if the attempt is still the current one: exactly once, whatever the number of
-    runs that get here. Nothing is public before that transaction commits."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
+def edition_finish(*, edition_id: int, attempt: int, assembled: bool = False) -> Edition:
+    """Assemble the attempt's PDF (unless the caller just did, `assembled`), then store every file and make the
+    edition public (or a draft, for a preview) in one transaction, if the attempt is still the current one: exactly
+    once, whatever the number of runs that get here. Nothing is public before that transaction commits."""
+    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
     if not edition_progress(edition_id=edition_id, attempt=attempt, parts=0):
         return edition
     try:
-        content = edition_content(edition)
-        keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
-        pipeline.assemble_pdf(content, keys, pipeline.work_name(edition_id, attempt, "pdf"))
+        if not assembled:
+            # Its entries are not read: the PDF has none, and they are as large as the register.
+            content = edition_content(edition, with_entries=False)
+            keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+            pipeline.assemble_pdf(content, keys, pipeline.work_name(edition_id, attempt, "pdf"))
     except TRANSIENT_ERRORS:
         _release(edition_id, attempt)
         raise
@@ -446,7 +455,7 @@ def pieces_prune(*, now: dt.datetime | None = None) -> int:
     editions = Edition.objects.filter(status=Edition.Status.RENDERING, snapshot_at__isnull=False)
     current = [selectors.edition_current(register=register) for register in Register.objects.all()]
     for edition in [*editions.select_related("register"), *[e for e in current if e is not None]]:
-        content = edition_content(edition)
+        content = edition_content(edition, with_entries=False)
         keys = [pdf.piece_key(spec) for spec in pdf.plan(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)]
         keep.update(keys)
         if all(pipeline.piece_ready(key) for key in keys):
