@@ -463,6 +463,8 @@ class Party(models.Model):
 
 def document_upload_to(instance: Document, filename: str) -> str:
     # The stored name never comes from the user; the original is kept in `filename`.
+    if instance.agreement_id is None:
+        return f"amendments/{instance.amendment_id}/{instance.sha256}.pdf"
     return f"agreements/{instance.agreement_id}/{instance.sha256}.pdf"
 
 
@@ -471,7 +473,10 @@ class Document(models.Model):
         SIGNED_COPY = "signed_copy", "Signed copy"
         ANNEX = "annex", "Annex"
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="documents")
+    # Empty while the document belongs only to an open amendment: approving the amendment attaches it.
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="documents")
+    # The amendment that added it, if any (kept once approved, as where it came from).
+    amendment = models.ForeignKey(Amendment, on_delete=models.PROTECT, null=True, blank=True, related_name="documents")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SIGNED_COPY)
     title = models.CharField(max_length=200)
     file = models.FileField(upload_to=document_upload_to, max_length=255)
@@ -486,6 +491,13 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["agreement", "-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agreement__isnull=False) | Q(amendment__isnull=False),
+                name="document_of_agreement_or_amendment",
+                violation_error_message="A document belongs to an agreement or to an amendment of one",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -34,7 +34,7 @@ from agreements.services.amendments import (
     amendment_withdraw,
 )
 from agreements.services.catalogue import catalogue_save
-from agreements.services.documents import PDF_MAGIC, document_add, document_open
+from agreements.services.documents import PDF_MAGIC, amendment_document_add, document_add, document_open
 from agreements.services.imports import ImportResult, spreadsheet_import
 from agreements.services.linkages import (
     LinkageStatus,
@@ -72,6 +72,7 @@ __all__ = [
     "amendment_approve",
     "amendment_changes",
     "amendment_comparison",
+    "amendment_document_add",
     "amendment_propose",
     "amendment_return",
     "amendment_submit",

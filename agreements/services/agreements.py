@@ -19,6 +19,7 @@ from agreements.models import (
     SUB_LICENCE_PREFIX,
     SUB_LICENCE_REFERENCE_RE,
     Agreement,
+    Amendment,
     Dataset,
     Organisation,
     Party,
@@ -302,12 +303,8 @@ def _transition(*, actor: User | None, agreement: Agreement, step_name: str, rea
             f"{locked.reference} is approved, so it can only be {step.label} when another person approves a request "
             "to do so"
         )
-    if step_name == workflow.SUBMIT and (blocking := _readiness_blocking(locked)):
+    if step_name in {workflow.SUBMIT, workflow.APPROVE} and (blocking := readiness_refusal(locked)):
         raise ValidationError(blocking)
-    if step_name == workflow.APPROVE and locked.kind == Agreement.Kind.SUB_LICENCE:
-        violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
-        if violations:
-            raise ValidationError(violations.messages)
     before = locked.get_status_display()
     locked.status = step.target
     locked.save(update_fields=["status", "updated_at"])
@@ -321,10 +318,13 @@ def _transition(*, actor: User | None, agreement: Agreement, step_name: str, rea
     return locked
 
 
-def _readiness_blocking(agreement: Agreement) -> list[str]:
-    """What stops the agreement going to review: its readiness checklist (the rules approval applies, early)."""
-    loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
-    return selectors.agreement_readiness(agreement=loaded).messages
+def readiness_refusal(agreement: Agreement, *, amendment: Amendment | None = None) -> list[str]:
+    """What stops the agreement (or the version an amendment proposes, already loaded) going to review or being
+    approved: every failing item of its readiness checklist (selectors.agreement_readiness), each a plain sentence.
+    The one place submission and approval ask, for agreements and amendments alike."""
+    if amendment is None:
+        agreement = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
+    return selectors.agreement_readiness(agreement=agreement, amendment=amendment).messages
 
 
 @transaction.atomic

@@ -25,6 +25,7 @@ from agreements.models import (
     Agreement,
     Amendment,
     Dataset,
+    Document,
     Organisation,
     Party,
     Purpose,
@@ -36,6 +37,7 @@ from agreements.services.agreements import (
     _set_relations,
     agreement_terminate,
     agreement_update,
+    readiness_refusal,
 )
 
 Status = Amendment.Status
@@ -273,7 +275,7 @@ def _take_step(*, actor: User, amendment: Amendment, step_name: str, reason: str
         raise ValidationError(refused)
     if step_name == workflow.AMENDMENT_SUBMIT and amendment.kind == Amendment.Kind.CHANGE:
         proposed = selectors.amendment_proposed_version(amendment=amendment)
-        if blocking := selectors.agreement_readiness(agreement=proposed).messages:
+        if blocking := readiness_refusal(proposed, amendment=amendment):
             raise ValidationError(blocking)
     amendment.status = step.target
     if step_name != workflow.AMENDMENT_SUBMIT:
@@ -336,8 +338,8 @@ def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") ->
         _audit(actor=actor, action=step.audit_action, reason=summary, agreement=agreement, changes=changes)
     else:
         proposed = selectors.amendment_proposed_version(amendment=locked)
-        if violations := selectors.violations_of(agreement=proposed):
-            raise ValidationError(violations.messages)
+        if blocking := readiness_refusal(proposed, amendment=locked):
+            raise ValidationError(blocking)
         before_snapshot = _snapshot(agreement, _agreement_relations(agreement))
         for name, value in locked.fields.items():
             field = agreement_field(name)
@@ -353,6 +355,11 @@ def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") ->
             purposes=Purpose.objects.filter(pk__in=locked.purposes),
         )
         changes = _diff(before_snapshot, _snapshot(agreement, _agreement_relations(agreement)))
+        # The documents the amendment adds are attached now, in the same transaction as the rest.
+        added = list(Document.objects.filter(amendment=locked, agreement__isnull=True).order_by("pk"))
+        Document.objects.filter(pk__in=[d.pk for d in added]).update(agreement=agreement)
+        if added:
+            changes["Documents added"] = ["", "; ".join(f"{d.title} ({d.filename})" for d in added)]
         _audit(actor=actor, action=Action.AMENDMENT_APPROVED, reason=summary, agreement=agreement, changes=changes)
     return _take_step(actor=actor, amendment=locked, step_name=workflow.AMENDMENT_APPROVE, reason=reason)
 

@@ -18,6 +18,7 @@ from tests.factories import (
     ParentAgreementFactory,
     SubLicenceFactory,
     UserFactory,
+    signed,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +57,14 @@ def partner(council):
 @pytest.fixture
 def sub_licence(council):
     parent = ParentAgreementFactory(end_date=dt.date(2030, 3, 31), data_level=DataLevel.PSEUDONYMISED)
-    return SubLicenceFactory(
-        reference="SL/25/3",
-        sub_licensee=council,
-        parent=parent,
-        start_date=dt.date(2025, 4, 1),
-        end_date=dt.date(2028, 3, 31),
+    return signed(
+        SubLicenceFactory(
+            reference="SL/25/3",
+            sub_licensee=council,
+            parent=parent,
+            start_date=dt.date(2025, 4, 1),
+            end_date=dt.date(2028, 3, 31),
+        )
     )
 
 
@@ -352,7 +355,7 @@ def test_for_a_new_agreement_too_anyone_who_changed_it_since_approval_may_not_ap
     officer, approver, other_approver
 ) -> None:
     # The approver makes the substantive change, an officer edits after: the approver is no longer the last editor.
-    agreement = AgreementFactory(status=Agreement.Status.DRAFT, title="Draft")
+    agreement = signed(AgreementFactory(status=Agreement.Status.DRAFT, title="Draft"))
     services.agreement_update(actor=approver, agreement=agreement, fields={"end_date": dt.date(2029, 3, 31)})
     services.agreement_update(actor=officer, agreement=agreement, fields={"title": "Draft, tidied"})
     services.agreement_submit(actor=officer, agreement=agreement)

@@ -16,7 +16,7 @@ from django.utils import timezone
 from agreements import roles, services
 from agreements.models import Agreement, Amendment, DataLevel
 from publishing.registers import register_kind
-from tests.factories import OrganisationFactory, ParentAgreementFactory, SubLicenceFactory, UserFactory
+from tests.factories import OrganisationFactory, ParentAgreementFactory, SubLicenceFactory, UserFactory, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,12 @@ def _errors(response: Any) -> str:
     return match.group(0) if match else ""
 
 
+def _error_summary(response: Any) -> str:
+    body = response.content.decode()
+    assert response.status_code == 200 and 'class="nhsuk-error-summary"' in body
+    return body.split('class="nhsuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+
+
 def _rows() -> list[dict[str, str]]:
     return register_kind("sub-licences").snapshot(on=timezone.localdate()).rows
 
@@ -100,8 +106,10 @@ def council() -> Any:
 @pytest.fixture
 def sub_licence(council: Any) -> Agreement:
     parent = ParentAgreementFactory(reference="DARS-NIC-000001", end_date=dt.date(2030, 3, 31))
-    return SubLicenceFactory(
-        reference="SL/25/3", sub_licensee=council, parent=parent, end_date=dt.date(2028, 3, 31), title="Council"
+    return signed(
+        SubLicenceFactory(
+            reference="SL/25/3", sub_licensee=council, parent=parent, end_date=dt.date(2028, 3, 31), title="Council"
+        )
     )
 
 
@@ -247,10 +255,19 @@ def test_the_agreement_page_shows_the_readiness_checklist_and_submit_is_refused_
     assert "The sub-licence has no parent agreement" in page
     assert "Leicester City Council has no ICO registration number on record" in page
     assert reverse("staff:organisation_edit", args=[council.pk]) in page
-    assert "No signed copy is uploaded yet" in page and reverse("staff:document_create", args=[draft.pk]) in page
+    assert "No signed copy is uploaded" in page and reverse("staff:document_create", args=[draft.pk]) in page
     response = client.post(reverse("staff:agreement_submit", args=[draft.pk]), {"reason": ""})
-    errors = _errors(response)
-    assert "The sub-licence has no parent agreement" in errors and "no ICO registration number" in errors
+    # Refused by the service, with every failing item in the error summary, each linked to where it is fixed.
+    summary = _error_summary(response)
+    assert f"{draft.reference} cannot be submitted until every item of its readiness checklist is done" in summary
+    assert "The sub-licence has no parent agreement" in summary and "no ICO registration number" in summary
+    assert "No signed copy is uploaded" in summary
+    for url in [
+        reverse("staff:agreement_edit", args=[draft.pk]),
+        reverse("staff:organisation_edit", args=[council.pk]),
+        reverse("staff:document_create", args=[draft.pk]),
+    ]:
+        assert f'href="{url}"' in summary
     draft.refresh_from_db()
     assert draft.status == Agreement.Status.DRAFT
 
