@@ -373,8 +373,9 @@ class Amendment(models.Model):
     agreement does not change until a second person approves the amendment; approval applies it in one go.
 
     `fields` holds the whole proposed version of AMENDABLE_FIELDS as JSON (dates as ISO strings, foreign keys as
-    ids); `parties` is a list of [organisation id, role]; `datasets` and `purposes` are lists of ids. A request to
-    terminate or supersede an active agreement is an amendment of that kind, approved the same way."""
+    ids); `parties` is a list of [organisation id, role]; `datasets` and `purposes` are lists of ids. Only what
+    differs from `base` is the amendment's: the rest reads the live agreement (selectors.amendment_proposed_version).
+    A request to terminate or supersede an active agreement is an amendment of that kind, approved the same way."""
 
     class Kind(models.TextChoices):
         CHANGE = "change", "Change"
@@ -397,6 +398,10 @@ class Amendment(models.Model):
     parties = models.JSONField(default=list, blank=True)
     datasets = models.JSONField(default=list, blank=True)
     purposes = models.JSONField(default=list, blank=True)
+    # The live version the amendment started from ({"fields", "parties", "datasets", "purposes"}, encoded as above):
+    # what the amendment changed is what differs from it, and only that is applied, so a trivial field changed live
+    # meanwhile (the owner) is not put back.
+    base = models.JSONField(default=dict, blank=True)
     reason = models.TextField(help_text="Why the agreement needs to change.")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="amendments")
     # Everyone who wrote to the amendment, the author included: none of them may approve it.

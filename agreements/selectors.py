@@ -427,23 +427,35 @@ def amendment_proposed_version(*, amendment: Amendment) -> Agreement:
     one, without a line of their own for amendments."""
     live = amendment.agreement
     proposed = Agreement.objects.get(pk=live.pk)
+    base = amendment.base or {}
+    base_fields = base.get("fields", {})
     for name, value in amendment.fields.items():
+        if name in base_fields and base_fields[name] == value:
+            # Not changed by the amendment: the live value, whatever it is now (a trivial field may have changed).
+            continue
         field = agreement_field(name)
         setattr(proposed, field.attname, field.to_python(value))
     if proposed.parent_id:
         proposed.parent = Agreement.objects.prefetch_related("datasets").filter(pk=proposed.parent_id).first()
-    organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
-    parties = [
-        Party(agreement=proposed, organisation=organisations[org_id], role=role)
-        for org_id, role in amendment.parties
-        if org_id in organisations
-    ]
+
+    def changed(relation: str) -> bool:
+        return relation not in base or base[relation] != getattr(amendment, relation)
+
+    if changed("parties"):
+        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
+        parties = [
+            Party(agreement=proposed, organisation=organisations[org_id], role=role)
+            for org_id, role in amendment.parties
+            if org_id in organisations
+        ]
+    else:
+        parties = list(Party.objects.filter(agreement_id=live.pk).select_related("organisation"))
+    datasets = Dataset.objects.filter(pk__in=amendment.datasets) if changed("datasets") else live.datasets.all()
+    purposes = Purpose.objects.filter(pk__in=amendment.purposes) if changed("purposes") else live.purposes.all()
     proposed._prefetched_objects_cache = {  # type: ignore[attr-defined]
         "parties": _with_results(Party.objects.none(), parties),
-        "datasets": _with_results(
-            Dataset.objects.none(), list(Dataset.objects.filter(pk__in=amendment.datasets).select_related("provider"))
-        ),
-        "purposes": _with_results(Purpose.objects.none(), list(Purpose.objects.filter(pk__in=amendment.purposes))),
+        "datasets": _with_results(Dataset.objects.none(), list(datasets.select_related("provider"))),
+        "purposes": _with_results(Purpose.objects.none(), list(purposes)),
     }
     setattr(proposed, "save", _never_saved)  # noqa: B010  (an instance attribute, so mypy allows it)
     return proposed

@@ -269,20 +269,33 @@ def _check_partner_change(
     agreement: Agreement,
     values: Mapping[str, Any],
     *,
-    parties: object,
-    datasets: object,
-    purposes: object,
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
 ) -> None:
     """The IG team may change any detail; a partner contact only its own organisation's agreements, and only the
-    fields the domain lets partners change (agreements.workflow.PARTNER_EDITABLE_FIELDS)."""
+    fields the domain lets partners change (agreements.workflow.PARTNER_EDITABLE_FIELDS). Only a field whose value
+    changes is refused: an IG-only field posted as it stands is not."""
     if actor is None or actor.has_perm("agreements.change_agreement"):
         return
     own = selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement)
     if not own.exists():
         raise PermissionDenied("You can only change your own organisation's agreements")
-    relations = {"parties": parties, "datasets": datasets, "purposes": purposes}
-    asked = set(values) | {name for name, value in relations.items() if value is not None}
-    if refused := sorted(asked - workflow.PARTNER_EDITABLE_FIELDS):
+    # Only a change is refused: a form that posts an IG-only field as it stands asks nothing of it.
+    changed = {
+        name
+        for name, value in values.items()
+        if getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
+    }
+    if parties is not None and {(o.pk, r) for o, r in parties} != {
+        (p.organisation_id, p.role) for p in agreement.parties.all()
+    }:
+        changed.add("parties")
+    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
+        changed.add("datasets")
+    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
+        changed.add("purposes")
+    if refused := sorted(changed - workflow.PARTNER_EDITABLE_FIELDS):
         raise ValidationError(
             {name: "Only the IG team can change this. Ask them if it needs to change." for name in refused}
         )

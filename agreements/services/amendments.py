@@ -88,9 +88,9 @@ def _refuse_partner_changes(
     errors = {
         name: "Only the IG team can change this. Ask them if it needs to change."
         for name, value in fields.items()
-        if name not in workflow.PARTNER_EDITABLE_FIELDS and base.fields.get(name) != value
+        if name not in workflow.PARTNER_EDITABLE_FIELDS
     }
-    if parties is not None and parties != base.parties:
+    if parties is not None:
         errors["parties"] = "Only the IG team can change who is party to the agreement. Ask them if it needs to change."
     if errors:
         raise ValidationError(errors)
@@ -107,21 +107,31 @@ def _apply_proposal(
 ) -> None:
     if unknown := set(fields) - set(AMENDABLE_FIELDS):
         raise ValueError(f"These fields cannot be amended: {sorted(unknown)}")
-    encoded = {name: _encode(name, value) for name, value in fields.items()}
+    # Only what differs from the version proposed so far is a change: a value posted as it stands (say the owner,
+    # changed live since the amendment began) is not written into the amendment, so approval never puts it back.
+    current = selectors.amendment_proposed_version(amendment=amendment)
+    encoded = {
+        name: encoded_value
+        for name, value in fields.items()
+        if (encoded_value := _encode(name, value)) != _encode(name, getattr(current, agreement_field(name).attname))
+    }
+    current_parties = sorted([p.organisation_id, p.role] for p in current.parties.all())
     new_parties = None
     if parties is not None:
         pairs = sorted({(organisation.pk, role) for organisation, role in parties})
         if bad := {role for _, role in pairs if role not in Party.Role.values}:
             raise ValidationError({"parties": f"Unknown party role: {', '.join(sorted(bad))}"})
         new_parties = [[org_id, role] for org_id, role in pairs]
+        if new_parties == current_parties:
+            new_parties = None
     _refuse_partner_changes(partner=partner, base=amendment, fields=encoded, parties=new_parties)
     amendment.fields = {**amendment.fields, **encoded}
     if new_parties is not None:
         amendment.parties = new_parties
-    if datasets is not None:
-        amendment.datasets = sorted(dataset.pk for dataset in datasets)
-    if purposes is not None:
-        amendment.purposes = sorted(purpose.pk for purpose in purposes)
+    if datasets is not None and (ids := sorted(d.pk for d in datasets)) != sorted(d.pk for d in current.datasets.all()):
+        amendment.datasets = ids
+    if purposes is not None and (ids := sorted(p.pk for p in purposes)) != sorted(p.pk for p in current.purposes.all()):
+        amendment.purposes = ids
     # The proposed version must be a valid agreement in its own right: the same checks as any save.
     selectors.amendment_proposed_version(amendment=amendment).full_clean()
 
@@ -187,6 +197,12 @@ def amendment_propose(
         datasets=sorted(agreement.datasets.values_list("pk", flat=True)),
         purposes=sorted(agreement.purposes.values_list("pk", flat=True)),
     )
+    amendment.base = {
+        "fields": dict(amendment.fields),
+        "parties": amendment.parties,
+        "datasets": amendment.datasets,
+        "purposes": amendment.purposes,
+    }
     if kind == Amendment.Kind.CHANGE:
         _apply_proposal(
             amendment, fields=fields or {}, parties=parties, datasets=datasets, purposes=purposes, partner=partner
@@ -341,18 +357,19 @@ def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") ->
         if blocking := readiness_refusal(proposed, amendment=locked):
             raise ValidationError(blocking)
         before_snapshot = _snapshot(agreement, _agreement_relations(agreement))
-        for name, value in locked.fields.items():
-            field = agreement_field(name)
-            setattr(agreement, field.attname, field.to_python(value))
+        # The proposed version is the live agreement with what the amendment changed (relative to the version it
+        # started from): fields changed live meanwhile (trivial ones, such as the owner) stay as they are now.
+        for name in AMENDABLE_FIELDS:
+            attname = agreement_field(name).attname
+            setattr(agreement, attname, getattr(proposed, attname))
         agreement.full_clean()
         agreement.last_edited_by = locked.author
         agreement.save()
-        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in locked.parties])
         _set_relations(
             agreement,
-            parties=[(organisations[org_id], role) for org_id, role in locked.parties],
-            datasets=Dataset.objects.filter(pk__in=locked.datasets),
-            purposes=Purpose.objects.filter(pk__in=locked.purposes),
+            parties=[(party.organisation, party.role) for party in proposed.parties.all()],
+            datasets=list(proposed.datasets.all()),
+            purposes=list(proposed.purposes.all()),
         )
         changes = _diff(before_snapshot, _snapshot(agreement, _agreement_relations(agreement)))
         # The documents the amendment adds are attached now, in the same transaction as the rest.

@@ -376,3 +376,104 @@ def test_the_amendment_steps_are_rows_of_the_workflow_table() -> None:
     }
     assert [name for name, step in steps.items() if step.four_eyes] == ["approve"]
     assert workflow.STEPS[workflow.TERMINATE].by_request_from == {Agreement.Status.ACTIVE}
+
+
+def test_the_owner_changed_live_while_an_amendment_is_open_is_not_put_back_by_approval(
+    sub_licence, officer, approver, other_approver
+) -> None:
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"end_date": dt.date(2027, 3, 31)}, reason="Shorter"
+    )
+    # The owner is a trivial field: it changes live at once, while the amendment is open.
+    services.agreement_update(
+        actor=approver, agreement=sub_licence, fields={"owner": other_approver}, reason="New owner"
+    )
+    amendment = services.amendment_update(actor=officer, amendment=amendment, fields={"title": "Council, shorter"})
+    services.amendment_submit(actor=officer, amendment=amendment)
+    amendment.refresh_from_db()
+    assert "Owner" not in services.amendment_changes(amendment=amendment)
+    services.amendment_approve(actor=approver, amendment=amendment)
+    sub_licence.refresh_from_db()
+    assert (sub_licence.owner, sub_licence.end_date, sub_licence.title) == (
+        other_approver,
+        dt.date(2027, 3, 31),
+        "Council, shorter",
+    )
+
+
+def test_posting_the_owner_as_it_now_stands_does_not_pin_it_in_the_amendment(
+    sub_licence, officer, approver, other_approver
+) -> None:
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"end_date": dt.date(2027, 3, 31)}, reason="Shorter"
+    )
+    services.agreement_update(actor=approver, agreement=sub_licence, fields={"owner": approver}, reason="Owner")
+    # The edit form posts every field: the owner as it stands now is no change of the amendment's.
+    amendment = services.amendment_update(actor=officer, amendment=amendment, fields={"owner": approver})
+    services.agreement_update(
+        actor=approver, agreement=sub_licence, fields={"owner": other_approver}, reason="Owner again"
+    )
+    services.amendment_submit(actor=officer, amendment=amendment)
+    services.amendment_approve(actor=approver, amendment=amendment)
+    sub_licence.refresh_from_db()
+    assert sub_licence.owner == other_approver
+
+
+def _pdf(name: str = "signed v2.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import TINY_PDF
+
+    return SimpleUploadedFile(name, TINY_PDF, content_type="application/pdf")
+
+
+def test_a_document_added_to_an_amendment_is_attached_only_when_it_is_approved(sub_licence, partner, approver) -> None:
+    live_documents = set(sub_licence.documents.values_list("pk", flat=True))
+    amendment = services.amendment_propose(
+        actor=partner, agreement=sub_licence, fields={"title": "Council, re-signed"}, reason="Re-signed"
+    )
+    document = services.amendment_document_add(
+        actor=partner, amendment=amendment, upload=_pdf(), title="Signed copy, version 2", kind="signed_copy"
+    )
+    assert document.agreement is None and document.amendment == amendment
+    assert set(sub_licence.documents.values_list("pk", flat=True)) == live_documents
+    assert amendment.contributors.filter(pk=partner.pk).exists()
+    services.amendment_submit(actor=partner, amendment=amendment)
+    with pytest.raises(ValidationError, match="so no document can be added to it"):
+        services.amendment_document_add(actor=partner, amendment=amendment, upload=_pdf(), title="Late", kind="annex")
+    services.amendment_approve(actor=approver, amendment=amendment)
+    document.refresh_from_db()
+    assert document.agreement == sub_licence
+    assert set(sub_licence.documents.values_list("pk", flat=True)) == live_documents | {document.pk}
+    event = AuditEvent.objects.filter(agreement=sub_licence, action=Action.AMENDMENT_APPROVED).get()
+    assert event.changes["Documents added"] == ["", "Signed copy, version 2 (signed v2.pdf)"]
+
+
+def test_a_withdrawn_amendments_document_is_never_attached(sub_licence, officer) -> None:
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"title": "Council, re-signed"}, reason="Re-signed"
+    )
+    document = services.amendment_document_add(
+        actor=officer, amendment=amendment, upload=_pdf(), title="Annex", kind="annex"
+    )
+    services.amendment_withdraw(actor=officer, amendment=amendment)
+    document.refresh_from_db()
+    assert document.agreement is None
+    assert not sub_licence.documents.filter(pk=document.pk).exists()
+
+
+def test_the_proposed_versions_signed_copy_may_come_from_the_amendment(officer, approver) -> None:
+    # An approved agreement recorded without a signed copy: its amendment is ready only once one is added.
+    unsigned = AgreementFactory(reference="DSA-UNSIGNED")
+    amendment = services.amendment_propose(
+        actor=officer, agreement=unsigned, fields={"title": "Renamed"}, reason="Rename"
+    )
+    with pytest.raises(ValidationError, match="No signed copy is uploaded"):
+        services.amendment_submit(actor=officer, amendment=amendment)
+    services.amendment_document_add(
+        actor=officer, amendment=amendment, upload=_pdf(), title="Signed copy", kind="signed_copy"
+    )
+    services.amendment_submit(actor=officer, amendment=amendment)
+    assert not unsigned.documents.exists()
+    services.amendment_approve(actor=approver, amendment=amendment)
+    assert unsigned.documents.get().title == "Signed copy"

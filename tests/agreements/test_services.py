@@ -511,3 +511,31 @@ def test_a_partner_contact_cannot_change_parties_owner_or_parent(officer, approv
     services.agreement_update(actor=partner, agreement=agreement, fields={"title": "Changed by the council"})
     with pytest.raises(PermissionDenied):
         services.agreement_update(actor=partner, agreement=AgreementFactory(), fields={"title": "Not ours"})
+
+
+def test_a_partner_contacts_form_may_post_ig_only_fields_as_they_stand(officer, approver) -> None:
+    council = OrganisationFactory()
+    partner = UserFactory(username="council-ig")
+    services.partner_contact_grant(actor=officer, user=partner, organisation=council)
+    parent = ParentAgreementFactory()
+    agreement = AgreementFactory(status=Status.DRAFT, title="Before", owner=approver, parent=parent)
+    agreement.parties.create(organisation=council, role=Party.Role.RECIPIENT)
+    # Every IG-only field posted unchanged, beside the title the partner does change: accepted.
+    services.agreement_update(
+        actor=partner,
+        agreement=agreement,
+        fields={"title": "Changed by the council", "owner": approver, "parent": parent, "is_public": True},
+        parties=[(council, Party.Role.RECIPIENT)],
+    )
+    agreement.refresh_from_db()
+    assert (agreement.title, agreement.owner, agreement.parent) == ("Changed by the council", approver, parent)
+    # Only the IG-only field that changes is refused, by name.
+    with pytest.raises(ValidationError) as raised:
+        services.agreement_update(
+            actor=partner, agreement=agreement, fields={"title": "Again", "owner": approver, "is_public": False}
+        )
+    assert raised.value.message_dict == {
+        "is_public": ["Only the IG team can change this. Ask them if it needs to change."]
+    }
+    agreement.refresh_from_db()
+    assert (agreement.title, agreement.is_public) == ("Changed by the council", True)
