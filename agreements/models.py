@@ -268,6 +268,16 @@ class Agreement(models.Model):
     )
     dpia_reference = models.CharField("DPIA reference", max_length=100, blank=True)
     is_public = models.BooleanField("Show on public registers", default=True)
+    # Set by the supersede step only (an approved request: services.agreement_supersede_request).
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+        editable=False,
+        help_text="The agreement that replaces this one.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -301,6 +311,11 @@ class Agreement(models.Model):
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="agreement_end_not_before_start",
                 violation_error_message="The end date must be the same as or after the start date",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True) | ~Q(superseded_by=models.F("pk")),
+                name="agreement_not_superseded_by_itself",
+                violation_error_message="An agreement cannot be superseded by itself",
             ),
         ]
         indexes = [
@@ -406,6 +421,8 @@ class Amendment(models.Model):
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="amendments")
     # Everyone who wrote to the amendment, the author included: none of them may approve it.
     contributors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    # For a request to supersede: the agreement that replaces this one (selectors.supersede_candidates).
+    superseded_by = models.ForeignKey(Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Set when a partner contact proposed it: nobody acting for this organisation may approve it.
     partner = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="amendments"

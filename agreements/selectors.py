@@ -650,6 +650,16 @@ def agreement_leaving_reason(*, agreement: Agreement, on: dt.date | None = None)
     return "; ".join(blockers) or "it is no longer selected for this register"
 
 
+def supersede_candidates(*, agreement: Agreement) -> QuerySet[Agreement]:
+    """The agreements that could replace this one: of the same kind, approved (active, or approved and waiting to
+    start), and not the agreement itself."""
+    return (
+        Agreement.objects.filter(kind=agreement.kind, status=Agreement.Status.ACTIVE)
+        .exclude(pk=agreement.pk)
+        .order_by("reference")
+    )
+
+
 def sub_licence_parent_candidates(*, on: dt.date | None = None) -> QuerySet[Agreement]:
     """The agreements a new sub-licence could validly sit under: active, not ended, allowing sub-licensing, and not
     themselves sub-licences (agreements.rules.sub_licence_chain_violations checks the rest against the dates)."""

@@ -23,6 +23,7 @@ from agreements.services.agreements import (
 )
 from agreements.services.amendments import (
     agreement_change,
+    agreement_supersede_request,
     agreement_terminate_or_request,
     amendment_approve,
     amendment_changes,
@@ -65,6 +66,7 @@ __all__ = [
     "agreement_return",
     "agreement_submit",
     "agreement_supersede",
+    "agreement_supersede_request",
     "agreement_terminate",
     "agreement_terminate_or_request",
     "agreement_update",

@@ -164,6 +164,7 @@ def amendment_propose(
     datasets: Iterable[Dataset] | None = None,
     purposes: Iterable[Purpose] | None = None,
     kind: str = Amendment.Kind.CHANGE,
+    superseded_by: Agreement | None = None,
 ) -> Amendment:
     """Start an amendment of an approved agreement, as a draft. Its proposed version starts as the live one, with
     the changes given. The agreement itself does not change. A request to terminate or supersede is submitted at
@@ -179,6 +180,8 @@ def amendment_propose(
         raise PermissionDenied("Only the IG team may ask to terminate or supersede an agreement")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why the agreement needs to change"})
+    if kind == Amendment.Kind.SUPERSEDE:
+        _check_replacement(agreement, superseded_by)
     if open_amendment := selectors.amendment_open(agreement=agreement):
         raise ValidationError(
             f"{agreement.reference} already has an amendment in progress, started by "
@@ -192,6 +195,7 @@ def amendment_propose(
         author=actor,
         partner=partner,
         reason=reason.strip(),
+        superseded_by=superseded_by if kind == Amendment.Kind.SUPERSEDE else None,
         fields=_live_version(agreement),
         parties=_live_parties(agreement),
         datasets=sorted(agreement.datasets.values_list("pk", flat=True)),
@@ -219,6 +223,8 @@ def amendment_propose(
         raise ValidationError("The amendment changes nothing: it is the same as the live agreement")
     if kind != Amendment.Kind.CHANGE:
         changes = {"Status": [agreement.get_status_display(), AgreementStatus(_ENDINGS[kind].target).label]}
+    if superseded_by is not None and kind == Amendment.Kind.SUPERSEDE:
+        changes["Superseded by"] = ["", str(superseded_by)]
     _audit(
         actor=actor,
         action=Action.AMENDMENT_PROPOSED,
@@ -349,8 +355,13 @@ def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") ->
         step = _ENDINGS[locked.kind]
         before = agreement.get_status_display()
         agreement.status = step.target
-        agreement.save(update_fields=["status", "updated_at"])
         changes = {"Status": [before, agreement.get_status_display()]}
+        if locked.kind == Amendment.Kind.SUPERSEDE:
+            # Checked again: the replacement may have ended, or been superseded itself, since the request.
+            _check_replacement(agreement, locked.superseded_by)
+            agreement.superseded_by = locked.superseded_by
+            changes["Superseded by"] = ["", str(locked.superseded_by)]
+        agreement.save(update_fields=["status", "superseded_by", "updated_at"])
         _audit(actor=actor, action=step.audit_action, reason=summary, agreement=agreement, changes=changes)
     else:
         proposed = selectors.amendment_proposed_version(amendment=locked)
@@ -387,6 +398,36 @@ def amendment_comparison(*, amendment: Amendment) -> list[tuple[str, str, str, b
     live = _version_snapshot(selectors.agreement_with_relations(Agreement.objects.all()).get(pk=amendment.agreement_id))
     proposed = _version_snapshot(selectors.amendment_proposed_version(amendment=amendment))
     return [(label, live.get(label, ""), value, live.get(label, "") != value) for label, value in proposed.items()]
+
+
+def _check_replacement(agreement: Agreement, replacement: Agreement | None) -> None:
+    """A superseded agreement names its replacement: one of selectors.supersede_candidates."""
+    if replacement is None:
+        raise ValidationError({"superseded_by": "Choose the agreement that replaces this one"})
+    if not selectors.supersede_candidates(agreement=agreement).filter(pk=replacement.pk).exists():
+        raise ValidationError(
+            {
+                "superseded_by": f"{replacement.reference} cannot replace {agreement.reference}: the replacing "
+                f"agreement must be another {agreement.get_kind_display().lower()} that is approved or active"
+            }
+        )
+
+
+def agreement_supersede_request(
+    *, actor: User, agreement: Agreement, superseded_by: Agreement | None, reason: str
+) -> Amendment:
+    """Ask for an active agreement to be superseded by another, approved one of the same kind. Like a request to
+    terminate, it is an amendment that a second person approves (workflow.four_eyes_refusal); approving it marks
+    the agreement superseded and records which agreement replaces it."""
+    if not workflow.may(actor, workflow.SUPERSEDE):
+        raise PermissionDenied(workflow.refusal(actor, agreement, workflow.SUPERSEDE))
+    if refused := workflow.refusal(actor, agreement, workflow.SUPERSEDE):
+        raise ValidationError(refused)
+    if not reason.strip():
+        raise ValidationError({"reason": workflow.STEPS[workflow.SUPERSEDE].reason_message})
+    return amendment_propose(
+        actor=actor, agreement=agreement, reason=reason, kind=Amendment.Kind.SUPERSEDE, superseded_by=superseded_by
+    )
 
 
 def agreement_terminate_or_request(*, actor: User, agreement: Agreement, reason: str) -> Agreement | Amendment:

@@ -29,6 +29,7 @@ from staff.forms.agreements import (
     OrganisationSearchForm,
     ReasonForm,
     SubLicenceForm,
+    SupersedeForm,
 )
 from staff.permissions import AuthenticatedHttpRequest, StaffMixin
 from staff.views import linkages as linkage_views
@@ -650,6 +651,60 @@ class AgreementTransitionView(AgreementObjectMixin, View):
                     return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
                 messages.success(request, PAGES[self.step]["done"].format(ref=self.agreement.reference))
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
+        return self.render_page(request, form)
+
+
+class SupersedeView(AgreementObjectMixin, View):
+    """Ask for an active agreement to be superseded, naming the agreement that replaces it: a request that a second
+    person approves on the amendment page (services.agreement_supersede_request)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
+            if not workflow.may(request.user, workflow.SUPERSEDE):
+                return permissions.forbidden(
+                    request, workflow.refusal(request.user, self.agreement, workflow.SUPERSEDE)
+                )
+        return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
+
+    def render_page(self, request: HttpRequest, form: SupersedeForm) -> HttpResponse:
+        agreement = self.agreement
+        return render(
+            request,
+            "staff/agreements/supersede.html",
+            {
+                "page_title": f"Supersede {agreement.reference}",
+                "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
+                "agreement": agreement,
+                "form": form,
+                "blocked": workflow.refusal(request.user, agreement, workflow.SUPERSEDE),
+                "open_amendment": selectors.amendment_open(agreement=agreement),
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        return self.render_page(request, SupersedeForm(agreement=self.agreement))
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        form = SupersedeForm(request.POST, agreement=self.agreement)
+        if form.is_valid():
+            try:
+                amendment = services.agreement_supersede_request(
+                    actor=request.user,
+                    agreement=self.agreement,
+                    superseded_by=form.cleaned_data["superseded_by"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except PermissionDenied as error:
+                return permissions.forbidden(request, str(error))
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Request to supersede {self.agreement.reference} sent: another approver must approve it",
+                )
+                return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=amendment.pk)
         return self.render_page(request, form)
 
 

@@ -328,12 +328,13 @@ def test_terminating_an_active_agreement_needs_a_second_person(sub_licence, appr
 def test_superseding_an_active_agreement_needs_a_second_person(sub_licence, approver, other_approver) -> None:
     with pytest.raises(ValidationError, match="only be superseded when another person approves"):
         services.agreement_supersede(actor=approver, agreement=sub_licence, reason="Replaced by SL/26/1")
-    request = services.amendment_propose(
-        actor=approver, agreement=sub_licence, reason="Replaced by SL/26/1", kind=Amendment.Kind.SUPERSEDE
+    replacement = SubLicenceFactory(reference="SL/26/1", parent=sub_licence.parent)
+    request = services.agreement_supersede_request(
+        actor=approver, agreement=sub_licence, superseded_by=replacement, reason="Replaced by SL/26/1"
     )
     services.amendment_approve(actor=other_approver, amendment=request)
     sub_licence.refresh_from_db()
-    assert sub_licence.status == Agreement.Status.SUPERSEDED
+    assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.SUPERSEDED, replacement)
 
 
 def test_agreement_change_decides_between_a_live_change_and_an_amendment(sub_licence, officer) -> None:
@@ -477,3 +478,65 @@ def test_the_proposed_versions_signed_copy_may_come_from_the_amendment(officer, 
     assert not unsigned.documents.exists()
     services.amendment_approve(actor=approver, amendment=amendment)
     assert unsigned.documents.get().title == "Signed copy"
+
+
+def test_superseding_is_a_request_naming_the_replacement_that_a_second_person_approves(
+    officer, approver, other_approver
+) -> None:
+    old = AgreementFactory(reference="DSA-OLD")
+    new = AgreementFactory(reference="DSA-NEW")
+    draft = AgreementFactory(reference="DSA-DRAFT", status=Agreement.Status.DRAFT)
+    processor_contract = AgreementFactory(reference="PC-1", kind=Agreement.Kind.PROCESSOR_CONTRACT)
+    assert list(selectors.supersede_candidates(agreement=old)) == [new]
+    for wrong in [old, draft, processor_contract]:
+        with pytest.raises(ValidationError) as raised:
+            services.agreement_supersede_request(actor=officer, agreement=old, superseded_by=wrong, reason="Replaced")
+        assert raised.value.message_dict["superseded_by"] == [
+            f"{wrong.reference} cannot replace DSA-OLD: the replacing agreement must be another data sharing "
+            "agreement that is approved or active"
+        ]
+    with pytest.raises(ValidationError, match="Choose the agreement that replaces this one"):
+        services.agreement_supersede_request(actor=officer, agreement=old, superseded_by=None, reason="Replaced")
+    with pytest.raises(ValidationError, match="Enter why this agreement is being superseded"):
+        services.agreement_supersede_request(actor=officer, agreement=old, superseded_by=new, reason=" ")
+
+    request = services.agreement_supersede_request(
+        actor=officer, agreement=old, superseded_by=new, reason="Replaced by the 2026 agreement"
+    )
+    old.refresh_from_db()
+    assert (request.kind, request.status, old.status, old.superseded_by) == (
+        Amendment.Kind.SUPERSEDE,
+        Status.SUBMITTED,
+        Agreement.Status.ACTIVE,
+        None,
+    )
+    with pytest.raises(PermissionDenied, match="Only an IG approver can approve this amendment"):
+        services.amendment_approve(actor=officer, amendment=request)
+    services.amendment_approve(actor=approver, amendment=request, reason="Checked")
+    old.refresh_from_db()
+    assert (old.status, old.superseded_by) == (Agreement.Status.SUPERSEDED, new)
+    event = AuditEvent.objects.get(agreement=old, action=Action.SUPERSEDED)
+    assert event.actor == approver
+    assert event.changes == {"Status": ["Active", "Superseded"], "Superseded by": ["", str(new)]}
+    assert "proposed by officer: Replaced by the 2026 agreement" in event.reason
+
+
+def test_an_approver_cannot_approve_their_own_request_to_supersede(approver, other_approver) -> None:
+    old, new = AgreementFactory(), AgreementFactory()
+    request = services.agreement_supersede_request(actor=approver, agreement=old, superseded_by=new, reason="New")
+    with pytest.raises(ValidationError, match="because you proposed it"):
+        services.amendment_approve(actor=approver, amendment=request)
+    # The replacement ended meanwhile: approval checks it again.
+    Agreement.objects.filter(pk=new.pk).update(status=Agreement.Status.TERMINATED)
+    with pytest.raises(ValidationError, match="must be another data sharing agreement that is approved or active"):
+        services.amendment_approve(actor=other_approver, amendment=request)
+    old.refresh_from_db()
+    assert (old.status, old.superseded_by) == (Agreement.Status.ACTIVE, None)
+
+
+def test_a_partner_cannot_ask_for_supersession(sub_licence, partner) -> None:
+    replacement = SubLicenceFactory(parent=sub_licence.parent)
+    with pytest.raises(PermissionDenied):
+        services.agreement_supersede_request(
+            actor=partner, agreement=sub_licence, superseded_by=replacement, reason="New"
+        )

@@ -26,7 +26,8 @@ SERVICES = {
 }
 # Who holds each step's permission, from agreements.roles: the table is read against the real role groups.
 ROLE_STEPS = {
-    roles.IG_OFFICER: {workflow.SUBMIT},
+    # Superseding is only ever a request an approver decides: whoever may submit may ask for it.
+    roles.IG_OFFICER: {workflow.SUBMIT, workflow.SUPERSEDE},
     roles.IG_APPROVER: {workflow.SUBMIT, workflow.RETURN, workflow.APPROVE, workflow.TERMINATE, workflow.SUPERSEDE},
     roles.AUDITOR: set(),
     "partner": set(),

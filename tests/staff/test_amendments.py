@@ -281,3 +281,56 @@ def test_the_sub_licence_form_offers_only_valid_parents_and_preselects_the_only_
     assert re.search(rf"<option value=\"{only.pk}\" selected>DARS-NIC-000777", page)
     for refused in ("DARS-NIC-000778", "DARS-NIC-000779", "DARS-NIC-000780"):
         assert refused not in page
+
+
+def test_supersede_from_the_agreement_page_then_a_second_person_approves(
+    users: dict[str, Any], sub_licence: Agreement
+) -> None:
+    replacement = SubLicenceFactory(reference="SL/26/1", parent=sub_licence.parent, title="Council, 2026")
+    draft = SubLicenceFactory(reference="SL/26/2", parent=sub_licence.parent, status=Agreement.Status.DRAFT)
+    officer, approver = _client(users["officer"]), _client(users["approver"])
+    detail = reverse("staff:agreement_detail", args=[sub_licence.pk])
+    url = reverse("staff:agreement_supersede", args=[sub_licence.pk])
+    assert f'href="{url}"' in officer.get(detail).content.decode()
+    assert f'href="{url}"' not in _client(users["partner"]).get(detail).content.decode()
+    assert _client(users["partner"]).get(url).status_code == 403
+    form = officer.get(url).content.decode()
+    # Only valid replacements are offered: approved, of the same kind, not itself.
+    choices = form.split("<select", 1)[1].split("</select>", 1)[0]
+    assert "SL/26/1: Council, 2026" in choices and f'value="{replacement.pk}"' in choices
+    assert f'value="{draft.pk}"' not in choices and f'value="{sub_licence.pk}"' not in choices
+    assert f'value="{sub_licence.parent.pk}"' not in choices
+    response = officer.post(url, {"superseded_by": "", "reason": ""})
+    errors = _errors(response)
+    assert "Choose the agreement that replaces this one" in errors
+    assert "Enter why this agreement is being superseded" in errors
+    response = officer.post(url, {"superseded_by": replacement.pk, "reason": "Re-signed for 2026"}, follow=True)
+    assert "Request to supersede SL/25/3 sent: another approver must approve it" in response.content.decode()
+    amendment = Amendment.objects.get()
+    sub_licence.refresh_from_db()
+    assert (sub_licence.status, amendment.superseded_by) == (Agreement.Status.ACTIVE, replacement)
+    # The officer cannot approve it; an approver who did not propose it does.
+    step = reverse("staff:amendment_approve", args=[sub_licence.pk, amendment.pk])
+    assert officer.post(step, {}).status_code == 403
+    page = approver.get(reverse("staff:amendment", args=[sub_licence.pk, amendment.pk])).content.decode()
+    assert "Request to supersede SL/25/3" in page and "Replaced by" in page and "SL/26/1" in page
+    approver.post(step, {"approve-reason": ""})
+    sub_licence.refresh_from_db()
+    assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.SUPERSEDED, replacement)
+    page = approver.get(detail).content.decode()
+    assert "Superseded by" in page and reverse("staff:agreement_detail", args=[replacement.pk]) in page
+    assert "Supersedes" in approver.get(reverse("staff:agreement_detail", args=[replacement.pk])).content.decode()
+
+
+def test_the_author_of_a_request_to_supersede_cannot_approve_it(users: dict[str, Any], sub_licence: Agreement) -> None:
+    replacement = SubLicenceFactory(reference="SL/26/1", parent=sub_licence.parent)
+    approver = _client(users["approver"])
+    approver.post(
+        reverse("staff:agreement_supersede", args=[sub_licence.pk]),
+        {"superseded_by": replacement.pk, "reason": "Re-signed"},
+    )
+    amendment = Amendment.objects.get()
+    response = approver.post(reverse("staff:amendment_approve", args=[sub_licence.pk, amendment.pk]), {})
+    assert "because you proposed it" in _errors(response)
+    sub_licence.refresh_from_db()
+    assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.ACTIVE, None)
