@@ -334,3 +334,53 @@ def test_the_author_of_a_request_to_supersede_cannot_approve_it(users: dict[str,
     assert "because you proposed it" in _errors(response)
     sub_licence.refresh_from_db()
     assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.ACTIVE, None)
+
+
+def test_a_partner_adds_a_document_to_its_amendment_and_it_is_attached_on_approval(
+    users: dict[str, Any], sub_licence: Agreement
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import TINY_PDF
+
+    partner = _client(users["partner"])
+    _propose(partner, sub_licence, title="Council, re-signed", reason="Re-signed in 2026")
+    amendment = Amendment.objects.get()
+    review = reverse("staff:amendment", args=[sub_licence.pk, amendment.pk])
+    upload_url = reverse("staff:amendment_document_create", args=[sub_licence.pk, amendment.pk])
+    assert f'href="{upload_url}"' in partner.get(review).content.decode()
+    response = partner.post(upload_url, {"title": "Signed copy, 2026", "kind": "signed_copy", "file": ""})
+    assert "Select a PDF file to upload" in _errors(response)
+    upload = SimpleUploadedFile("signed-2026.pdf", TINY_PDF, content_type="application/pdf")
+    response = partner.post(upload_url, {"title": "Signed copy, 2026", "kind": "signed_copy", "file": upload})
+    assert response.status_code == 302
+    document = amendment.documents.get()
+    assert not sub_licence.documents.filter(pk=document.pk).exists()
+    # The review lists it as added, and whoever may see the agreement may download it.
+    page = _client(users["approver"]).get(review).content.decode()
+    assert "Added:" in page and "Signed copy, 2026" in page
+    download = reverse("staff:document_download", args=[sub_licence.pk, document.pk])
+    assert _client(users["approver"]).get(download).status_code == 200
+    partner.post(reverse("staff:amendment_submit", args=[sub_licence.pk, amendment.pk]), {"submit-reason": ""})
+    # Submitted: no more documents can be added to it.
+    assert partner.get(upload_url).status_code == 403
+    _client(users["approver"]).post(
+        reverse("staff:amendment_approve", args=[sub_licence.pk, amendment.pk]), {"approve-reason": ""}
+    )
+    assert sub_licence.documents.filter(pk=document.pk).exists()
+
+
+def test_an_amendment_submit_refused_by_the_checklist_lists_it_with_links(users: dict[str, Any]) -> None:
+    # Recorded as approved without its signed copy (an existing register): the amendment must bring one.
+    unsigned = SubLicenceFactory(reference="SL/25/9", parent=ParentAgreementFactory())
+    officer = _client(users["officer"])
+    amendment = services.amendment_propose(
+        actor=users["officer"], agreement=unsigned, fields={"title": "Renamed"}, reason="Clearer"
+    )
+    response = officer.post(reverse("staff:amendment_submit", args=[unsigned.pk, amendment.pk]), {"submit-reason": ""})
+    summary = _error_summary(response)
+    assert "This amendment cannot be submitted until every item of its readiness checklist is done" in summary
+    assert "No signed copy is uploaded" in summary
+    assert f'href="{reverse("staff:amendment_document_create", args=[unsigned.pk, amendment.pk])}"' in summary
+    amendment.refresh_from_db()
+    assert amendment.status == Amendment.Status.DRAFT
