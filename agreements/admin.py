@@ -195,7 +195,7 @@ class AmendmentAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
     list_filter = ["kind", "status"]
     search_fields = ["agreement__reference", "agreement__title", "author__username", "reason"]
     list_select_related = ["agreement", "author", "partner", "decided_by"]
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "agreement",
         "kind",
         "status",
@@ -214,7 +214,7 @@ class AmendmentAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
         "decision_reason",
         "created_at",
         "updated_at",
-    ]
+    )
     inlines = [AmendmentDocumentInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
