@@ -443,6 +443,9 @@ def edition_finish(*, edition_id: int, attempt: int, assembled: bool = False) ->
         if not preview:
             # The system publishes (a worker); who asked for it is on the edition and its request's row.
             audit_record(actor=None, action=Action.PUBLISHED, subject=locked)
+        if locked.trigger == Edition.Trigger.SCHEDULED:
+            # "Publish now" asked its approver to confirm the rows it drops; a scheduled run tells them instead.
+            transaction.on_commit(lambda: _notify(edition_id, "publishing.tasks.notify_rows_dropped"))
         transaction.on_commit(lambda: pipeline.discard_work(edition_id))
     return locked
 
@@ -512,11 +515,15 @@ def _task(name: str) -> Any:
     return current_app.tasks[name]
 
 
-def _notify_failure(edition_id: int) -> None:
+def _notify(edition_id: int, task: str) -> None:
     try:
-        _enqueue("publishing.tasks.notify_publication_failed", edition_id=edition_id)
+        _enqueue(task, edition_id=edition_id)
     except QUEUE_ERRORS:
-        logger.exception("Edition %s failed, and the task queue did not take the e-mail about it", edition_id)
+        logger.exception("The task queue did not take %s for edition %s", task, edition_id)
+
+
+def _notify_failure(edition_id: int) -> None:
+    _notify(edition_id, "publishing.tasks.notify_publication_failed")
 
 
 def _request(
@@ -617,20 +624,59 @@ def edition_withdraw(*, actor: User | None, edition: Edition, reason: str) -> Ed
     return locked
 
 
-def edition_failure_notify(*, edition_id: int) -> list[str]:
-    """E-mail the approvers and the IG team that an edition failed to render. Returns the addresses written to."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
+def _publication_recipients() -> list[str]:
+    """Who hears about what a publication did: the active approvers and IG_TEAM_EMAILS."""
     approvers = (
         get_user_model()
         .objects.filter(groups__name=roles.IG_APPROVER, is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
     )
-    recipients = sorted({*approvers, *settings.IG_TEAM_EMAILS})
+    return sorted({*approvers, *settings.IG_TEAM_EMAILS})
+
+
+def _staff_link(edition: Edition) -> str:
+    return settings.SITE_URL + reverse("staff:edition", kwargs={"register": edition.register.slug, "pk": edition.pk})
+
+
+def edition_drops_notify(*, edition_id: int) -> list[str]:
+    """After a scheduled publication, which nobody confirmed: e-mail the approvers and the IG team every row the
+    edition left out that the previous one had, with why, so that nothing leaves the register unseen. Nothing when
+    it left none out. Returns the addresses written to."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    removed = selectors.edition_changes(edition=edition)["removed"]
+    if not removed:
+        return []
+    recipients = _publication_recipients()
+    if not recipients:
+        logger.error("Edition %s left rows out and there is nobody to tell: set IG_TEAM_EMAILS", edition.pk)
+        return []
+    key = edition.register.kind.key_column
+    lines = [f"- {row.get(key, '')}: {row['note'] or 'no longer active, public and in its dates'}" for row in removed]
+    count = f"{len(removed)} {'entry' if len(removed) == 1 else 'entries'}"
+    send_mail(
+        subject=f"{edition.register.title}: the {edition.period} edition left out {count}",
+        message=(
+            f"The scheduled {edition.register.title} edition of {format_date(edition.last_updated)} "
+            f"({edition.period}) is published. It no longer lists {count} that the previous edition listed:\n\n"
+            + "\n".join(lines)
+            + f"\n\nIf an entry should still be listed, put right what its reason says, then publish again: "
+            f"{_staff_link(edition)}\n"
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    return recipients
+
+
+def edition_failure_notify(*, edition_id: int) -> list[str]:
+    """E-mail the approvers and the IG team that an edition failed to render. Returns the addresses written to."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    recipients = _publication_recipients()
     if not recipients:
         logger.error("Edition %s failed and there is nobody to tell: set IG_TEAM_EMAILS", edition.pk)
         return []
-    link = settings.SITE_URL + reverse("staff:edition", kwargs={"register": edition.register.slug, "pk": edition.pk})
+    link = _staff_link(edition)
     send_mail(
         subject=f"{edition.register.title}: the {edition.period} edition failed to publish",
         message=(

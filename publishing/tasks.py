@@ -97,6 +97,11 @@ def prune_pieces() -> int:
 
 
 @shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
+def notify_rows_dropped(edition_id: int) -> list[str]:
+    return services.edition_drops_notify(edition_id=edition_id)
+
+
+@shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
 def notify_publication_failed(edition_id: int) -> list[str]:
     return services.edition_failure_notify(edition_id=edition_id)
 
