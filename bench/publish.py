@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -71,12 +70,24 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (not its children's)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Memory:
-    """Peak RSS of this process and its children while a phase runs."""
+    """Peak RSS and CPU time of this process and of every process under it while a phase runs: the pool's
+    processes are the children of a fork server, not of this process, so getrusage would not count them."""
 
     def __init__(self) -> None:
         self.largest_kb = 0
         self.total_kb = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -84,6 +95,7 @@ class Memory:
         # Writing 5 to clear_refs resets VmHWM (Linux 4.0+), so that setting the database up does not count.
         with open("/proc/self/clear_refs", "w") as handle:
             handle.write("5")
+        self._before = {pid: _cpu_seconds(pid) for pid in [os.getpid(), *_descendants(os.getpid())]}
         self._thread.start()
         return self
 
@@ -92,6 +104,12 @@ class Memory:
         self._thread.join()
         self._measure()
 
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time spent during the phase, by every process seen (a process that lived less than one sample, 20 ms,
+        is missed)."""
+        return sum(max(0.0, seconds - self._before.get(pid, 0.0)) for pid, seconds in self.cpu.items())
+
     def _measure(self) -> None:
         me = os.getpid()
         total = 0
@@ -99,6 +117,7 @@ class Memory:
             status = _status(pid)
             total += status.get("VmRSS", 0)
             self.largest_kb = max(self.largest_kb, status.get("VmHWM", 0))
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_seconds(pid))
         self.total_kb = max(self.total_kb, total)
 
     def _sample(self) -> None:
@@ -106,20 +125,14 @@ class Memory:
             self._measure()
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that have ended (the pool's, once it is shut down)."""
-    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
-
-
 def _measured(function: Callable[[], Any]) -> dict[str, float]:
     with Memory() as memory:
-        started, cpu = time.perf_counter(), _cpu()
+        started = time.perf_counter()
         function()
-        seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+        seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "cpu_seconds": cpu,
+        "cpu_seconds": memory.cpu_seconds,
         "largest_mb": memory.largest_kb / 1024,
         "total_mb": memory.total_kb / 1024,
     }
