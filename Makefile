@@ -68,10 +68,9 @@ worker: install
 beat: install | var
 	$(BIN)/celery -A register beat --loglevel=info
 
+# Issue 14's figures in one table, ratios measured in one run (BENCH_ARGS=--large adds 50,000 rows).
 bench: install
-	$(BIN)/python bench/publish.py --rows 100 --rows 1000 --rows 10000
-	$(BIN)/python bench/public_pages.py
-	$(BIN)/python bench/staff_pages.py
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 # Re-pin the whole dependency tree after changing pyproject.toml.
 lock:

@@ -19,6 +19,7 @@ from agreements import services, workflow
 from agreements.models import (
     AMENDABLE_FIELDS,
     Agreement,
+    Amendment,
     Dataset,
     Document,
     Linkage,
@@ -134,7 +135,7 @@ class AgreementAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  # t
     search_fields = ["reference", "title", "parties__organisation__name"]
     autocomplete_fields = ["parent", "owner", "datasets", "purposes"]
     # The workflow's fields move only through its steps (agreements.workflow), in the staff area.
-    readonly_fields = ["kind", "reference", "status", "last_edited_by", "created_at", "updated_at"]
+    readonly_fields = ["kind", "reference", "status", "superseded_by", "last_edited_by", "created_at", "updated_at"]
     inlines = [PartyInline, DocumentInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -165,6 +166,62 @@ class AgreementAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  # t
         writes nothing, but the admin's change message reads what they did."""
         for formset in formsets:
             self.save_formset(request, form, formset, change=change)
+
+
+class AmendmentDocumentInline(admin.TabularInline):
+    """Documents an amendment adds: attached to the agreement when the amendment is approved."""
+
+    model = Document
+    fk_name = "amendment"
+    extra = 0
+    fields = readonly_fields = ("title", "kind", "filename", "agreement", "uploaded_by", "uploaded_at")
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Amendment)
+class AmendmentAdmin(SuperuserOnlyMixin, NoDeleteMixin, admin.ModelAdmin):
+    """Read-only: an amendment is proposed, changed, submitted and decided in the staff area, through the workflow
+    table (agreements.workflow.AMENDMENT_STEPS), where four eyes is checked."""
+
+    list_display = ["agreement", "kind", "status", "author", "partner", "decided_by", "created_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["agreement__reference", "agreement__title", "author__username", "reason"]
+    list_select_related = ["agreement", "author", "partner", "decided_by"]
+    fields = readonly_fields = (
+        "agreement",
+        "kind",
+        "status",
+        "reason",
+        "author",
+        "contributors",
+        "partner",
+        "superseded_by",
+        "fields",
+        "parties",
+        "datasets",
+        "purposes",
+        "base",
+        "decided_by",
+        "decided_at",
+        "decision_reason",
+        "created_at",
+        "updated_at",
+    )
+    inlines = [AmendmentDocumentInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 @admin.register(Dataset)

@@ -268,6 +268,16 @@ class Agreement(models.Model):
     )
     dpia_reference = models.CharField("DPIA reference", max_length=100, blank=True)
     is_public = models.BooleanField("Show on public registers", default=True)
+    # Set by the supersede step only (an approved request: services.agreement_supersede_request).
+    superseded_by = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="supersedes",
+        editable=False,
+        help_text="The agreement that replaces this one.",
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.SET_NULL,
@@ -301,6 +311,11 @@ class Agreement(models.Model):
                 condition=Q(end_date__isnull=True) | Q(end_date__gte=models.F("start_date")),
                 name="agreement_end_not_before_start",
                 violation_error_message="The end date must be the same as or after the start date",
+            ),
+            models.CheckConstraint(
+                condition=Q(superseded_by__isnull=True) | ~Q(superseded_by=models.F("pk")),
+                name="agreement_not_superseded_by_itself",
+                violation_error_message="An agreement cannot be superseded by itself",
             ),
         ]
         indexes = [
@@ -373,8 +388,9 @@ class Amendment(models.Model):
     agreement does not change until a second person approves the amendment; approval applies it in one go.
 
     `fields` holds the whole proposed version of AMENDABLE_FIELDS as JSON (dates as ISO strings, foreign keys as
-    ids); `parties` is a list of [organisation id, role]; `datasets` and `purposes` are lists of ids. A request to
-    terminate or supersede an active agreement is an amendment of that kind, approved the same way."""
+    ids); `parties` is a list of [organisation id, role]; `datasets` and `purposes` are lists of ids. Only what
+    differs from `base` is the amendment's: the rest reads the live agreement (selectors.amendment_proposed_version).
+    A request to terminate or supersede an active agreement is an amendment of that kind, approved the same way."""
 
     class Kind(models.TextChoices):
         CHANGE = "change", "Change"
@@ -397,10 +413,16 @@ class Amendment(models.Model):
     parties = models.JSONField(default=list, blank=True)
     datasets = models.JSONField(default=list, blank=True)
     purposes = models.JSONField(default=list, blank=True)
+    # The live version the amendment started from ({"fields", "parties", "datasets", "purposes"}, encoded as above):
+    # what the amendment changed is what differs from it, and only that is applied, so a trivial field changed live
+    # meanwhile (the owner) is not put back.
+    base = models.JSONField(default=dict, blank=True)
     reason = models.TextField(help_text="Why the agreement needs to change.")
     author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="amendments")
     # Everyone who wrote to the amendment, the author included: none of them may approve it.
     contributors = models.ManyToManyField(settings.AUTH_USER_MODEL, related_name="+", blank=True)
+    # For a request to supersede: the agreement that replaces this one (selectors.supersede_candidates).
+    superseded_by = models.ForeignKey(Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="+")
     # Set when a partner contact proposed it: nobody acting for this organisation may approve it.
     partner = models.ForeignKey(
         Organisation, on_delete=models.PROTECT, null=True, blank=True, related_name="amendments"
@@ -463,6 +485,8 @@ class Party(models.Model):
 
 def document_upload_to(instance: Document, filename: str) -> str:
     # The stored name never comes from the user; the original is kept in `filename`.
+    if instance.agreement_id is None:
+        return f"amendments/{instance.amendment_id}/{instance.sha256}.pdf"
     return f"agreements/{instance.agreement_id}/{instance.sha256}.pdf"
 
 
@@ -471,7 +495,10 @@ class Document(models.Model):
         SIGNED_COPY = "signed_copy", "Signed copy"
         ANNEX = "annex", "Annex"
 
-    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, related_name="documents")
+    # Empty while the document belongs only to an open amendment: approving the amendment attaches it.
+    agreement = models.ForeignKey(Agreement, on_delete=models.PROTECT, null=True, blank=True, related_name="documents")
+    # The amendment that added it, if any (kept once approved, as where it came from).
+    amendment = models.ForeignKey(Amendment, on_delete=models.PROTECT, null=True, blank=True, related_name="documents")
     kind = models.CharField(max_length=20, choices=Kind.choices, default=Kind.SIGNED_COPY)
     title = models.CharField(max_length=200)
     file = models.FileField(upload_to=document_upload_to, max_length=255)
@@ -486,6 +513,13 @@ class Document(models.Model):
 
     class Meta:
         ordering = ["agreement", "-uploaded_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(agreement__isnull=False) | Q(amendment__isnull=False),
+                name="document_of_agreement_or_amendment",
+                violation_error_message="A document belongs to an agreement or to an amendment of one",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title

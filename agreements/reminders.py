@@ -56,24 +56,30 @@ def _threshold(days_left: int, thresholds: tuple[int, ...]) -> int | None:
     return next((t for t in sorted(thresholds) if days_left <= t), None)
 
 
-def _link(name: str, *args: object) -> str:
+# The three helpers below are shared by every reminder of the portal (datarequests.reminders too).
+
+
+def reminder_link(name: str, *args: object) -> str:
+    """An absolute link to a staff page, for an e-mail."""
     return f"{settings.SITE_URL.rstrip('/')}{reverse(name, args=args)}"
 
 
-def _recipients(owners: list[User | None]) -> tuple[str, ...]:
+def reminder_recipients(owners: list[User | None]) -> tuple[str, ...]:
+    """The IG team's addresses and those of the owners, once each, sorted."""
     addresses = {address.strip() for address in settings.IG_TEAM_EMAILS if address.strip()}
     addresses |= {owner.email for owner in owners if owner is not None and owner.email}
     return tuple(sorted(addresses))
 
 
-def _body(lines: list[str], link: str) -> str:
+def reminder_body(lines: list[str], link: str) -> str:
+    """A reminder e-mail's text: its lines, the link to act on, the dashboard, and why the reader gets it."""
     return "\n".join(
         [
             *lines,
             "",
             f"Open it in the staff area: {link}",
             "",
-            f"The staff dashboard lists everything that needs attention: {_link('staff:dashboard')}",
+            f"The staff dashboard lists everything that needs attention: {reminder_link('staff:dashboard')}",
             "",
             "You are receiving this because you are in the information governance team or own the agreement.",
         ]
@@ -104,7 +110,7 @@ def _agreements_ending(today: dt.date) -> list[Reminder]:
                 threshold=threshold,
                 due_on=end_date,
                 title=f"{agreement.reference} ends {_in_days(days)} ({format_date(end_date)})",
-                body=_body(
+                body=reminder_body(
                     [
                         f"{agreement.reference}: {agreement.title}",
                         f"{agreement.get_kind_display()}, ends on {format_date(end_date)}, {_in_days(days)}.",
@@ -112,9 +118,9 @@ def _agreements_ending(today: dt.date) -> list[Reminder]:
                         "Renew or extend it before then, or record what replaces it. When it ends, anything that "
                         "relies on it (a sub-licence, a linkage) stops being permitted.",
                     ],
-                    _link("staff:agreement_detail", agreement.pk),
+                    reminder_link("staff:agreement_detail", agreement.pk),
                 ),
-                recipients=_recipients([agreement.owner]),
+                recipients=reminder_recipients([agreement.owner]),
             )
         )
     return reminders
@@ -132,16 +138,16 @@ def _reviews_overdue(today: dt.date) -> list[Reminder]:
                 threshold=0,
                 due_on=review_date,
                 title=f"{agreement.reference} review overdue since {format_date(review_date)}",
-                body=_body(
+                body=reminder_body(
                     [
                         f"{agreement.reference}: {agreement.title}",
                         f"Its review was due on {format_date(review_date)} and has not been recorded.",
                         "",
                         "Review it, then record the next review date.",
                     ],
-                    _link("staff:agreement_detail", agreement.pk),
+                    reminder_link("staff:agreement_detail", agreement.pk),
                 ),
-                recipients=_recipients([agreement.owner]),
+                recipients=reminder_recipients([agreement.owner]),
             )
         )
     return reminders
@@ -168,7 +174,7 @@ def _linkages(today: dt.date) -> list[Reminder]:
                 threshold=threshold,
                 due_on=until,
                 title=f"Linkage “{state.linkage.title}” stops being permitted after {format_date(until)}",
-                body=_body(
+                body=reminder_body(
                     [
                         f"Linkage: {state.linkage.title}",
                         f"It is permitted until {format_date(until)}, {_in_days(days)}, because "
@@ -177,9 +183,9 @@ def _linkages(today: dt.date) -> list[Reminder]:
                         "",
                         "Renew the agreement, or stop the linkage before then.",
                     ],
-                    _link("staff:linkage_detail", state.linkage.pk),
+                    reminder_link("staff:linkage_detail", state.linkage.pk),
                 ),
-                recipients=_recipients(_owners(agreements)),
+                recipients=reminder_recipients(_owners(agreements)),
             )
         )
     stopped = (
@@ -198,15 +204,15 @@ def _linkages(today: dt.date) -> list[Reminder]:
                 threshold=0,
                 due_on=stopped_on,
                 title=f"Linkage “{linkage.title}” is no longer permitted",
-                body=_body(
+                body=reminder_body(
                     [
                         f"Linkage: {linkage.title}",
                         f"It stopped being permitted on {format_date(stopped_on)}. Linking must stop until every "
                         "item on its checklist is ticked again.",
                     ],
-                    _link("staff:linkage_detail", linkage.pk),
+                    reminder_link("staff:linkage_detail", linkage.pk),
                 ),
-                recipients=_recipients([]),
+                recipients=reminder_recipients([]),
             )
         )
     return reminders
@@ -249,8 +255,8 @@ def _assurance(today: dt.date) -> list[Reminder]:
                 threshold=threshold,
                 due_on=due_on,
                 title=title,
-                body=_body(lines, _link("staff:organisation_detail", organisation.pk)),
-                recipients=_recipients(_owners(partner.sub_licences)),
+                body=reminder_body(lines, reminder_link("staff:organisation_detail", organisation.pk)),
+                recipients=reminder_recipients(_owners(partner.sub_licences)),
             )
         )
     return reminders

@@ -481,23 +481,35 @@ def amendment_proposed_version(*, amendment: Amendment) -> Agreement:
     one, without a line of their own for amendments."""
     live = amendment.agreement
     proposed = Agreement.objects.get(pk=live.pk)
+    base = amendment.base or {}
+    base_fields = base.get("fields", {})
     for name, value in amendment.fields.items():
+        if name in base_fields and base_fields[name] == value:
+            # Not changed by the amendment: the live value, whatever it is now (a trivial field may have changed).
+            continue
         field = agreement_field(name)
         setattr(proposed, field.attname, field.to_python(value))
     if proposed.parent_id:
         proposed.parent = Agreement.objects.prefetch_related("datasets").filter(pk=proposed.parent_id).first()
-    organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
-    parties = [
-        Party(agreement=proposed, organisation=organisations[org_id], role=role)
-        for org_id, role in amendment.parties
-        if org_id in organisations
-    ]
+
+    def changed(relation: str) -> bool:
+        return relation not in base or base[relation] != getattr(amendment, relation)
+
+    if changed("parties"):
+        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in amendment.parties])
+        parties = [
+            Party(agreement=proposed, organisation=organisations[org_id], role=role)
+            for org_id, role in amendment.parties
+            if org_id in organisations
+        ]
+    else:
+        parties = list(Party.objects.filter(agreement_id=live.pk).select_related("organisation"))
+    datasets = Dataset.objects.filter(pk__in=amendment.datasets) if changed("datasets") else live.datasets.all()
+    purposes = Purpose.objects.filter(pk__in=amendment.purposes) if changed("purposes") else live.purposes.all()
     proposed._prefetched_objects_cache = {  # type: ignore[attr-defined]
         "parties": _with_results(Party.objects.none(), parties),
-        "datasets": _with_results(
-            Dataset.objects.none(), list(Dataset.objects.filter(pk__in=amendment.datasets).select_related("provider"))
-        ),
-        "purposes": _with_results(Purpose.objects.none(), list(Purpose.objects.filter(pk__in=amendment.purposes))),
+        "datasets": _with_results(Dataset.objects.none(), list(datasets.select_related("provider"))),
+        "purposes": _with_results(Purpose.objects.none(), list(purposes)),
     }
     setattr(proposed, "save", _never_saved)  # noqa: B010  (an instance attribute, so mypy allows it)
     return proposed
@@ -536,8 +548,9 @@ def publication_blockers(*, agreement: Agreement, on: dt.date | None = None) -> 
 @dataclass(frozen=True)
 class ReadinessItem:
     """One line of the checklist. `fix` names what to change ("edit", "document", "organisation", "linkages"),
-    `fix_id` the record when it is not the agreement; staff pages turn them into links. An item that `blocks`
-    refuses submission while it fails; the others are shown so nothing is a surprise later."""
+    `fix_id` the record when it is not the agreement; staff pages turn them into links. Every item that fails
+    refuses submission and approval (services.agreement_submit, agreement_approve, amendment_submit,
+    amendment_approve): the checklist is the rule, shown early."""
 
     code: str
     title: str
@@ -545,7 +558,6 @@ class ReadinessItem:
     message: str
     fix: str
     fix_id: int | None = None
-    blocks: bool = True
     # Each broken rule on its own, when the message joins several.
     problems: tuple[str, ...] = ()
 
@@ -556,23 +568,41 @@ class Readiness:
 
     @property
     def blocking(self) -> list[ReadinessItem]:
-        return [item for item in self.items if item.blocks and not item.ok]
+        return [item for item in self.items if not item.ok]
 
     @property
     def messages(self) -> list[str]:
         return [problem for item in self.blocking for problem in (item.problems or (item.message,))]
 
 
-def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> Readiness:
-    """Whether the agreement (or an amendment's proposed version) is ready for review, item by item. The rule items
-    come from the same functions (agreements.rules, through _violations) that approval and publication apply."""
+def documents_of(*, agreement: Agreement, amendment: Amendment | None = None) -> QuerySet[Document]:
+    """The documents of the agreement, or of its version that the amendment proposes: the live agreement's, plus
+    those the amendment adds (attached to the agreement only when it is approved)."""
+    if amendment is None or not agreement.pk:
+        return Document.objects.filter(agreement_id=agreement.pk) if agreement.pk else Document.objects.none()
+    return Document.objects.filter(Q(agreement_id=agreement.pk) | Q(amendment=amendment, agreement__isnull=True))
+
+
+def documents_of_agreement_and_amendments(*, agreement: Agreement) -> QuerySet[Document]:
+    """The agreement's documents and those its amendments added (attached or not): what may be downloaded by
+    whoever may see the agreement."""
+    return Document.objects.filter(Q(agreement=agreement) | Q(amendment__agreement=agreement))
+
+
+def agreement_readiness(
+    *, agreement: Agreement, on: dt.date | None = None, amendment: Amendment | None = None
+) -> Readiness:
+    """Whether the agreement (or the version of it that `amendment` proposes) is ready for review and approval,
+    item by item. The rule items come from the same functions (agreements.rules, through _violations) that
+    publication applies. Every failing item refuses submission and approval."""
     on = on or timezone.localdate()
     items = []
     if agreement.end_date and agreement.end_date < on:
-        # Shown, not blocking: approval does not refuse a past agreement (an existing register is recorded as it
-        # was), and the daily job expires it.
-        ended = f"It ended on {format_date(agreement.end_date)}: once approved, it expires the next night"
-        items.append(ReadinessItem("dates", "Dates", False, ended, "edit", blocks=False))
+        ended = (
+            f"It ended on {format_date(agreement.end_date)}: an agreement that has already ended cannot be "
+            "submitted or approved. Correct the end date, or terminate it"
+        )
+        items.append(ReadinessItem("dates", "Dates", False, ended, "edit"))
     else:
         verb = "Starts" if agreement.start_date > on else "Started"
         until = f", until {format_date(agreement.end_date)}" if agreement.end_date else ", with no end date"
@@ -607,15 +637,16 @@ def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> R
                 problems=tuple(v.message for v in violations.assurance),
             )
         )
-    signed = agreement.documents.filter(kind=Document.Kind.SIGNED_COPY).exists() if agreement.pk else False
+    signed = documents_of(agreement=agreement, amendment=amendment).filter(kind=Document.Kind.SIGNED_COPY).exists()
     items.append(
         ReadinessItem(
             "signed_copy",
             "Signed copy uploaded",
             signed,
-            "A signed copy is uploaded" if signed else "No signed copy is uploaded yet: add it once it is signed",
+            "A signed copy is uploaded"
+            if signed
+            else "No signed copy is uploaded: an agreement is reviewed and approved only with its signed copy (PDF)",
             "document",
-            blocks=False,
         )
     )
     categories = {d.category for d in agreement.datasets.all()} & set(LINKABLE_CATEGORIES)
@@ -639,7 +670,6 @@ def agreement_readiness(*, agreement: Agreement, on: dt.date | None = None) -> R
                     "data only under a recorded linkage with its three local agreements",
                     "linkages",
                     linkage.pk if linkage else None,
-                    blocks=False,
                 )
             )
     return Readiness(items=items)
@@ -672,6 +702,16 @@ def agreement_leaving_reason(*, agreement: Agreement, on: dt.date | None = None)
         if found.assurance:
             return "assurance lapsed: " + "; ".join(v.message for v in found.assurance)
     return "; ".join(blockers) or "it is no longer selected for this register"
+
+
+def supersede_candidates(*, agreement: Agreement) -> QuerySet[Agreement]:
+    """The agreements that could replace this one: of the same kind, approved (active, or approved and waiting to
+    start), and not the agreement itself."""
+    return (
+        Agreement.objects.filter(kind=agreement.kind, status=Agreement.Status.ACTIVE)
+        .exclude(pk=agreement.pk)
+        .order_by("reference")
+    )
 
 
 def sub_licence_parent_candidates(*, on: dt.date | None = None) -> QuerySet[Agreement]:

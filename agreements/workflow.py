@@ -96,15 +96,17 @@ STEPS: dict[str, Step] = {
             reason_message="Enter why the agreement is being terminated",
             by_request_from=frozenset({Status.ACTIVE}),
         ),
+        # Only ever a request (by_request_from is all its sources), which an approver decides: whoever may submit
+        # an agreement for review may ask for it, naming the agreement that replaces it.
         Step(
             SUPERSEDE,
             frozenset({Status.ACTIVE}),
             Status.SUPERSEDED,
-            "agreements.terminate_agreement",
+            "agreements.submit_agreement",
             four_eyes=False,
             reason_required=True,
             audit_action=Action.SUPERSEDED,
-            reason_message="Enter what supersedes this agreement",
+            reason_message="Enter why this agreement is being superseded",
             by_request_from=frozenset({Status.ACTIVE}),
         ),
         Step(
@@ -235,7 +237,7 @@ def _verb(step: Step) -> str:
         RETURN: "return it to draft",
         APPROVE: "approve it",
         TERMINATE: "terminate it",
-        SUPERSEDE: "mark it superseded",
+        SUPERSEDE: "ask for it to be superseded",
         EXPIRE: "expire it",
     }[step.name]
 

@@ -143,6 +143,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="rounds of the three loads, alternated (default 2)")
     parser.add_argument("--port", type=int, default=int(os.environ.get("BENCH_PORT", "8600")))
+    parser.add_argument("--json", help="also write the figures to this file (bench/run.py reads it)")
     parser.add_argument("--setup", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.setup is not None:
@@ -222,6 +223,12 @@ def main() -> None:
         rps = sum(r["rps"] for r in runs) / len(runs)
         p99 = sum(r["p99_ms"] for r in runs) / len(runs)
         print(f"{name:28} {rps:>11.0f} {rps / static_rps:>9.2f} {p99:>8.1f} {p99 / static_p99:>9.2f}")
+    if args.json:
+        averaged = {
+            name: {key: sum(run[key] for run in runs) / len(runs) for key in ("rps", "p99_ms")}
+            for name, runs in results.items()
+        }
+        Path(args.json).write_text(json.dumps({"prepared": prepared, "loads": averaged}))
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@
 
 For each N, in one run and on the same machine:
 - publish: edition_publish as `make run` does it with no broker: snapshot, the PDF's pieces and the text formats
-  in a pool of --processes worker processes (the same parts a Celery worker runs), assembly, storage. A fresh
+  in a pool of --processes worker processes (the same parts a Celery worker runs), the furniture (running header,
+  footer and page numbers) likewise, assembly, storage. Not the stored public pages, which are written after the
+  edition is published (bench/public_pages.py). A fresh
   process with a scratch SQLite database and media folder (never var/).
 - incremental: the same register re-published after 1% of its rows changed (a contiguous run of partners
   renamed, as a quarter's amendments come), in the same process: unchanged chunks are re-used.
@@ -25,7 +27,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
@@ -69,12 +70,24 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of one process so far (not its children's)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, ProcessLookupError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Memory:
-    """Peak RSS of this process and its children while a phase runs."""
+    """Peak RSS and CPU time of this process and of every process under it while a phase runs: the pool's
+    processes are the children of a fork server, not of this process, so getrusage would not count them."""
 
     def __init__(self) -> None:
         self.largest_kb = 0
         self.total_kb = 0
+        self.cpu: dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
 
@@ -82,6 +95,7 @@ class Memory:
         # Writing 5 to clear_refs resets VmHWM (Linux 4.0+), so that setting the database up does not count.
         with open("/proc/self/clear_refs", "w") as handle:
             handle.write("5")
+        self._before = {pid: _cpu_seconds(pid) for pid in [os.getpid(), *_descendants(os.getpid())]}
         self._thread.start()
         return self
 
@@ -90,6 +104,12 @@ class Memory:
         self._thread.join()
         self._measure()
 
+    @property
+    def cpu_seconds(self) -> float:
+        """CPU time spent during the phase, by every process seen (a process that lived less than one sample, 20 ms,
+        is missed)."""
+        return sum(max(0.0, seconds - self._before.get(pid, 0.0)) for pid, seconds in self.cpu.items())
+
     def _measure(self) -> None:
         me = os.getpid()
         total = 0
@@ -97,6 +117,7 @@ class Memory:
             status = _status(pid)
             total += status.get("VmRSS", 0)
             self.largest_kb = max(self.largest_kb, status.get("VmHWM", 0))
+            self.cpu[pid] = max(self.cpu.get(pid, 0.0), _cpu_seconds(pid))
         self.total_kb = max(self.total_kb, total)
 
     def _sample(self) -> None:
@@ -104,20 +125,14 @@ class Memory:
             self._measure()
 
 
-def _cpu() -> float:
-    """CPU seconds of this process and of its children that have ended (the pool's, once it is shut down)."""
-    mine, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return mine.ru_utime + mine.ru_stime + children.ru_utime + children.ru_stime
-
-
 def _measured(function: Callable[[], Any]) -> dict[str, float]:
     with Memory() as memory:
-        started, cpu = time.perf_counter(), _cpu()
+        started = time.perf_counter()
         function()
-        seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+        seconds = time.perf_counter() - started
     return {
         "seconds": seconds,
-        "cpu_seconds": cpu,
+        "cpu_seconds": memory.cpu_seconds,
         "largest_mb": memory.largest_kb / 1024,
         "total_mb": memory.total_kb / 1024,
     }
@@ -251,6 +266,7 @@ def main() -> None:
     parser.add_argument("--rows", type=int, action="append", help="number of sub-licences (repeatable)")
     parser.add_argument("--large", action="store_true", help="add 50,000 rows (several minutes more)")
     parser.add_argument("--processes", type=int, default=2, help="worker processes that publish (default 2)")
+    parser.add_argument("--json", help="also write the figures to this file (bench/run.py reads it)")
     parser.add_argument("--child", choices=["publish", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--content", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,6 +294,7 @@ def main() -> None:
     )
     print(header)
     print("-" * len(header))
+    figures = []
     for rows in sizes:
         with tempfile.TemporaryDirectory(prefix="bench-publish-") as scratch:
             env = {
@@ -287,11 +304,17 @@ def main() -> None:
                 "MEDIA_ROOT": f"{scratch}/media",
                 "CELERY_BROKER_URL": "",
                 "PUBLISH_LOCAL_PROCESSES": str(args.processes),
+                # The edition's files only: the stored public pages are written after it is published (a task of
+                # their own, which bench/public_pages.py measures), not part of publishing it.
+                "PUBLIC_PAGES_SERVE": "false",
             }
             content = f"{scratch}/content.json"
             published = _run(["--child", "publish", "--rows", str(rows), "--content", content], env)
             bare = _run(["--child", "bare", "--content", content], env)["bare"]
         cold, incremental = published["publish"], published["incremental"]
+        figures.append(
+            {"rows": rows, "pages": published["pages"], "cold": cold, "incremental": incremental, "bare": bare}
+        )
         print(
             f"{rows:>7} {published['pages']:>6} | {cold['seconds']:>9.1f} {bare['seconds']:>7.1f} "
             f"{cold['seconds'] / bare['seconds']:>5.2f}x | {cold['cpu_seconds']:>6.1f} {bare['cpu_seconds']:>6.1f} "
@@ -303,6 +326,8 @@ def main() -> None:
             flush=True,
         )
     print(f"Load average {os.getloadavg()[0]:.1f} at the end; {time.monotonic() - started:.0f} s in all.")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"processes": args.processes, "sizes": figures}))
 
 
 if __name__ == "__main__":

@@ -264,6 +264,7 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=300, help="accounts on the Users page besides the bench's own")
     parser.add_argument("--requests", type=int, default=7, help="timed requests per page (default 7)")
     parser.add_argument("--database-url", default="", help="an empty PostgreSQL database to use (it is recreated)")
+    parser.add_argument("--json", help="also write the figures to this file (bench/run.py reads it)")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -290,6 +291,8 @@ def main() -> None:
         if output.returncode:
             sys.exit(f"The benchmark failed:\n{output.stderr[-3000:]}")
         report = json.loads(output.stdout.strip().splitlines()[-1])
+    if args.json:
+        Path(args.json).write_text(json.dumps(report))
     built = report["built"]
     print(
         f"Staff pages on {report['vendor']}: {built['agreements']:,} agreements, {built['organisations']:,} "

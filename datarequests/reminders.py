@@ -9,7 +9,7 @@ from django.contrib.auth.models import User
 
 from agreements.dates import format_date
 from agreements.models import SentReminder
-from agreements.reminders import Reminder, _body, _link, _recipients
+from agreements.reminders import Reminder, reminder_body, reminder_link, reminder_recipients
 from datarequests import selectors
 
 
@@ -40,15 +40,15 @@ def reminders_due(*, today: dt.date) -> list[Reminder]:
                 threshold=threshold,
                 due_on=target.due_on,
                 title=f"{request.reference}: {target.name.lower()} {when}",
-                body=_body(
+                body=reminder_body(
                     [
                         f"{request.reference}: {request.title}",
                         f"Received on {format_date(request.received_on)}. The {target.name.lower()} target of "
                         f"{target.days} working days {when} ({target.used} working days on the clock so far).",
                     ],
-                    _link("staff:datarequest_detail", request.pk),
+                    reminder_link("staff:datarequest_detail", request.pk),
                 ),
-                recipients=_recipients([handler]),
+                recipients=reminder_recipients([handler]),
             )
         )
     return reminders

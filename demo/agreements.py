@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from agreements import roles, rules, services
 from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, PermittedPurpose, Purpose
+from demo import documents
+from demo.documents import in_force_until
 
 DEMO_PASSWORD = "register-demo"  # noqa: S105 - documented in the README; accounts exist only with DEBUG on.
 REASON = "Demo data"
@@ -202,8 +204,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
     ascl = Dataset.objects.get(name="Adult social care client level data")
 
     def approved(agreement: Agreement) -> None:
-        services.agreement_submit(actor=officer, agreement=agreement, reason=REASON)
-        services.agreement_approve(actor=approver, agreement=agreement, reason=REASON)
+        documents.approve(officer=officer, approver=approver, agreement=agreement)
 
     parent_reference = "DARS-NIC-655409-Q1L8R"
     if not (parent := _agreement(parent_reference)):
@@ -216,8 +217,8 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
                 "summary": "NHS England shares pseudonymised data with the ICB to commission health and care "
                 "services for Leicester, Leicestershire and Rutland.",
                 "start_date": dt.date(2024, 4, 1),
-                "end_date": dt.date(2028, 3, 31),
-                "review_date": review_in(300, ends=dt.date(2028, 3, 31)),
+                "end_date": in_force_until(dt.date(2028, 3, 31)),
+                "review_date": review_in(300, ends=in_force_until(dt.date(2028, 3, 31))),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -246,8 +247,8 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
                 "social care services with the ICB.",
                 "parent": parent,
                 "start_date": dt.date(2025, 10, 22),
-                "end_date": dt.date(2028, 3, 31),
-                "review_date": review_in(180, ends=dt.date(2028, 3, 31)),
+                "end_date": in_force_until(dt.date(2028, 3, 31)),
+                "review_date": review_in(180, ends=in_force_until(dt.date(2028, 3, 31))),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -272,8 +273,8 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
                 "summary": "Charnwood Health Analytics processes pseudonymised data for the ICB, on its "
                 "written instructions only.",
                 "start_date": dt.date(2025, 4, 1),
-                "end_date": dt.date(2027, 3, 31),
-                "review_date": review_in(60, ends=dt.date(2027, 3, 31)),
+                "end_date": in_force_until(dt.date(2027, 3, 31)),
+                "review_date": review_in(60, ends=in_force_until(dt.date(2027, 3, 31))),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -333,7 +334,7 @@ def load_demo(*, with_accounts: bool) -> list[DemoAccount]:
             purposes=[phm],
             reason=REASON,
         )
-        services.agreement_submit(actor=officer, agreement=draft, reason=REASON)
+        documents.submit(officer=officer, agreement=draft)
 
     _linkage(officer=officer, approved=approved, icb=icb, lcc=lcc, processor=processor)
     _information_sharing(officer=officer, approved=approved, icb=icb, lcc=lcc, nhse=nhse, uhl=uhl, ascl=ascl)
@@ -368,8 +369,8 @@ def _linkage(
                 "summary": "Leicester City Council shares children's social care and early help data with the ICB "
                 "to understand the health of the children and families it supports.",
                 "start_date": dt.date(2025, 9, 1),
-                "end_date": dt.date(2028, 8, 31),
-                "review_date": review_in(240, ends=dt.date(2028, 8, 31)),
+                "end_date": in_force_until(dt.date(2028, 8, 31)),
+                "review_date": review_in(240, ends=in_force_until(dt.date(2028, 8, 31))),
                 "data_level": DataLevel.PSEUDONYMISED,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,
@@ -381,7 +382,10 @@ def _linkage(
             datasets=[Dataset.objects.get(name="Children's social care and early help", provider=lcc)],
             reason=REASON,
         )
-        approved(dsa)
+    else:
+        dsa = None
+    # Recorded before the DSA is approved: children's social care data is linked to health data only under a
+    # recorded linkage (the DSA's readiness checklist asks for it).
     if not Linkage.objects.filter(title=LINKAGE_TITLE).exists():
         services.linkage_create(
             actor=officer,
@@ -398,6 +402,8 @@ def _linkage(
             purposes=PermittedPurpose.objects.filter(category=Dataset.Category.CHILDRENS_SOCIAL_CARE, position__lte=3),
             reason=REASON,
         )
+    if dsa is not None:
+        approved(dsa)
 
 
 def _information_sharing(
@@ -450,8 +456,8 @@ def _information_sharing(
                 "support at home for people leaving hospital, so that nobody stays in hospital longer than they "
                 "need to.",
                 "start_date": dt.date(2025, 6, 1),
-                "end_date": dt.date(2028, 5, 31),
-                "review_date": review_in(330, ends=dt.date(2028, 5, 31)),
+                "end_date": in_force_until(dt.date(2028, 5, 31)),
+                "review_date": review_in(330, ends=in_force_until(dt.date(2028, 5, 31))),
                 "data_level": DataLevel.IDENTIFIABLE,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "article_9_condition": Agreement.Article9.HEALTH_SOCIAL_CARE,

@@ -29,6 +29,8 @@ from agreements import services as agreement_services
 from agreements.models import Agreement, DataLevel, Organisation, Party
 from datarequests import services
 from datarequests.models import DataRequest, Decision, LineItem, Meeting
+from demo import documents
+from demo.documents import in_force_until
 
 REASON = "Demo data (seed 003)"
 D = dt.date
@@ -254,7 +256,7 @@ def load_demo_requests() -> None:
                 "summary": "The ten councils share aggregate data, mostly at middle layer super output area level, "
                 "through the County Council's secure online data repository.",
                 "start_date": D(2025, 8, 29),
-                "end_date": D(2027, 3, 31),
+                "end_date": in_force_until(D(2027, 3, 31)),
                 "data_level": DataLevel.AGGREGATE,
                 "article_6_basis": Agreement.Article6.PUBLIC_TASK,
                 "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
@@ -265,8 +267,7 @@ def load_demo_requests() -> None:
             parties=[(county, Party.Role.PROVIDER), *[(o, Party.Role.RECIPIENT) for o in [city, *requesters]]],
             reason=REASON,
         )
-        agreement_services.agreement_submit(actor=officer, agreement=isa, reason=REASON)
-        agreement_services.agreement_approve(actor=approver, agreement=isa, reason=REASON)
+        documents.approve(officer=officer, approver=approver, agreement=isa)
         isa.refresh_from_db()
     for item, category in zip(items, CATEGORIES, strict=True):
         if "conditions" in category:

@@ -154,15 +154,24 @@ def _anonymous_request(path: str) -> HttpRequest:
     return request
 
 
+def _resolved_request(path: str) -> HttpRequest:
+    request = _anonymous_request(path)
+    request.resolver_match = resolve(path)
+    return request
+
+
 def render_page(path: str) -> StoredPage | None:
     """Render one public path as an anonymous visitor gets it, and store it. None if it is not a 200 page."""
-    request = _anonymous_request(path)
-    match = resolve(path)
-    request.resolver_match = match
-    response = match.func(request, *match.args, **match.kwargs)
+    request = _resolved_request(path)
+    match = request.resolver_match
+    assert match is not None
+    return _stored(match.func(request, *match.args, **match.kwargs))
+
+
+def _stored(response: HttpResponseBase) -> StoredPage | None:
     if response.status_code != 200 or response.streaming:
         return None
-    content = response.content
+    content = cast(HttpResponse, response).content
     sha256 = hashlib.sha256(content).hexdigest()
     _write_once(_blob_name(sha256), content)
     headers = {name: response[name] for name in KEPT_HEADERS if response.has_header(name)}
@@ -190,7 +199,9 @@ def _load_json(kind: str, sha256: str) -> Any:
 
 def _published(register: Register) -> list[Edition]:
     return list(
-        Edition.objects.filter(register=register, status=Edition.Status.PUBLISHED).order_by("-published_at", "-pk")
+        Edition.objects.filter(register=register, status=Edition.Status.PUBLISHED)
+        .defer("rows", "entries", "columns", "metadata")
+        .order_by("-published_at", "-pk")
     )
 
 
@@ -290,20 +301,29 @@ class _Refresh:
         page = render_page(path)
         return page.as_json() if page else None
 
+    def store(self, path: str, response: HttpResponse) -> list[Any] | None:
+        """A page that the caller rendered (with data it read once for many pages)."""
+        self.rendered += 1
+        page = _stored(response)
+        return page.as_json() if page else None
+
 
 def _entry_set(refresh: _Refresh, edition: Edition, *, current: bool) -> str:
-    """Render every entry page of an edition (as current or as archived) and store their index."""
-    register_slug = edition.register.slug
+    """Render every entry page of an edition (as current or as archived) and store their index. The edition is
+    read once, not once per entry: its snapshot is as large as the register."""
+    from publishing.views import entry_response
+
+    loaded = Edition.objects.select_related("register").defer("rows").get(pk=edition.pk)
+    register_slug = loaded.register.slug
     pages: dict[str, Any] = {}
-    for reference in edition.entries or {}:
-        tail = f"{reference_to_url(reference)}/"
+    for reference in loaded.entries or {}:
         if current:
             path = reverse("publishing:entry", args=[register_slug, reference])
         else:
-            path = reverse("publishing:edition_entry", args=[register_slug, edition.slug, reference])
-        page = refresh.page(path)
+            path = reverse("publishing:edition_entry", args=[register_slug, loaded.slug, reference])
+        page = refresh.store(path, entry_response(_resolved_request(path), loaded, reference, current=current))
         if page:
-            pages[tail] = page
+            pages[f"{reference_to_url(reference)}/"] = page
     return _store_json("sets", pages)
 
 

@@ -143,10 +143,13 @@ def scope_table_headers(document: Any, pdf: Any) -> None:
 
 def render_spec(spec: Spec, *, tagged: bool = True, blank_pages: int = 0) -> bytes:
     """One WeasyPrint render. No clock or random input reaches the file: dates come from the spec and the
-    identifier is left out, so equal specs give equal bytes."""
+    identifier is left out, so equal specs give equal bytes. A furniture spec says itself that it is untagged and
+    how many blank pages it has."""
     # Imported here: WeasyPrint loads Pango, which only the rendering worker needs.
     from weasyprint import HTML
 
+    tagged = tagged and not spec.get("untagged", False)
+    blank_pages = spec.get("blank_pages", blank_pages)
     options: dict[str, Any] = {"pdf_identifier": False, "full_fonts": False}
     if tagged:
         options |= {"pdf_variant": "pdf/ua-1", "finisher": scope_table_headers}
@@ -156,18 +159,48 @@ def render_spec(spec: Spec, *, tagged: bool = True, blank_pages: int = 0) -> byt
 
 
 def spec_html(spec: Spec, *, blank_pages: int = 0) -> str:
-    return render_to_string(PDF_TEMPLATE, {**spec, "blank_pages": range(blank_pages)})
+    context = {key: value for key, value in spec.items() if key not in ("blank_pages", "untagged")}
+    return render_to_string(PDF_TEMPLATE, {**context, "blank_pages": range(blank_pages)})
 
 
-# Pages of footer per WeasyPrint render: its memory grows with the pages of one render, not the document's.
-FURNITURE_PAGES = 40
+# Pages of "Page X of Y" per WeasyPrint render: its memory grows with the pages of one render, not the document's.
+FURNITURE_PAGES = 60
 
 
-def render_furniture(spec: Spec, *, first: int, count: int, total: int) -> bytes:
-    """The running footer of pages first..first+count-1 of `total`, untagged: the assembly stamps it on the
-    assembled pages as an artifact."""
-    furniture = {**spec["furniture"], "first_page": first, "total": total}
-    return render_spec({**spec, "furniture": furniture}, tagged=False, blank_pages=count)
+def furniture_specs(content: EditionContent, *, total: int) -> list[Spec]:
+    """What the pipeline stamps on the `total` assembled pages, untagged (the assembly marks it as artifacts): the
+    running header and footer line, the same on every page, rendered once; then the page numbers, in renders of
+    FURNITURE_PAGES pages that can run in parallel. Content-addressed like the pieces: a republished edition with
+    as many pages re-uses every one."""
+    base = furniture_spec(content)
+    specs: list[Spec] = [
+        {**base, "furniture": {**base["furniture"], "part": "static"}, "untagged": True, "blank_pages": 1}
+    ]
+    for first in range(1, total + 1, FURNITURE_PAGES):
+        specs.append(
+            {
+                "doc": {"title": base["doc"]["title"], "page_size": base["doc"]["page_size"]},
+                "front": None,
+                "parts": [],
+                "furniture": {"part": "numbers", "first_page": first, "total": total},
+                "untagged": True,
+                "blank_pages": min(FURNITURE_PAGES, total - first + 1),
+            }
+        )
+    return specs
+
+
+Furniture = Callable[[int], tuple[IO[bytes], Sequence[IO[bytes]]]]
+
+
+def render_furniture_here(content: EditionContent) -> Furniture:
+    """The furniture of `total` pages, rendered in this process: (the static part, the page-number renders)."""
+
+    def furniture(total: int) -> tuple[IO[bytes], Sequence[IO[bytes]]]:
+        files = [io.BytesIO(render_spec(spec)) for spec in furniture_specs(content, total=total)]
+        return files[0], files[1:]
+
+    return furniture
 
 
 def render_single(content: EditionContent, *, chunk_rows: int) -> bytes:
@@ -178,10 +211,7 @@ def render_in_process(content: EditionContent, *, chunk_rows: int) -> bytes:
     """Every piece in this process, then assembled: the pipeline without storage or workers."""
     pieces = [io.BytesIO(render_spec(spec)) for spec in plan(content, chunk_rows=chunk_rows)]
     out = io.BytesIO()
-    furniture = furniture_spec(content)
-    assemble(
-        pieces, furniture=functools.partial(render_furniture, furniture), out=out, identifier=pdf_identifier(content)
-    )
+    assemble(pieces, furniture=render_furniture_here(content), out=out, identifier=pdf_identifier(content))
     return out.getvalue()
 
 
@@ -255,6 +285,9 @@ def _join_tables(pdf: pikepdf.Pdf, document: Any) -> dict[tuple[int, int], set[i
     artifacts: dict[tuple[int, int], set[int]] = {}
     kept: list[Any] = []
     first = None
+    # The rows moved into each first Table's body, written once at the end: appending to a pikepdf Array one
+    # continuation at a time would copy the body's whole row list for every page.
+    bodies: list[tuple[Any, Any, list[Any]]] = []
     for kid in _kids(document):
         if not (_is_element(kid) and kid.S == "/Table"):
             # Only adjacent Tables are one table split by pages.
@@ -264,16 +297,18 @@ def _join_tables(pdf: pikepdf.Pdf, document: Any) -> dict[tuple[int, int], set[i
         if first is None:
             first = kid
             kept.append(kid)
+            first_bodies = _children(first, "/TBody")
+            if first_bodies:
+                body = first_bodies[-1]
+            else:
+                body = pdf.make_indirect(
+                    pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.TBody, P=first, K=pikepdf.Array())
+                )
+            moved: list[Any] = []
+            bodies.append((first, body, moved))
+            first_headers = _header_ids(first)
             continue
-        bodies = _children(first, "/TBody")
-        if bodies:
-            body = bodies[-1]
-        else:
-            body = pdf.make_indirect(
-                pikepdf.Dictionary(Type=pikepdf.Name.StructElem, S=pikepdf.Name.TBody, P=first, K=pikepdf.Array())
-            )
-            first.K = pikepdf.Array([*_kids(first), body])
-        headers = dict(zip(_header_ids(kid), _header_ids(first), strict=False))
+        headers = dict(zip(_header_ids(kid), first_headers, strict=False))
         rows = []
         for part in _kids(kid):
             if not _is_element(part):
@@ -293,7 +328,13 @@ def _join_tables(pdf: pikepdf.Pdf, document: Any) -> dict[tuple[int, int], set[i
                     attributes.Headers = pikepdf.Array(
                         [pikepdf.String(headers.get(str(name), str(name))) for name in attributes.Headers]
                     )
-        body.K = pikepdf.Array([*_kids(body), *rows])
+        moved.extend(rows)
+    for table, body, moved in bodies:
+        if not moved:
+            continue
+        if body.objgen not in {kid.objgen for kid in _children(table, "/TBody")}:
+            table.K = pikepdf.Array([*_kids(table), body])
+        body.K = pikepdf.Array([*_kids(body), *moved])
     document.K = pikepdf.Array(kept)
     return artifacts
 
@@ -312,11 +353,14 @@ def _walk(element: Any) -> Iterator[Any]:
 def _outline(pdf: pikepdf.Pdf, document: Any, page_offset: int) -> list[tuple[int, str, int, float]]:
     """(level, title, page index, top) of a piece's bookmarks. A piece's outline starts at its first heading's
     level (a chunk's h3 is level 3), so that the assembled outline nests them as one render would."""
+    entries: list[tuple[int, str, int, float]] = []
+    if "/Outlines" not in pdf.Root:
+        # A chunk of rows has no heading, hence no outline: no need to walk its (large) structure tree.
+        return entries
     first_level = next(
         (int(str(element.S)[2:]) for element in _walk(document) if _HEADING.fullmatch(str(element.S))), 1
     )
     pages = {page.objgen: index for index, page in enumerate(pdf.pages)}
-    entries: list[tuple[int, str, int, float]] = []
 
     def walk(items: Any, depth: int) -> None:
         for item in items:
@@ -346,23 +390,57 @@ def _write_outline(pdf: pikepdf.Pdf, entries: list[tuple[int, str, int, float]])
             stack.append((level, item.children))
 
 
-def assemble(
-    pieces: Sequence[IO[bytes]], *, furniture: Callable[..., bytes], out: IO[bytes], identifier: bytes = b""
-) -> int:
-    """Join tagged WeasyPrint PDFs into one and stamp the running footer, `furniture(first=, count=, total=)` (a
-    PDF of those pages' footers). Returns the number of pages."""
+# Back-links that lead from a page to the rest of its document, not to what the page itself shows.
+_BACK_LINKS = frozenset({"/Parent", "/P", "/Pg", "/StructParent", "/StructParents"})
+
+
+def _own_streams(roots: Sequence[Any]) -> None:
+    """Copy into their document the data of every stream that the pages `roots` reach (contents, fonts, images),
+    still encoded: qpdf copies a foreign stream's data only when the document is written, so without this the
+    source would have to stay open until then."""
     import pikepdf
 
-    # qpdf copies foreign objects lazily: every source stays open until the result is written.
-    sources = [pikepdf.open(cast(BinaryIO, piece)) for piece in pieces]
+    seen: set[tuple[int, int]] = set()
+    stack = list(roots)
+    while stack:
+        item = stack.pop()
+        if not isinstance(item, (pikepdf.Dictionary, pikepdf.Array, pikepdf.Stream)):
+            continue
+        if item.is_indirect:
+            if item.objgen in seen:
+                continue
+            seen.add(item.objgen)
+        if isinstance(item, pikepdf.Stream):
+            # Still encoded: the filter and its parameters say how (pikepdf's types are narrower than a PDF's).
+            encoding: dict[str, Any] = {"filter": item.get("/Filter"), "decode_parms": item.get("/DecodeParms")}
+            item.write(item.read_raw_bytes(), **encoding, type_check=False)
+            stack.extend(value for key, value in item.stream_dict.items() if key not in _BACK_LINKS)
+        elif isinstance(item, pikepdf.Dictionary):
+            stack.extend(value for key, value in item.items() if key not in _BACK_LINKS)
+        else:
+            stack.extend(item)
+
+
+def assemble(pieces: Sequence[IO[bytes]], *, furniture: Furniture, out: IO[bytes], identifier: bytes = b"") -> int:
+    """Join tagged WeasyPrint PDFs into one and stamp the running header and footer, `furniture(total)`: the
+    static part (one page, stamped on every page) and the page numbers (as many pages as the document), each as
+    an artifact. Returns the number of pages."""
+    import pikepdf
+
+    # The furniture's renders stay open until the result is written (qpdf copies stream data lazily); the pieces
+    # are opened one at a time and closed once their stream data is copied (_own_streams), so that memory holds the
+    # assembled document and one piece, not every piece.
+    sources: list[pikepdf.Pdf] = []
     try:
-        base = sources[0]
+        base = pikepdf.open(cast(BinaryIO, pieces[0]))
+        sources.append(base)
         root = base.Root.StructTreeRoot
         document = _kids(root)[0]
         numbers = _numbers(root.ParentTree)
         next_key = max(numbers, default=-1) + 1
         outline = _outline(base, document, 0)
-        for source in sources[1:]:
+        for piece in pieces[1:]:
+            source = pikepdf.open(cast(BinaryIO, piece))
             source_root = source.Root.StructTreeRoot
             source_document = _kids(source_root)[0]
             source_numbers = _numbers(source_root.ParentTree)
@@ -380,6 +458,7 @@ def assemble(
                 # Cut the link up to the source's root, so that copying a subtree copies only that subtree.
                 del kid["/P"]
             # Pages first: qpdf remembers what it copied, so the elements' /Pg then point at these copies.
+            first_copied = len(base.pages)
             base.pages.extend(source.pages)
             copied = [base.copy_foreign(kid) for kid in kids]
             for kid in copied:
@@ -392,6 +471,8 @@ def assemble(
                     )
                 else:
                     numbers[renumber[old]] = base.copy_foreign(value)
+            _own_streams([page.obj for page in base.pages[first_copied:]])
+            source.close()
 
         artifacts = _join_tables(base, document)
         for page in base.pages:
@@ -423,26 +504,33 @@ def assemble(
         _write_outline(base, outline)
 
         total = len(base.pages)
-        for first in range(0, total, FURNITURE_PAGES):
-            count = min(FURNITURE_PAGES, total - first)
-            stamp = pikepdf.open(io.BytesIO(furniture(first=first + 1, count=count, total=total)))
-            sources.append(stamp)
-            if len(stamp.pages) != count:
-                raise ValueError(f"The footer render has {len(stamp.pages)} pages for {count}")
-            for number, footer in enumerate(stamp.pages, start=first):
-                page = base.pages[number]
-                form = base.copy_foreign(footer.as_form_xobject())
-                # Numbered, not add_resource's random prefix, so that the same edition gives the same bytes; one
-                # name per page, as a piece's pages share one resource dictionary.
-                name = page.add_resource(form, pikepdf.Name.XObject, name=pikepdf.Name(f"/Furniture{number}"))
-                page.contents_add(base.make_stream(b"q\n"), prepend=True)
-                page.contents_add(
-                    base.make_stream(
-                        b"\nQ\n/Artifact <</Type /Pagination /Subtype /Footer>> BDC q "
-                        + str(name).encode()
-                        + b" Do Q EMC\n"
-                    )
+        static_file, number_files = furniture(total)
+        static = pikepdf.open(cast(BinaryIO, static_file))
+        sources.append(static)
+        numbers_pages: list[Any] = []
+        for number_file in number_files:
+            source = pikepdf.open(cast(BinaryIO, number_file))
+            sources.append(source)
+            numbers_pages.extend(source.pages)
+        if len(static.pages) != 1 or len(numbers_pages) != total:
+            raise ValueError(f"The furniture has {len(numbers_pages)} numbered pages for {total}")
+        static_form = base.copy_foreign(static.pages[0].as_form_xobject())
+        for index, (page, footer) in enumerate(zip(base.pages, numbers_pages, strict=True)):
+            form = base.copy_foreign(footer.as_form_xobject())
+            # Fixed names, not add_resource's random prefix, so that the same edition gives the same bytes; one
+            # name per page for its number, as a piece's pages share one resource dictionary.
+            static_name = page.add_resource(static_form, pikepdf.Name.XObject, name=pikepdf.Name("/FurnitureAll"))
+            name = page.add_resource(form, pikepdf.Name.XObject, name=pikepdf.Name(f"/Furniture{index}"))
+            page.contents_add(base.make_stream(b"q\n"), prepend=True)
+            page.contents_add(
+                base.make_stream(
+                    b"\nQ\n/Artifact <</Type /Pagination>> BDC q "
+                    + str(static_name).encode()
+                    + b" Do Q EMC\n/Artifact <</Type /Pagination /Subtype /Footer>> BDC q "
+                    + str(name).encode()
+                    + b" Do Q EMC\n"
                 )
+            )
         if identifier:
             # qpdf keeps the first half of /ID and computes the second from the content (deterministic_id).
             base.trailer.ID = pikepdf.Array([pikepdf.String(identifier), pikepdf.String(identifier)])

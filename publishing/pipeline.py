@@ -5,7 +5,9 @@ An edition's files are made of parts, each a job that one process does in bounde
   stored under the hash of what it shows and of the template version, so a piece that did not change since any
   earlier edition or attempt is not rendered again;
 - the text formats (HTML fragment, CSV, JSON), each streamed to a file a chunk of rows at a time;
-- then one assembly: the pieces joined into the edition's PDF.
+- once the pieces are rendered and their pages counted, the furniture stamped on every page (the running header
+  and footer, then the page numbers in parallel batches), content-addressed likewise;
+- then one assembly: the pieces joined into the edition's PDF, the furniture stamped on it.
 
 Jobs hand each other storage keys (Django's storage API), never local paths, so that each can run on any worker.
 publishing.tasks runs the jobs as a Celery chord on every worker; without a broker, run_local runs them in a
@@ -14,15 +16,17 @@ process pool here. publishing.services keeps the edition's state (lease, progres
 
 from __future__ import annotations
 
-import functools
+import datetime as dt
+import io
 import json
 import logging
 import multiprocessing
 import os
+import socket
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
-from typing import IO, Any
+from typing import IO, Any, BinaryIO, cast
 
 from django.conf import settings
 from django.core.files import File
@@ -58,10 +62,9 @@ def _replace(name: str, content: File[Any]) -> None:
         raise OSError(f"Storage saved {name} as {saved}: another run is writing the same file")
 
 
-def prepare(content: EditionContent, *, chunk_rows: int) -> list[str]:
-    """Plan the PDF's pieces and store each one's spec (its input) under its key. Returns the keys, in order."""
+def _store_specs(specs: Sequence[pdf.Spec]) -> list[str]:
     keys = []
-    for spec in pdf.plan(content, chunk_rows=chunk_rows):
+    for spec in specs:
         key = pdf.piece_key(spec)
         name = _piece(key, "json")
         if not default_storage.exists(name):
@@ -70,25 +73,57 @@ def prepare(content: EditionContent, *, chunk_rows: int) -> list[str]:
     return keys
 
 
+def prepare(content: EditionContent, *, chunk_rows: int) -> list[str]:
+    """Plan the PDF's pieces and store each one's spec (its input) under its key. Returns the keys, in order."""
+    return _store_specs(pdf.plan(content, chunk_rows=chunk_rows))
+
+
+def prepare_furniture(content: EditionContent, keys: Sequence[str]) -> list[str]:
+    """Once every piece is rendered, so that the number of pages is known: plan the furniture stamped on them
+    (publishing.pdf.furniture_specs) and store its specs. Returns their keys, in order."""
+    return _store_specs(pdf.furniture_specs(content, total=sum(piece_pages(key) for key in keys)))
+
+
 def piece_ready(key: str) -> bool:
     return default_storage.exists(_piece(key, "done"))
 
 
+def _marker(key: str) -> dict[str, Any]:
+    with default_storage.open(_piece(key, "done"), "rb") as handle:
+        content = handle.read().decode()
+    if content.startswith("{"):
+        return dict(json.loads(content))
+    # A marker written before it counted pages names the PDF only.
+    import pikepdf
+
+    with default_storage.open(content, "rb") as stored, pikepdf.open(cast(BinaryIO, stored)) as document:
+        return {"name": content, "pages": len(document.pages)}
+
+
+def piece_pages(key: str) -> int:
+    return int(_marker(key)["pages"])
+
+
 def render_piece(key: str) -> None:
-    """Render one piece from its stored spec. Its .done marker, written last, names the complete PDF: a worker
-    killed half-way through writing leaves no marker, and the piece is rendered again."""
+    """Render one piece from its stored spec. Its .done marker, written last, names the complete PDF and counts
+    its pages: a worker killed half-way through writing leaves no marker, and the piece is rendered again."""
     if piece_ready(key):
         return
+    import pikepdf
+
     with default_storage.open(_piece(key, "json"), "rb") as handle:
         spec = json.load(handle)
-    saved = default_storage.save(_piece(key, "pdf"), ContentFile(pdf.render_spec(spec)))
-    default_storage.save(_piece(key, "done"), ContentFile(saved.encode()))
+    data = pdf.render_spec(spec)
+    with pikepdf.open(io.BytesIO(data)) as document:
+        pages = len(document.pages)
+    saved = default_storage.save(_piece(key, "pdf"), ContentFile(data))
+    # Which process rendered it, for whoever looks into a slow or failed publication.
+    marker = json.dumps({"name": saved, "pages": pages, "by": f"{socket.gethostname()}:{os.getpid()}"}, sort_keys=True)
+    default_storage.save(_piece(key, "done"), ContentFile(marker.encode()))
 
 
 def _open_piece(key: str) -> IO[bytes]:
-    with default_storage.open(_piece(key, "done"), "rb") as marker:
-        name = marker.read().decode()
-    return default_storage.open(name, "rb")
+    return default_storage.open(_marker(key)["name"], "rb")
 
 
 def write_format(content: EditionContent, fmt: str, name: str) -> None:
@@ -99,25 +134,34 @@ def write_format(content: EditionContent, fmt: str, name: str) -> None:
         _replace(name, File(spool, name=os.path.basename(name)))
 
 
-def assemble_pdf(content: EditionContent, keys: Sequence[str], name: str) -> None:
-    """Join the stored pieces into the edition's PDF, stamp its footer, and store it under `name`."""
+def _require(keys: Sequence[str], what: str) -> None:
     missing = [key for key in keys if not piece_ready(key)]
     if missing:
-        raise FileNotFoundError(f"{len(missing)} of the edition's {len(keys)} PDF pieces are not rendered")
-    pieces = [_open_piece(key) for key in keys]
-    furniture = pdf.furniture_spec(content)
+        raise FileNotFoundError(f"{len(missing)} of the edition's {len(keys)} {what} are not rendered")
+
+
+def assemble_pdf(content: EditionContent, keys: Sequence[str], name: str) -> None:
+    """Join the stored pieces into the edition's PDF, stamp its stored furniture, and store it under `name`."""
+    _require(keys, "PDF pieces")
+    furniture_keys = prepare_furniture(content, keys)
+    _require(furniture_keys, "furniture renders")
+    opened: list[IO[bytes]] = []
+
+    def open_piece(key: str) -> IO[bytes]:
+        opened.append(_open_piece(key))
+        return opened[-1]
+
+    def furniture(total: int) -> tuple[IO[bytes], list[IO[bytes]]]:
+        return open_piece(furniture_keys[0]), [open_piece(key) for key in furniture_keys[1:]]
+
+    pieces = [open_piece(key) for key in keys]
     try:
         with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-            pdf.assemble(
-                pieces,
-                furniture=functools.partial(pdf.render_furniture, furniture),
-                out=spool,
-                identifier=pdf.pdf_identifier(content),
-            )
+            pdf.assemble(pieces, furniture=furniture, out=spool, identifier=pdf.pdf_identifier(content))
             spool.seek(0)
             _replace(name, File(spool, name=os.path.basename(name)))
     finally:
-        for piece in pieces:
+        for piece in opened:
             piece.close()
 
 
@@ -133,6 +177,26 @@ def discard_work(edition_id: int) -> None:
             default_storage.delete(f"{folder}/{filename}")
 
 
+def prune_pieces(*, keep: set[str], before: dt.datetime) -> int:
+    """Delete the stored pieces (and their specs and markers) that are not in `keep` and were written before
+    `before`: pieces are a cache, rendered again when needed, and would otherwise grow with every edition. The age
+    guard spares the pieces of a render in progress. Returns the number of pieces deleted."""
+    try:
+        folders, _ = default_storage.listdir(PIECES)
+    except FileNotFoundError:
+        return 0
+    deleted: set[str] = set()
+    for folder in folders:
+        for filename in default_storage.listdir(f"{PIECES}/{folder}")[1]:
+            key = filename.split(".", 1)[0]
+            name = f"{PIECES}/{folder}/{filename}"
+            if key in keep or default_storage.get_modified_time(name) >= before:
+                continue
+            default_storage.delete(name)
+            deleted.add(key)
+    return len(deleted)
+
+
 Job = tuple[Callable[..., None], tuple[Any, ...]]
 
 
@@ -140,18 +204,49 @@ def _processes() -> int:
     return settings.PUBLISH_LOCAL_PROCESSES or os.cpu_count() or 1
 
 
-def run_local(jobs: Sequence[Job], *, on_done: Callable[[], None], parallel: bool = True) -> None:
+# What a pool process must share with this one beyond the environment it starts from: where files are stored
+# (the tests change it at run time). The jobs read nothing else from the settings.
+_SHARED_SETTINGS = ("MEDIA_ROOT", "STORAGES")
+
+
+def _start_pool_process(shared: dict[str, Any]) -> None:
+    import django
+
+    django.setup()
+    changed = {name: value for name, value in shared.items() if getattr(settings, name, None) != value}
+    if changed:
+        # Through override_settings, whose signals reset the storages that have already read the old values.
+        from django.test.utils import override_settings
+
+        override_settings(**changed).enable()
+
+
+def _pool(processes: int) -> ProcessPoolExecutor:
+    """Processes started by a fork server (a small, clean process), not forked from this one: a child forked here
+    would start with this process's memory, the edition's snapshot included, and count it as its own. The server
+    has Django, WeasyPrint and pikepdf imported already, so a child starts in a fraction of a second."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["django", "weasyprint", "pikepdf", "publishing.pdf"])
+    shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
+    return ProcessPoolExecutor(
+        max_workers=processes, mp_context=context, initializer=_start_pool_process, initargs=(shared,)
+    )
+
+
+def run_local(
+    jobs: Sequence[Job], *, on_done: Callable[[], None], parallel: bool = True, isolated: bool = False
+) -> None:
     """Run the jobs in a pool of processes on this machine (no broker: `make run`), calling on_done as each
-    finishes. Forked, so that each child has this process's settings and storage; the jobs touch no database
-    connection, which a forked child must never share. A small edition (not `parallel`) renders here: a pool
-    would cost more than it saves."""
+    finishes. The jobs touch no database and hand each other storage keys, as Celery tasks would. A small edition
+    (not `parallel`) renders here: a pool would cost more than it saves. `isolated` runs even a single job in a
+    process of its own, so that the memory it needs is returned when it ends (the assembly of a large edition)."""
     processes = min(_processes(), len(jobs)) if parallel else 1
-    if processes <= 1:
+    if processes <= 1 and not (isolated and jobs):
         for function, args in jobs:
             function(*args)
             on_done()
         return
-    with ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("fork")) as pool:
+    with _pool(max(processes, 1)) as pool:
         pending = {pool.submit(function, *args) for function, args in jobs}
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)

@@ -8,6 +8,7 @@ so withdrawing one makes the one before it current again without touching it.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -34,7 +35,7 @@ from django.utils.text import capfirst
 from agreements import roles
 from agreements.dates import format_date
 from audit.services import Action, audit_record
-from publishing import pages, pipeline
+from publishing import pages, pdf, pipeline, selectors
 from publishing.models import Edition, EditionFile, Register
 from publishing.registers import period_of, register_kind
 from publishing.render import FORMATS, EditionContent
@@ -182,8 +183,8 @@ def _snapshot(edition: Edition, rows_on: dt.date | None = None) -> None:
     edition.snapshot_at = timezone.now()
 
 
-def edition_content(edition: Edition) -> EditionContent:
-    """The frozen content of an edition, as the renderer takes it."""
+def edition_content(edition: Edition, *, with_entries: bool = True) -> EditionContent:
+    """The frozen content of an edition, as the renderer takes it (without its entries for the PDF alone)."""
     metadata = edition.metadata
     return EditionContent(
         register_slug=edition.register.slug,
@@ -200,7 +201,7 @@ def edition_content(edition: Edition) -> EditionContent:
         privacy_notice_title=metadata["privacy_notice_title"],
         columns=edition.columns,
         rows=edition.rows,
-        entries=edition.entries or {},
+        entries=(edition.entries or {}) if with_entries else {},
         # Editions snapshotted before entry pages existed carry neither: no links, and the page size they had.
         link_column=metadata.get("link_column", ""),
         pdf_page_size=metadata.get("pdf_page_size", "A4"),
@@ -308,12 +309,25 @@ def _attempt(edition_id: int, attempt: int) -> QuerySet[Edition]:
 def edition_plan(*, edition_id: int, attempt: int) -> list[str]:
     """Store the specs of the edition's PDF pieces; returns the keys of those not rendered yet (every piece that an
     earlier edition or attempt rendered is re-used). Sets the attempt's progress."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
-    keys = pipeline.prepare(edition_content(edition), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    keys = pipeline.prepare(edition_content(edition, with_entries=False), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
     missing = [key for key in keys if not pipeline.piece_ready(key)]
     # The parts: every PDF piece, each text format, and the assembly.
     total = len(keys) + len(pipeline.TEXT_FORMATS) + 1
     _attempt(edition_id, attempt).update(parts_total=total, parts_done=len(keys) - len(missing))
+    return missing
+
+
+def edition_plan_furniture(*, edition_id: int, attempt: int) -> list[str]:
+    """Once every piece is rendered: store the specs of the furniture stamped on the assembled pages (it needs the
+    number of pages) and return the keys of those not rendered yet, counted as parts of the attempt. Nothing when
+    the attempt is no longer current."""
+    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    content = edition_content(edition, with_entries=False)
+    keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    missing = [key for key in pipeline.prepare_furniture(content, keys) if not pipeline.piece_ready(key)]
+    if not _attempt(edition_id, attempt).update(parts_total=F("parts_total") + len(missing)):
+        return []
     return missing
 
 
@@ -351,19 +365,25 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         def done() -> None:
             edition_progress(edition_id=edition_id, attempt=attempt)
 
+        # A pool pays off from two chunks of rows on (the front matter is a piece too).
+        pipeline.run_local(jobs, on_done=done, parallel=len(missing) > 2)
+        furniture = edition_plan_furniture(edition_id=edition_id, attempt=attempt)
         pipeline.run_local(
-            jobs,
-            on_done=done,
-            # A pool pays off from two chunks of rows on (the front matter is a piece too).
-            parallel=len(missing) > 2,
+            [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
+        # The assembly holds the whole document: for a large edition, in a process of its own, whose memory is
+        # returned when it ends. The PDF needs no entries.
+        keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+        pdf_content = dataclasses.replace(content, entries={})
+        assembly = (pipeline.assemble_pdf, (pdf_content, keys, pipeline.work_name(edition_id, attempt, "pdf")))
+        pipeline.run_local([assembly], on_done=lambda: None, isolated=len(keys) > 3)
     except TRANSIENT_ERRORS:
         _release(edition_id, attempt)
         raise
     except Exception as exc:  # Any render error is final for this attempt; it is recorded and reported.
         logger.exception("Rendering edition %s of %s failed", edition.slug, edition.register.slug)
         return edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
-    return edition_finish(edition_id=edition_id, attempt=attempt)
+    return edition_finish(edition_id=edition_id, attempt=attempt, assembled=True)
 
 
 def _release(edition_id: int, attempt: int) -> None:
@@ -374,17 +394,19 @@ def _release(edition_id: int, attempt: int) -> None:
         logger.exception("Could not release the render lease of edition %s", edition_id)
 
 
-def edition_finish(*, edition_id: int, attempt: int) -> Edition:
-    """Assemble the attempt's PDF, then store every file and make the edition public (or a draft, for a
-    preview) in one transaction, if the attempt is still the current one: exactly once, whatever the number of
-    runs that get here. Nothing is public before that transaction commits."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
+def edition_finish(*, edition_id: int, attempt: int, assembled: bool = False) -> Edition:
+    """Assemble the attempt's PDF (unless the caller just did, `assembled`), then store every file and make the
+    edition public (or a draft, for a preview) in one transaction, if the attempt is still the current one: exactly
+    once, whatever the number of runs that get here. Nothing is public before that transaction commits."""
+    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
     if not edition_progress(edition_id=edition_id, attempt=attempt, parts=0):
         return edition
     try:
-        content = edition_content(edition)
-        keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
-        pipeline.assemble_pdf(content, keys, pipeline.work_name(edition_id, attempt, "pdf"))
+        if not assembled:
+            # Its entries are not read: the PDF has none, and they are as large as the register.
+            content = edition_content(edition, with_entries=False)
+            keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+            pipeline.assemble_pdf(content, keys, pipeline.work_name(edition_id, attempt, "pdf"))
     except TRANSIENT_ERRORS:
         _release(edition_id, attempt)
         raise
@@ -421,8 +443,28 @@ def edition_finish(*, edition_id: int, attempt: int) -> Edition:
         if not preview:
             # The system publishes (a worker); who asked for it is on the edition and its request's row.
             audit_record(actor=None, action=Action.PUBLISHED, subject=locked)
+        if locked.trigger == Edition.Trigger.SCHEDULED:
+            # "Publish now" asked its approver to confirm the rows it drops; a scheduled run tells them instead.
+            transaction.on_commit(lambda: _notify(edition_id, "publishing.tasks.notify_rows_dropped"))
         transaction.on_commit(lambda: pipeline.discard_work(edition_id))
     return locked
+
+
+def pieces_prune(*, now: dt.datetime | None = None) -> int:
+    """Delete the stored PDF pieces that no current or rendering edition uses and that are older than
+    PUBLISH_PIECES_KEEP_DAYS: the next edition of each register re-uses those of its current one."""
+    now = now or timezone.now()
+    keep: set[str] = set()
+    editions = Edition.objects.filter(status=Edition.Status.RENDERING, snapshot_at__isnull=False)
+    current = [selectors.edition_current(register=register) for register in Register.objects.all()]
+    for edition in [*editions.select_related("register"), *[e for e in current if e is not None]]:
+        content = edition_content(edition, with_entries=False)
+        keys = [pdf.piece_key(spec) for spec in pdf.plan(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)]
+        keep.update(keys)
+        if all(pipeline.piece_ready(key) for key in keys):
+            total = sum(pipeline.piece_pages(key) for key in keys)
+            keep.update(pdf.piece_key(spec) for spec in pdf.furniture_specs(content, total=total))
+    return pipeline.prune_pieces(keep=keep, before=now - dt.timedelta(days=settings.PUBLISH_PIECES_KEEP_DAYS))
 
 
 def edition_fail(*, edition_id: int, attempt: int, error: str) -> Edition:
@@ -473,11 +515,15 @@ def _task(name: str) -> Any:
     return current_app.tasks[name]
 
 
-def _notify_failure(edition_id: int) -> None:
+def _notify(edition_id: int, task: str) -> None:
     try:
-        _enqueue("publishing.tasks.notify_publication_failed", edition_id=edition_id)
+        _enqueue(task, edition_id=edition_id)
     except QUEUE_ERRORS:
-        logger.exception("Edition %s failed, and the task queue did not take the e-mail about it", edition_id)
+        logger.exception("The task queue did not take %s for edition %s", task, edition_id)
+
+
+def _notify_failure(edition_id: int) -> None:
+    _notify(edition_id, "publishing.tasks.notify_publication_failed")
 
 
 def _request(
@@ -578,20 +624,59 @@ def edition_withdraw(*, actor: User | None, edition: Edition, reason: str) -> Ed
     return locked
 
 
-def edition_failure_notify(*, edition_id: int) -> list[str]:
-    """E-mail the approvers and the IG team that an edition failed to render. Returns the addresses written to."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
+def _publication_recipients() -> list[str]:
+    """Who hears about what a publication did: the active approvers and IG_TEAM_EMAILS."""
     approvers = (
         get_user_model()
         .objects.filter(groups__name=roles.IG_APPROVER, is_active=True)
         .exclude(email="")
         .values_list("email", flat=True)
     )
-    recipients = sorted({*approvers, *settings.IG_TEAM_EMAILS})
+    return sorted({*approvers, *settings.IG_TEAM_EMAILS})
+
+
+def _staff_link(edition: Edition) -> str:
+    return settings.SITE_URL + reverse("staff:edition", kwargs={"register": edition.register.slug, "pk": edition.pk})
+
+
+def edition_drops_notify(*, edition_id: int) -> list[str]:
+    """After a scheduled publication, which nobody confirmed: e-mail the approvers and the IG team every row the
+    edition left out that the previous one had, with why, so that nothing leaves the register unseen. Nothing when
+    it left none out. Returns the addresses written to."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    removed = selectors.edition_changes(edition=edition)["removed"]
+    if not removed:
+        return []
+    recipients = _publication_recipients()
+    if not recipients:
+        logger.error("Edition %s left rows out and there is nobody to tell: set IG_TEAM_EMAILS", edition.pk)
+        return []
+    key = edition.register.kind.key_column
+    lines = [f"- {row.get(key, '')}: {row['note'] or 'no longer active, public and in its dates'}" for row in removed]
+    count = f"{len(removed)} {'entry' if len(removed) == 1 else 'entries'}"
+    send_mail(
+        subject=f"{edition.register.title}: the {edition.period} edition left out {count}",
+        message=(
+            f"The scheduled {edition.register.title} edition of {format_date(edition.last_updated)} "
+            f"({edition.period}) is published. It no longer lists {count} that the previous edition listed:\n\n"
+            + "\n".join(lines)
+            + f"\n\nIf an entry should still be listed, put right what its reason says, then publish again: "
+            f"{_staff_link(edition)}\n"
+        ),
+        from_email=None,
+        recipient_list=recipients,
+    )
+    return recipients
+
+
+def edition_failure_notify(*, edition_id: int) -> list[str]:
+    """E-mail the approvers and the IG team that an edition failed to render. Returns the addresses written to."""
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    recipients = _publication_recipients()
     if not recipients:
         logger.error("Edition %s failed and there is nobody to tell: set IG_TEAM_EMAILS", edition.pk)
         return []
-    link = settings.SITE_URL + reverse("staff:edition", kwargs={"register": edition.register.slug, "pk": edition.pk})
+    link = _staff_link(edition)
     send_mail(
         subject=f"{edition.register.title}: the {edition.period} edition failed to publish",
         message=(

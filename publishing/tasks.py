@@ -1,7 +1,8 @@
 """Thin Celery tasks: IDs and storage keys in, one service or pipeline call, transient errors retried.
 
 An edition is published as a chord: one task per part (each PDF piece and each text format) on every worker, in
-parallel, then one task that assembles the PDF and publishes. Every task is idempotent and may run twice (acks
+parallel, then a second chord for the furniture stamped on the pages (it needs their number), then one task that
+assembles the PDF and publishes. Every task is idempotent and may run twice (acks
 late: a worker killed mid-task leaves its message to another worker); the edition's attempt number decides who
 may publish, and the sweep starts again any edition whose worker died (README, "Reliability").
 """
@@ -69,6 +70,14 @@ def render_format(edition_id: int, attempt: int, fmt: str) -> str:
 
 @shared_task(ignore_result=True, **RETRY)
 def finish_edition(edition_id: int, attempt: int) -> int:
+    """Once the pieces are rendered: the furniture for their pages, as a second chord that comes back here, then
+    the assembly and publication."""
+    if not services.edition_is_current(edition_id=edition_id, attempt=attempt):
+        return edition_id
+    furniture = services.edition_plan_furniture(edition_id=edition_id, attempt=attempt)
+    if furniture:
+        chord([render_piece.si(edition_id, attempt, key) for key in furniture])(finish_edition.si(edition_id, attempt))
+        return edition_id
     return services.edition_finish(edition_id=edition_id, attempt=attempt).pk
 
 
@@ -79,6 +88,17 @@ def sweep_publications() -> list[int]:
     for edition_id in stalled:
         publish_edition.delay(edition_id=edition_id)
     return stalled
+
+
+@shared_task(ignore_result=True, **RETRY)
+def prune_pieces() -> int:
+    """Daily: the stored PDF pieces that no current edition uses, once they are PUBLISH_PIECES_KEEP_DAYS old."""
+    return services.pieces_prune()
+
+
+@shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)
+def notify_rows_dropped(edition_id: int) -> list[str]:
+    return services.edition_drops_notify(edition_id=edition_id)
 
 
 @shared_task(autoretry_for=(*services.TRANSIENT_ERRORS, OSError), retry_backoff=True, max_retries=5)

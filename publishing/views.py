@@ -99,6 +99,11 @@ def _entry_page(
     if request.path != canonical:
         # The "~" spelling of a plain reference: one entry, one address.
         return HttpResponsePermanentRedirect(canonical)
+    return entry_response(request, edition, reference, current=current)
+
+
+def entry_response(request: HttpRequest, edition: Edition, reference: str, *, current: bool) -> HttpResponse:
+    """An entry's page; the stored public pages render every entry of an edition through here."""
     entry = selectors.edition_entry(edition=edition, reference=reference)
     context = {"register": edition.register, "edition": edition, "entry": entry, "current": current}
     response = render(request, "publishing/entry.html", context)

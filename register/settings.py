@@ -283,6 +283,8 @@ AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=6 * 365 + 2)
 PUBLISH_CHUNK_ROWS = env.int("PUBLISH_CHUNK_ROWS", default=250)
 # Processes that render chunks without a broker (make run); 0 means one per CPU.
 PUBLISH_LOCAL_PROCESSES = env.int("PUBLISH_LOCAL_PROCESSES", default=0)
+# Stored PDF pieces that no current edition uses are deleted after this many days (a daily task).
+PUBLISH_PIECES_KEEP_DAYS = env.int("PUBLISH_PIECES_KEEP_DAYS", default=7)
 # A render holds a lease on its edition, renewed as each chunk finishes. A lease that runs out means its worker
 # died: the sweep (every PUBLISH_SWEEP_SECONDS, from beat) starts the edition again, re-using the chunks done.
 PUBLISH_LEASE_SECONDS = env.int("PUBLISH_LEASE_SECONDS", default=120)
@@ -337,6 +339,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
     "prune-audit-events-daily": {
         "task": "audit.tasks.prune_audit_events",
         "schedule": crontab(hour=2, minute=30),
+    },
+    "prune-publishing-pieces-daily": {
+        "task": "publishing.tasks.prune_pieces",
+        "schedule": crontab(hour=3, minute=0),
     },
     # Starts again any edition whose worker died mid-render (its lease ran out): README, "Reliability".
     "sweep-publications": {

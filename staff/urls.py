@@ -54,6 +54,12 @@ urlpatterns = [
         )
         for step in ("submit", "approve", "return", "withdraw")
     ],
+    path(
+        "agreements/<int:pk>/amendments/<int:amendment_pk>/documents/new/",
+        amendment_views.AmendmentDocumentUploadView.as_view(),
+        name="amendment_document_create",
+    ),
+    path("agreements/<int:pk>/supersede/", views.SupersedeView.as_view(), name="agreement_supersede"),
     path("agreements/<int:pk>/documents/new/", views.DocumentUploadView.as_view(), name="document_create"),
     path(
         "agreements/<int:pk>/documents/<int:document_pk>/",

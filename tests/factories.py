@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 
 import factory
 from django.contrib.auth import get_user_model
@@ -10,7 +11,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from agreements import roles
-from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, Purpose
+from agreements.models import Agreement, DataLevel, Dataset, Document, Linkage, Organisation, Party, Purpose
 from agreements.rules import dspt_year
 
 PASSWORD = "correct-horse-battery-staple"
@@ -133,3 +134,36 @@ class LinkageFactory(factory.django.DjangoModelFactory):
     category = Dataset.Category.CHILDRENS_SOCIAL_CARE
     justification = "To understand the health of children receiving early help."
     status = Linkage.Status.DRAFT
+
+
+# The smallest genuine PDF: one blank A4 page, with its cross-reference table.
+TINY_PDF = (
+    b"%PDF-1.4\n"
+    b"1 0 obj<</Type/Catalog/Pages 2 0 R>>endobj\n"
+    b"2 0 obj<</Type/Pages/Kids[3 0 R]/Count 1>>endobj\n"
+    b"3 0 obj<</Type/Page/Parent 2 0 R/MediaBox[0 0 595 842]>>endobj\n"
+    b"xref\n0 4\n0000000000 65535 f \n0000000009 00000 n \n0000000052 00000 n \n0000000101 00000 n \n"
+    b"trailer<</Size 4/Root 1 0 R>>\nstartxref\n164\n%%EOF\n"
+)
+
+
+class DocumentFactory(factory.django.DjangoModelFactory):
+    """A signed copy (a real, tiny PDF) attached to an agreement."""
+
+    class Meta:
+        model = Document
+
+    agreement = factory.SubFactory(AgreementFactory)
+    kind = Document.Kind.SIGNED_COPY
+    title = "Signed copy"
+    file = factory.django.FileField(data=TINY_PDF, filename="signed.pdf")
+    filename = "signed.pdf"
+    size = len(TINY_PDF)
+    sha256 = factory.LazyFunction(lambda: hashlib.sha256(TINY_PDF).hexdigest())
+
+
+def signed(agreement: Agreement) -> Agreement:
+    """The agreement with its signed copy uploaded, as its readiness checklist requires before it is submitted or
+    approved (and before an amendment of it is)."""
+    DocumentFactory(agreement=agreement)
+    return agreement

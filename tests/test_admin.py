@@ -146,3 +146,23 @@ def test_the_admin_is_closed_to_staff_roles(client) -> None:
     response = client.get(reverse("admin:agreements_agreement_changelist"))
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
+
+
+def test_amendments_are_shown_read_only_in_the_admin(superuser_client) -> None:
+    from agreements import services
+    from agreements.models import Amendment
+
+    officer = UserFactory(username="officer", role="IG officer")
+    agreement = Agreement.objects.get(reference="SL/25/1")
+    amendment = services.amendment_propose(
+        actor=officer, agreement=agreement, fields={"title": "Renamed"}, reason="Clearer"
+    )
+    url = reverse("admin:agreements_amendment_change", args=[amendment.pk])
+    page = superuser_client.get(url)
+    assert page.status_code == 200 and "Clearer" in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    assert superuser_client.post(url, {"reason": "rewritten"}).status_code == 403
+    assert superuser_client.post(reverse("admin:agreements_amendment_delete", args=[amendment.pk])).status_code == 403
+    assert superuser_client.get(reverse("admin:agreements_amendment_add")).status_code == 403
+    amendment.refresh_from_db()
+    assert (amendment.reason, Amendment.objects.count()) == ("Clearer", 1)

@@ -23,6 +23,7 @@ from agreements.services.agreements import (
 )
 from agreements.services.amendments import (
     agreement_change,
+    agreement_supersede_request,
     agreement_terminate_or_request,
     amendment_approve,
     amendment_changes,
@@ -34,7 +35,7 @@ from agreements.services.amendments import (
     amendment_withdraw,
 )
 from agreements.services.catalogue import catalogue_save
-from agreements.services.documents import PDF_MAGIC, document_add, document_open
+from agreements.services.documents import PDF_MAGIC, amendment_document_add, document_add, document_open
 from agreements.services.imports import ImportResult, spreadsheet_import
 from agreements.services.linkages import (
     LinkageStatus,
@@ -65,6 +66,7 @@ __all__ = [
     "agreement_return",
     "agreement_submit",
     "agreement_supersede",
+    "agreement_supersede_request",
     "agreement_terminate",
     "agreement_terminate_or_request",
     "agreement_update",
@@ -72,6 +74,7 @@ __all__ = [
     "amendment_approve",
     "amendment_changes",
     "amendment_comparison",
+    "amendment_document_add",
     "amendment_propose",
     "amendment_return",
     "amendment_submit",

@@ -19,6 +19,7 @@ from agreements.models import (
     SUB_LICENCE_PREFIX,
     SUB_LICENCE_REFERENCE_RE,
     Agreement,
+    Amendment,
     Dataset,
     Organisation,
     Party,
@@ -268,20 +269,33 @@ def _check_partner_change(
     agreement: Agreement,
     values: Mapping[str, Any],
     *,
-    parties: object,
-    datasets: object,
-    purposes: object,
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
 ) -> None:
     """The IG team may change any detail; a partner contact only its own organisation's agreements, and only the
-    fields the domain lets partners change (agreements.workflow.PARTNER_EDITABLE_FIELDS)."""
+    fields the domain lets partners change (agreements.workflow.PARTNER_EDITABLE_FIELDS). Only a field whose value
+    changes is refused: an IG-only field posted as it stands is not."""
     if actor is None or actor.has_perm("agreements.change_agreement"):
         return
     own = selectors.organisations_for_partner(user=actor).filter(parties__agreement=agreement)
     if not own.exists():
         raise PermissionDenied("You can only change your own organisation's agreements")
-    relations = {"parties": parties, "datasets": datasets, "purposes": purposes}
-    asked = set(values) | {name for name, value in relations.items() if value is not None}
-    if refused := sorted(asked - workflow.PARTNER_EDITABLE_FIELDS):
+    # Only a change is refused: a form that posts an IG-only field as it stands asks nothing of it.
+    changed = {
+        name
+        for name, value in values.items()
+        if getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
+    }
+    if parties is not None and {(o.pk, r) for o, r in parties} != {
+        (p.organisation_id, p.role) for p in agreement.parties.all()
+    }:
+        changed.add("parties")
+    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
+        changed.add("datasets")
+    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
+        changed.add("purposes")
+    if refused := sorted(changed - workflow.PARTNER_EDITABLE_FIELDS):
         raise ValidationError(
             {name: "Only the IG team can change this. Ask them if it needs to change." for name in refused}
         )
@@ -302,12 +316,8 @@ def _transition(*, actor: User | None, agreement: Agreement, step_name: str, rea
             f"{locked.reference} is approved, so it can only be {step.label} when another person approves a request "
             "to do so"
         )
-    if step_name == workflow.SUBMIT and (blocking := _readiness_blocking(locked)):
+    if step_name in {workflow.SUBMIT, workflow.APPROVE} and (blocking := readiness_refusal(locked)):
         raise ValidationError(blocking)
-    if step_name == workflow.APPROVE and locked.kind == Agreement.Kind.SUB_LICENCE:
-        violations = selectors.sub_licence_violations(sub_licence=locked, on=timezone.localdate())
-        if violations:
-            raise ValidationError(violations.messages)
     before = locked.get_status_display()
     locked.status = step.target
     locked.save(update_fields=["status", "updated_at"])
@@ -321,10 +331,13 @@ def _transition(*, actor: User | None, agreement: Agreement, step_name: str, rea
     return locked
 
 
-def _readiness_blocking(agreement: Agreement) -> list[str]:
-    """What stops the agreement going to review: its readiness checklist (the rules approval applies, early)."""
-    loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
-    return selectors.agreement_readiness(agreement=loaded).messages
+def readiness_refusal(agreement: Agreement, *, amendment: Amendment | None = None) -> list[str]:
+    """What stops the agreement (or the version an amendment proposes, already loaded) going to review or being
+    approved: every failing item of its readiness checklist (selectors.agreement_readiness), each a plain sentence.
+    The one place submission and approval ask, for agreements and amendments alike."""
+    if amendment is None:
+        agreement = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=agreement.pk)
+    return selectors.agreement_readiness(agreement=agreement, amendment=amendment).messages
 
 
 @transaction.atomic

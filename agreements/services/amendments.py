@@ -25,6 +25,7 @@ from agreements.models import (
     Agreement,
     Amendment,
     Dataset,
+    Document,
     Organisation,
     Party,
     Purpose,
@@ -36,6 +37,7 @@ from agreements.services.agreements import (
     _set_relations,
     agreement_terminate,
     agreement_update,
+    readiness_refusal,
 )
 
 Status = Amendment.Status
@@ -86,9 +88,9 @@ def _refuse_partner_changes(
     errors = {
         name: "Only the IG team can change this. Ask them if it needs to change."
         for name, value in fields.items()
-        if name not in workflow.PARTNER_EDITABLE_FIELDS and base.fields.get(name) != value
+        if name not in workflow.PARTNER_EDITABLE_FIELDS
     }
-    if parties is not None and parties != base.parties:
+    if parties is not None:
         errors["parties"] = "Only the IG team can change who is party to the agreement. Ask them if it needs to change."
     if errors:
         raise ValidationError(errors)
@@ -105,21 +107,31 @@ def _apply_proposal(
 ) -> None:
     if unknown := set(fields) - set(AMENDABLE_FIELDS):
         raise ValueError(f"These fields cannot be amended: {sorted(unknown)}")
-    encoded = {name: _encode(name, value) for name, value in fields.items()}
+    # Only what differs from the version proposed so far is a change: a value posted as it stands (say the owner,
+    # changed live since the amendment began) is not written into the amendment, so approval never puts it back.
+    current = selectors.amendment_proposed_version(amendment=amendment)
+    encoded = {
+        name: encoded_value
+        for name, value in fields.items()
+        if (encoded_value := _encode(name, value)) != _encode(name, getattr(current, agreement_field(name).attname))
+    }
+    current_parties = sorted([p.organisation_id, p.role] for p in current.parties.all())
     new_parties = None
     if parties is not None:
         pairs = sorted({(organisation.pk, role) for organisation, role in parties})
         if bad := {role for _, role in pairs if role not in Party.Role.values}:
             raise ValidationError({"parties": f"Unknown party role: {', '.join(sorted(bad))}"})
         new_parties = [[org_id, role] for org_id, role in pairs]
+        if new_parties == current_parties:
+            new_parties = None
     _refuse_partner_changes(partner=partner, base=amendment, fields=encoded, parties=new_parties)
     amendment.fields = {**amendment.fields, **encoded}
     if new_parties is not None:
         amendment.parties = new_parties
-    if datasets is not None:
-        amendment.datasets = sorted(dataset.pk for dataset in datasets)
-    if purposes is not None:
-        amendment.purposes = sorted(purpose.pk for purpose in purposes)
+    if datasets is not None and (ids := sorted(d.pk for d in datasets)) != sorted(d.pk for d in current.datasets.all()):
+        amendment.datasets = ids
+    if purposes is not None and (ids := sorted(p.pk for p in purposes)) != sorted(p.pk for p in current.purposes.all()):
+        amendment.purposes = ids
     # The proposed version must be a valid agreement in its own right: the same checks as any save.
     selectors.amendment_proposed_version(amendment=amendment).full_clean()
 
@@ -152,6 +164,7 @@ def amendment_propose(
     datasets: Iterable[Dataset] | None = None,
     purposes: Iterable[Purpose] | None = None,
     kind: str = Amendment.Kind.CHANGE,
+    superseded_by: Agreement | None = None,
 ) -> Amendment:
     """Start an amendment of an approved agreement, as a draft. Its proposed version starts as the live one, with
     the changes given. The agreement itself does not change. A request to terminate or supersede is submitted at
@@ -167,6 +180,8 @@ def amendment_propose(
         raise PermissionDenied("Only the IG team may ask to terminate or supersede an agreement")
     if not reason.strip():
         raise ValidationError({"reason": "Enter why the agreement needs to change"})
+    if kind == Amendment.Kind.SUPERSEDE:
+        _check_replacement(agreement, superseded_by)
     if open_amendment := selectors.amendment_open(agreement=agreement):
         raise ValidationError(
             f"{agreement.reference} already has an amendment in progress, started by "
@@ -180,11 +195,18 @@ def amendment_propose(
         author=actor,
         partner=partner,
         reason=reason.strip(),
+        superseded_by=superseded_by if kind == Amendment.Kind.SUPERSEDE else None,
         fields=_live_version(agreement),
         parties=_live_parties(agreement),
         datasets=sorted(agreement.datasets.values_list("pk", flat=True)),
         purposes=sorted(agreement.purposes.values_list("pk", flat=True)),
     )
+    amendment.base = {
+        "fields": dict(amendment.fields),
+        "parties": amendment.parties,
+        "datasets": amendment.datasets,
+        "purposes": amendment.purposes,
+    }
     if kind == Amendment.Kind.CHANGE:
         _apply_proposal(
             amendment, fields=fields or {}, parties=parties, datasets=datasets, purposes=purposes, partner=partner
@@ -201,6 +223,8 @@ def amendment_propose(
         raise ValidationError("The amendment changes nothing: it is the same as the live agreement")
     if kind != Amendment.Kind.CHANGE:
         changes = {"Status": [agreement.get_status_display(), AgreementStatus(_ENDINGS[kind].target).label]}
+    if superseded_by is not None and kind == Amendment.Kind.SUPERSEDE:
+        changes["Superseded by"] = ["", str(superseded_by)]
     _audit(
         actor=actor,
         action=Action.AMENDMENT_PROPOSED,
@@ -273,7 +297,7 @@ def _take_step(*, actor: User, amendment: Amendment, step_name: str, reason: str
         raise ValidationError(refused)
     if step_name == workflow.AMENDMENT_SUBMIT and amendment.kind == Amendment.Kind.CHANGE:
         proposed = selectors.amendment_proposed_version(amendment=amendment)
-        if blocking := selectors.agreement_readiness(agreement=proposed).messages:
+        if blocking := readiness_refusal(proposed, amendment=amendment):
             raise ValidationError(blocking)
     amendment.status = step.target
     if step_name != workflow.AMENDMENT_SUBMIT:
@@ -331,28 +355,39 @@ def amendment_approve(*, actor: User, amendment: Amendment, reason: str = "") ->
         step = _ENDINGS[locked.kind]
         before = agreement.get_status_display()
         agreement.status = step.target
-        agreement.save(update_fields=["status", "updated_at"])
         changes = {"Status": [before, agreement.get_status_display()]}
+        if locked.kind == Amendment.Kind.SUPERSEDE:
+            # Checked again: the replacement may have ended, or been superseded itself, since the request.
+            _check_replacement(agreement, locked.superseded_by)
+            agreement.superseded_by = locked.superseded_by
+            changes["Superseded by"] = ["", str(locked.superseded_by)]
+        agreement.save(update_fields=["status", "superseded_by", "updated_at"])
         _audit(actor=actor, action=step.audit_action, reason=summary, agreement=agreement, changes=changes)
     else:
         proposed = selectors.amendment_proposed_version(amendment=locked)
-        if violations := selectors.violations_of(agreement=proposed):
-            raise ValidationError(violations.messages)
+        if blocking := readiness_refusal(proposed, amendment=locked):
+            raise ValidationError(blocking)
         before_snapshot = _snapshot(agreement, _agreement_relations(agreement))
-        for name, value in locked.fields.items():
-            field = agreement_field(name)
-            setattr(agreement, field.attname, field.to_python(value))
+        # The proposed version is the live agreement with what the amendment changed (relative to the version it
+        # started from): fields changed live meanwhile (trivial ones, such as the owner) stay as they are now.
+        for name in AMENDABLE_FIELDS:
+            attname = agreement_field(name).attname
+            setattr(agreement, attname, getattr(proposed, attname))
         agreement.full_clean()
         agreement.last_edited_by = locked.author
         agreement.save()
-        organisations = Organisation.objects.in_bulk([org_id for org_id, _ in locked.parties])
         _set_relations(
             agreement,
-            parties=[(organisations[org_id], role) for org_id, role in locked.parties],
-            datasets=Dataset.objects.filter(pk__in=locked.datasets),
-            purposes=Purpose.objects.filter(pk__in=locked.purposes),
+            parties=[(party.organisation, party.role) for party in proposed.parties.all()],
+            datasets=list(proposed.datasets.all()),
+            purposes=list(proposed.purposes.all()),
         )
         changes = _diff(before_snapshot, _snapshot(agreement, _agreement_relations(agreement)))
+        # The documents the amendment adds are attached now, in the same transaction as the rest.
+        added = list(Document.objects.filter(amendment=locked, agreement__isnull=True).order_by("pk"))
+        Document.objects.filter(pk__in=[d.pk for d in added]).update(agreement=agreement)
+        if added:
+            changes["Documents added"] = ["", "; ".join(f"{d.title} ({d.filename})" for d in added)]
         _audit(actor=actor, action=Action.AMENDMENT_APPROVED, reason=summary, agreement=agreement, changes=changes)
     return _take_step(actor=actor, amendment=locked, step_name=workflow.AMENDMENT_APPROVE, reason=reason)
 
@@ -363,6 +398,36 @@ def amendment_comparison(*, amendment: Amendment) -> list[tuple[str, str, str, b
     live = _version_snapshot(selectors.agreement_with_relations(Agreement.objects.all()).get(pk=amendment.agreement_id))
     proposed = _version_snapshot(selectors.amendment_proposed_version(amendment=amendment))
     return [(label, live.get(label, ""), value, live.get(label, "") != value) for label, value in proposed.items()]
+
+
+def _check_replacement(agreement: Agreement, replacement: Agreement | None) -> None:
+    """A superseded agreement names its replacement: one of selectors.supersede_candidates."""
+    if replacement is None:
+        raise ValidationError({"superseded_by": "Choose the agreement that replaces this one"})
+    if not selectors.supersede_candidates(agreement=agreement).filter(pk=replacement.pk).exists():
+        raise ValidationError(
+            {
+                "superseded_by": f"{replacement.reference} cannot replace {agreement.reference}: the replacing "
+                f"agreement must be another {agreement.get_kind_display().lower()} that is approved or active"
+            }
+        )
+
+
+def agreement_supersede_request(
+    *, actor: User, agreement: Agreement, superseded_by: Agreement | None, reason: str
+) -> Amendment:
+    """Ask for an active agreement to be superseded by another, approved one of the same kind. Like a request to
+    terminate, it is an amendment that a second person approves (workflow.four_eyes_refusal); approving it marks
+    the agreement superseded and records which agreement replaces it."""
+    if not workflow.may(actor, workflow.SUPERSEDE):
+        raise PermissionDenied(workflow.refusal(actor, agreement, workflow.SUPERSEDE))
+    if refused := workflow.refusal(actor, agreement, workflow.SUPERSEDE):
+        raise ValidationError(refused)
+    if not reason.strip():
+        raise ValidationError({"reason": workflow.STEPS[workflow.SUPERSEDE].reason_message})
+    return amendment_propose(
+        actor=actor, agreement=agreement, reason=reason, kind=Amendment.Kind.SUPERSEDE, superseded_by=superseded_by
+    )
 
 
 def agreement_terminate_or_request(*, actor: User, agreement: Agreement, reason: str) -> Agreement | Amendment:

@@ -29,7 +29,7 @@ from agreements.models import (
     Purpose,
     normalise_ods_code,
 )
-from nhsuk.forms import LongSelect, NHSDateField, NHSFormMixin, whole_number
+from nhsuk.forms import LongSelect, NHSDateField, NHSFormMixin, tidy_blank_choice, whole_number
 
 
 class CreationKeyMixin(forms.Form):
@@ -557,6 +557,44 @@ class ReasonForm(NHSFormMixin, forms.Form):
         field.help_text = hint
         field.error_messages["required"] = required_message or "Enter a reason"
         field.error_messages["max_length"] = _max_length_message("The reason", 2000)
+
+
+class _ReplacementChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Any) -> str:
+        return f"{obj.reference}: {obj.title}"
+
+
+class SupersedeForm(NHSFormMixin, forms.Form):
+    """A request to supersede an active agreement: which agreement replaces it (only the valid candidates,
+    selectors.supersede_candidates, are offered) and why."""
+
+    superseded_by = _ReplacementChoiceField(
+        label="Which agreement replaces it?",
+        queryset=Agreement.objects.none(),
+        error_messages={
+            "required": "Choose the agreement that replaces this one",
+            "invalid_choice": "Choose one of the agreements listed",
+        },
+    )
+    reason = forms.CharField(
+        label="Why is it being superseded?",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text="Kept in the agreement's history.",
+        error_messages={"required": workflow.STEPS[workflow.SUPERSEDE].reason_message},
+    )
+
+    def __init__(self, *args: Any, agreement: Agreement, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        field = self.fields["superseded_by"]
+        assert isinstance(field, forms.ModelChoiceField)
+        field.queryset = selectors.supersede_candidates(agreement=agreement)
+        field.help_text = (
+            f"Another {agreement.get_kind_display().lower()} that is approved or active. Record and approve the new "
+            "agreement first if it is not listed."
+        )
+        tidy_blank_choice(field)
+        self.fields["reason"].error_messages["max_length"] = _max_length_message("The reason", 2000)
 
 
 class DocumentForm(NHSFormMixin, forms.Form):

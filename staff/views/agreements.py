@@ -29,6 +29,7 @@ from staff.forms.agreements import (
     OrganisationSearchForm,
     ReasonForm,
     SubLicenceForm,
+    SupersedeForm,
 )
 from staff.permissions import AuthenticatedHttpRequest, StaffMixin
 from staff.views import linkages as linkage_views
@@ -347,13 +348,18 @@ class AgreementObjectMixin(StaffMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-def readiness_rows(user: Any, agreement: Agreement) -> list[dict[str, Any]]:
-    """The readiness checklist (selectors.agreement_readiness) with a link to fix each item the user may fix."""
+def readiness_rows(user: Any, agreement: Agreement, *, amendment: Amendment | None = None) -> list[dict[str, Any]]:
+    """The readiness checklist (selectors.agreement_readiness) of the agreement, or of the version an amendment
+    proposes, with a link to fix each item the user may fix."""
     rows = []
-    for item in selectors.agreement_readiness(agreement=agreement).items:
+    for item in selectors.agreement_readiness(agreement=agreement, amendment=amendment).items:
         url, text = "", ""
         if item.fix == "edit" and permissions.can_edit_agreement(user, agreement):
             url, text = reverse("staff:agreement_edit", args=[agreement.pk]), "Change the agreement"
+        elif item.fix == "document" and amendment is not None:
+            if permissions.amendment_actions(user, amendment).get("edit"):
+                url = reverse("staff:amendment_document_create", args=[agreement.pk, amendment.pk])
+                text = "Add the signed copy to the amendment"
         elif item.fix == "document" and permissions.can_add_document(user, agreement):
             url, text = reverse("staff:document_create", args=[agreement.pk]), "Upload the signed copy"
         elif item.fix == "organisation" and item.fix_id and user.has_perm(permissions.CHANGE_ORGANISATION):
@@ -550,6 +556,7 @@ PAGES: dict[str, dict[str, Any]] = {
         "label": "Anything the approver should know",
         "button": "Submit for review",
         "done": "{ref} submitted for review",
+        "doing": "submitted",
         "lede": "An IG approver will check it. Once submitted, it cannot be approved by the last person to edit it.",
     },
     workflow.APPROVE: {
@@ -557,6 +564,7 @@ PAGES: dict[str, dict[str, Any]] = {
         "label": "Comment",
         "button": "Approve agreement",
         "done": "{ref} approved. It is now active.",
+        "doing": "approved",
         "lede": "Approving makes the agreement active. Check every detail below first.",
     },
     workflow.RETURN: {
@@ -601,9 +609,16 @@ class AgreementTransitionView(AgreementObjectMixin, View):
             hint="Kept in the agreement's history.",
         )
 
-    def render_page(self, request: HttpRequest, form: ReasonForm) -> HttpResponse:
+    def render_page(self, request: HttpRequest, form: ReasonForm, *, refused: bool = False) -> HttpResponse:
         page = PAGES[self.step]
         agreement = self.agreement
+        # Submitting and approving ask the readiness checklist (the service refuses while an item fails): the page
+        # lists the failing items, each with its link to fix it; after a refused post, as the error summary.
+        unready = (
+            [row for row in readiness_rows(request.user, agreement) if not row["item"].ok]
+            if self.step in {workflow.SUBMIT, workflow.APPROVE}
+            else []
+        )
         return render(
             request,
             "staff/agreements/transition.html",
@@ -615,8 +630,14 @@ class AgreementTransitionView(AgreementObjectMixin, View):
                 "step_name": self.step,
                 "form": form,
                 "blocked": workflow.refusal(request.user, agreement, self.step),
+                "unready": unready,
+                "refused": refused and bool(unready),
             },
         )
+
+    def _unready_messages(self) -> set[str]:
+        loaded = selectors.agreement_with_relations(Agreement.objects.all()).get(pk=self.agreement.pk)
+        return set(selectors.agreement_readiness(agreement=loaded).messages)
 
     def get(self, request: AuthenticatedHttpRequest, pk: int, step: str) -> HttpResponse:
         return self.render_page(request, self.form())
@@ -629,6 +650,9 @@ class AgreementTransitionView(AgreementObjectMixin, View):
                     actor=request.user, agreement=self.agreement, reason=form.cleaned_data["reason"]
                 )
             except ValidationError as error:
+                if self.step in {workflow.SUBMIT, workflow.APPROVE} and set(error.messages) <= self._unready_messages():
+                    # The readiness checklist refused it: listed with its links, not as bare sentences.
+                    return self.render_page(request, form, refused=True)
                 form.apply_service_error(error)
             else:
                 if isinstance(written, Amendment):
@@ -639,6 +663,60 @@ class AgreementTransitionView(AgreementObjectMixin, View):
                     return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=written.pk)
                 messages.success(request, PAGES[self.step]["done"].format(ref=self.agreement.reference))
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
+        return self.render_page(request, form)
+
+
+class SupersedeView(AgreementObjectMixin, View):
+    """Ask for an active agreement to be superseded, naming the agreement that replaces it: a request that a second
+    person approves on the amendment page (services.agreement_supersede_request)."""
+
+    def dispatch(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if request.user.is_authenticated:
+            self.agreement = permissions.agreement_or_404(request.user, kwargs["pk"])
+            if not workflow.may(request.user, workflow.SUPERSEDE):
+                return permissions.forbidden(
+                    request, workflow.refusal(request.user, self.agreement, workflow.SUPERSEDE)
+                )
+        return super(AgreementObjectMixin, self).dispatch(request, *args, **kwargs)
+
+    def render_page(self, request: HttpRequest, form: SupersedeForm) -> HttpResponse:
+        agreement = self.agreement
+        return render(
+            request,
+            "staff/agreements/supersede.html",
+            {
+                "page_title": f"Supersede {agreement.reference}",
+                "breadcrumbs": _crumbs(_agreements_crumb(), _agreement_crumb(agreement)),
+                "agreement": agreement,
+                "form": form,
+                "blocked": workflow.refusal(request.user, agreement, workflow.SUPERSEDE),
+                "open_amendment": selectors.amendment_open(agreement=agreement),
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        return self.render_page(request, SupersedeForm(agreement=self.agreement))
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int) -> HttpResponse:
+        form = SupersedeForm(request.POST, agreement=self.agreement)
+        if form.is_valid():
+            try:
+                amendment = services.agreement_supersede_request(
+                    actor=request.user,
+                    agreement=self.agreement,
+                    superseded_by=form.cleaned_data["superseded_by"],
+                    reason=form.cleaned_data["reason"],
+                )
+            except PermissionDenied as error:
+                return permissions.forbidden(request, str(error))
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Request to supersede {self.agreement.reference} sent: another approver must approve it",
+                )
+                return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=amendment.pk)
         return self.render_page(request, form)
 
 
@@ -691,7 +769,9 @@ class DocumentUploadView(AgreementObjectMixin, View):
 
 class DocumentDownloadView(AgreementObjectMixin, View):
     def get(self, request: AuthenticatedHttpRequest, pk: int, document_pk: int) -> HttpResponseBase:
-        document = get_object_or_404(self.agreement.documents, pk=document_pk)
+        document = get_object_or_404(
+            selectors.documents_of_agreement_and_amendments(agreement=self.agreement), pk=document_pk
+        )
         try:
             handle = services.document_open(actor=request.user, document=document)
         except FileNotFoundError as error:

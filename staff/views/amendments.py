@@ -18,7 +18,7 @@ from agreements import selectors, services, workflow
 from agreements.models import Agreement, Amendment
 from publishing.registers import edition_effects
 from staff import permissions
-from staff.forms.agreements import ReasonForm
+from staff.forms.agreements import DocumentForm, ReasonForm
 from staff.permissions import AuthenticatedHttpRequest, StaffMixin
 from staff.views.agreements import readiness_rows
 
@@ -89,7 +89,7 @@ class AmendmentView(StaffMixin, View):
         return super().dispatch(request, *args, **kwargs)
 
     def render_page(
-        self, request: AuthenticatedHttpRequest, forms: dict[str, ReasonForm] | None = None
+        self, request: AuthenticatedHttpRequest, forms: dict[str, ReasonForm] | None = None, *, refused: str = ""
     ) -> HttpResponse:
         agreement, amendment = self.agreement, self.amendment
         actions = permissions.amendment_actions(request.user, amendment)
@@ -107,6 +107,7 @@ class AmendmentView(StaffMixin, View):
         today = timezone.localdate()
         proposed = selectors.amendment_proposed_version(amendment=amendment)
         is_change = amendment.kind == Amendment.Kind.CHANGE
+        readiness = readiness_rows(request.user, proposed, amendment=amendment) if is_change else []
         return render(
             request,
             "staff/agreements/amendment.html",
@@ -126,7 +127,11 @@ class AmendmentView(StaffMixin, View):
                 "proposed_violations": selectors.violations_of(agreement=proposed, on=today).messages
                 if is_change
                 else [],
-                "readiness": readiness_rows(request.user, proposed) if is_change else [],
+                "readiness": readiness,
+                # A submission or approval the readiness checklist refused: its failing items, with their links.
+                "unready": [row for row in readiness if not row["item"].ok] if refused else [],
+                "refused_doing": {"submit": "submitted", "approve": "approved"}.get(refused, ""),
+                "added_documents": amendment.documents.all(),
                 "linkage_effects": selectors.linkage_effects(proposed=proposed, on=today) if is_change else [],
                 "effects": edition_effects(live=agreement, proposed=proposed, on=today) if is_change else [],
                 "step_forms": [
@@ -163,11 +168,80 @@ class AmendmentStepView(AmendmentView):
             except PermissionDenied as error:
                 return permissions.forbidden(request, str(error))
             except ValidationError as error:
+                if step in {"submit", "approve"} and self._refused_by_readiness(error):
+                    return self.render_page(request, refused=step)
                 form.apply_service_error(error)
             else:
                 messages.success(request, STEPS[step]["done"].format(ref=self.agreement.reference))
                 return redirect("staff:agreement_detail", pk=self.agreement.pk)
         return self.render_page(request, {step: form})
 
+    def _refused_by_readiness(self, error: ValidationError) -> bool:
+        if self.amendment.kind != Amendment.Kind.CHANGE:
+            return False
+        proposed = selectors.amendment_proposed_version(amendment=self.amendment)
+        unready = selectors.agreement_readiness(agreement=proposed, amendment=self.amendment).messages
+        return bool(unready) and set(error.messages) <= set(unready)
+
     def get(self, request: AuthenticatedHttpRequest, pk: int, amendment_pk: int, step: str = "") -> HttpResponse:
         return redirect("staff:amendment", pk=pk, amendment_pk=amendment_pk)
+
+
+class AmendmentDocumentUploadView(AmendmentView):
+    """Add a document (a new signed copy, an annex) to an amendment in progress: services.amendment_document_add."""
+
+    def _refusal(self, request: AuthenticatedHttpRequest) -> HttpResponse | None:
+        if not permissions.amendment_actions(request.user, self.amendment)["edit"]:
+            return permissions.forbidden(request, "You cannot add a document to this amendment now.")
+        return None
+
+    def render_form(self, request: AuthenticatedHttpRequest, form: DocumentForm) -> HttpResponse:
+        agreement = self.agreement
+        return render(
+            request,
+            "staff/agreements/document_form.html",
+            {
+                "page_title": f"Add a document to the amendment of {agreement.reference}",
+                "breadcrumbs": [
+                    ("Staff area", reverse("staff:dashboard")),
+                    ("Agreements", reverse("staff:agreement_list")),
+                    (agreement.reference, reverse("staff:agreement_detail", args=[agreement.pk])),
+                    (
+                        TITLES[self.amendment.kind].format(ref=agreement.reference),
+                        reverse("staff:amendment", args=[agreement.pk, self.amendment.pk]),
+                    ),
+                ],
+                "agreement": agreement,
+                "amendment": self.amendment,
+                "form": form,
+            },
+        )
+
+    def get(self, request: AuthenticatedHttpRequest, pk: int, amendment_pk: int) -> HttpResponse:
+        return self._refusal(request) or self.render_form(request, DocumentForm())
+
+    def post(self, request: AuthenticatedHttpRequest, pk: int, amendment_pk: int) -> HttpResponse:
+        if refused := self._refusal(request):
+            return refused
+        form = DocumentForm(request.POST, request.FILES)
+        if form.is_valid():
+            try:
+                document = services.amendment_document_add(
+                    actor=request.user,
+                    amendment=self.amendment,
+                    upload=form.cleaned_data["file"],
+                    title=form.cleaned_data["title"],
+                    kind=form.cleaned_data["kind"],
+                )
+            except PermissionDenied as error:
+                return permissions.forbidden(request, str(error))
+            except ValidationError as error:
+                form.apply_service_error(error)
+            else:
+                messages.success(
+                    request,
+                    f"Document {document.title} added to the amendment. It is attached to "
+                    f"{self.agreement.reference} when the amendment is approved.",
+                )
+                return redirect("staff:amendment", pk=self.agreement.pk, amendment_pk=self.amendment.pk)
+        return self.render_form(request, form)

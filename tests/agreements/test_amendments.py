@@ -18,6 +18,7 @@ from tests.factories import (
     ParentAgreementFactory,
     SubLicenceFactory,
     UserFactory,
+    signed,
 )
 
 pytestmark = pytest.mark.django_db
@@ -56,12 +57,14 @@ def partner(council):
 @pytest.fixture
 def sub_licence(council):
     parent = ParentAgreementFactory(end_date=dt.date(2030, 3, 31), data_level=DataLevel.PSEUDONYMISED)
-    return SubLicenceFactory(
-        reference="SL/25/3",
-        sub_licensee=council,
-        parent=parent,
-        start_date=dt.date(2025, 4, 1),
-        end_date=dt.date(2028, 3, 31),
+    return signed(
+        SubLicenceFactory(
+            reference="SL/25/3",
+            sub_licensee=council,
+            parent=parent,
+            start_date=dt.date(2025, 4, 1),
+            end_date=dt.date(2028, 3, 31),
+        )
     )
 
 
@@ -325,12 +328,13 @@ def test_terminating_an_active_agreement_needs_a_second_person(sub_licence, appr
 def test_superseding_an_active_agreement_needs_a_second_person(sub_licence, approver, other_approver) -> None:
     with pytest.raises(ValidationError, match="only be superseded when another person approves"):
         services.agreement_supersede(actor=approver, agreement=sub_licence, reason="Replaced by SL/26/1")
-    request = services.amendment_propose(
-        actor=approver, agreement=sub_licence, reason="Replaced by SL/26/1", kind=Amendment.Kind.SUPERSEDE
+    replacement = SubLicenceFactory(reference="SL/26/1", parent=sub_licence.parent)
+    request = services.agreement_supersede_request(
+        actor=approver, agreement=sub_licence, superseded_by=replacement, reason="Replaced by SL/26/1"
     )
     services.amendment_approve(actor=other_approver, amendment=request)
     sub_licence.refresh_from_db()
-    assert sub_licence.status == Agreement.Status.SUPERSEDED
+    assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.SUPERSEDED, replacement)
 
 
 def test_agreement_change_decides_between_a_live_change_and_an_amendment(sub_licence, officer) -> None:
@@ -352,7 +356,7 @@ def test_for_a_new_agreement_too_anyone_who_changed_it_since_approval_may_not_ap
     officer, approver, other_approver
 ) -> None:
     # The approver makes the substantive change, an officer edits after: the approver is no longer the last editor.
-    agreement = AgreementFactory(status=Agreement.Status.DRAFT, title="Draft")
+    agreement = signed(AgreementFactory(status=Agreement.Status.DRAFT, title="Draft"))
     services.agreement_update(actor=approver, agreement=agreement, fields={"end_date": dt.date(2029, 3, 31)})
     services.agreement_update(actor=officer, agreement=agreement, fields={"title": "Draft, tidied"})
     services.agreement_submit(actor=officer, agreement=agreement)
@@ -373,3 +377,166 @@ def test_the_amendment_steps_are_rows_of_the_workflow_table() -> None:
     }
     assert [name for name, step in steps.items() if step.four_eyes] == ["approve"]
     assert workflow.STEPS[workflow.TERMINATE].by_request_from == {Agreement.Status.ACTIVE}
+
+
+def test_the_owner_changed_live_while_an_amendment_is_open_is_not_put_back_by_approval(
+    sub_licence, officer, approver, other_approver
+) -> None:
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"end_date": dt.date(2027, 3, 31)}, reason="Shorter"
+    )
+    # The owner is a trivial field: it changes live at once, while the amendment is open.
+    services.agreement_update(
+        actor=approver, agreement=sub_licence, fields={"owner": other_approver}, reason="New owner"
+    )
+    amendment = services.amendment_update(actor=officer, amendment=amendment, fields={"title": "Council, shorter"})
+    services.amendment_submit(actor=officer, amendment=amendment)
+    amendment.refresh_from_db()
+    assert "Owner" not in services.amendment_changes(amendment=amendment)
+    services.amendment_approve(actor=approver, amendment=amendment)
+    sub_licence.refresh_from_db()
+    assert (sub_licence.owner, sub_licence.end_date, sub_licence.title) == (
+        other_approver,
+        dt.date(2027, 3, 31),
+        "Council, shorter",
+    )
+
+
+def test_posting_the_owner_as_it_now_stands_does_not_pin_it_in_the_amendment(
+    sub_licence, officer, approver, other_approver
+) -> None:
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"end_date": dt.date(2027, 3, 31)}, reason="Shorter"
+    )
+    services.agreement_update(actor=approver, agreement=sub_licence, fields={"owner": approver}, reason="Owner")
+    # The edit form posts every field: the owner as it stands now is no change of the amendment's.
+    amendment = services.amendment_update(actor=officer, amendment=amendment, fields={"owner": approver})
+    services.agreement_update(
+        actor=approver, agreement=sub_licence, fields={"owner": other_approver}, reason="Owner again"
+    )
+    services.amendment_submit(actor=officer, amendment=amendment)
+    services.amendment_approve(actor=approver, amendment=amendment)
+    sub_licence.refresh_from_db()
+    assert sub_licence.owner == other_approver
+
+
+def _pdf(name: str = "signed v2.pdf"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import TINY_PDF
+
+    return SimpleUploadedFile(name, TINY_PDF, content_type="application/pdf")
+
+
+def test_a_document_added_to_an_amendment_is_attached_only_when_it_is_approved(sub_licence, partner, approver) -> None:
+    live_documents = set(sub_licence.documents.values_list("pk", flat=True))
+    amendment = services.amendment_propose(
+        actor=partner, agreement=sub_licence, fields={"title": "Council, re-signed"}, reason="Re-signed"
+    )
+    document = services.amendment_document_add(
+        actor=partner, amendment=amendment, upload=_pdf(), title="Signed copy, version 2", kind="signed_copy"
+    )
+    assert document.agreement is None and document.amendment == amendment
+    assert set(sub_licence.documents.values_list("pk", flat=True)) == live_documents
+    assert amendment.contributors.filter(pk=partner.pk).exists()
+    services.amendment_submit(actor=partner, amendment=amendment)
+    with pytest.raises(ValidationError, match="so no document can be added to it"):
+        services.amendment_document_add(actor=partner, amendment=amendment, upload=_pdf(), title="Late", kind="annex")
+    services.amendment_approve(actor=approver, amendment=amendment)
+    document.refresh_from_db()
+    assert document.agreement == sub_licence
+    assert set(sub_licence.documents.values_list("pk", flat=True)) == live_documents | {document.pk}
+    event = AuditEvent.objects.filter(agreement=sub_licence, action=Action.AMENDMENT_APPROVED).get()
+    assert event.changes["Documents added"] == ["", "Signed copy, version 2 (signed v2.pdf)"]
+
+
+def test_a_withdrawn_amendments_document_is_never_attached(sub_licence, officer) -> None:
+    amendment = services.amendment_propose(
+        actor=officer, agreement=sub_licence, fields={"title": "Council, re-signed"}, reason="Re-signed"
+    )
+    document = services.amendment_document_add(
+        actor=officer, amendment=amendment, upload=_pdf(), title="Annex", kind="annex"
+    )
+    services.amendment_withdraw(actor=officer, amendment=amendment)
+    document.refresh_from_db()
+    assert document.agreement is None
+    assert not sub_licence.documents.filter(pk=document.pk).exists()
+
+
+def test_the_proposed_versions_signed_copy_may_come_from_the_amendment(officer, approver) -> None:
+    # An approved agreement recorded without a signed copy: its amendment is ready only once one is added.
+    unsigned = AgreementFactory(reference="DSA-UNSIGNED")
+    amendment = services.amendment_propose(
+        actor=officer, agreement=unsigned, fields={"title": "Renamed"}, reason="Rename"
+    )
+    with pytest.raises(ValidationError, match="No signed copy is uploaded"):
+        services.amendment_submit(actor=officer, amendment=amendment)
+    services.amendment_document_add(
+        actor=officer, amendment=amendment, upload=_pdf(), title="Signed copy", kind="signed_copy"
+    )
+    services.amendment_submit(actor=officer, amendment=amendment)
+    assert not unsigned.documents.exists()
+    services.amendment_approve(actor=approver, amendment=amendment)
+    assert unsigned.documents.get().title == "Signed copy"
+
+
+def test_superseding_is_a_request_naming_the_replacement_that_a_second_person_approves(
+    officer, approver, other_approver
+) -> None:
+    old = AgreementFactory(reference="DSA-OLD")
+    new = AgreementFactory(reference="DSA-NEW")
+    draft = AgreementFactory(reference="DSA-DRAFT", status=Agreement.Status.DRAFT)
+    processor_contract = AgreementFactory(reference="PC-1", kind=Agreement.Kind.PROCESSOR_CONTRACT)
+    assert list(selectors.supersede_candidates(agreement=old)) == [new]
+    for wrong in [old, draft, processor_contract]:
+        with pytest.raises(ValidationError) as raised:
+            services.agreement_supersede_request(actor=officer, agreement=old, superseded_by=wrong, reason="Replaced")
+        assert raised.value.message_dict["superseded_by"] == [
+            f"{wrong.reference} cannot replace DSA-OLD: the replacing agreement must be another data sharing "
+            "agreement that is approved or active"
+        ]
+    with pytest.raises(ValidationError, match="Choose the agreement that replaces this one"):
+        services.agreement_supersede_request(actor=officer, agreement=old, superseded_by=None, reason="Replaced")
+    with pytest.raises(ValidationError, match="Enter why this agreement is being superseded"):
+        services.agreement_supersede_request(actor=officer, agreement=old, superseded_by=new, reason=" ")
+
+    request = services.agreement_supersede_request(
+        actor=officer, agreement=old, superseded_by=new, reason="Replaced by the 2026 agreement"
+    )
+    old.refresh_from_db()
+    assert (request.kind, request.status, old.status, old.superseded_by) == (
+        Amendment.Kind.SUPERSEDE,
+        Status.SUBMITTED,
+        Agreement.Status.ACTIVE,
+        None,
+    )
+    with pytest.raises(PermissionDenied, match="Only an IG approver can approve this amendment"):
+        services.amendment_approve(actor=officer, amendment=request)
+    services.amendment_approve(actor=approver, amendment=request, reason="Checked")
+    old.refresh_from_db()
+    assert (old.status, old.superseded_by) == (Agreement.Status.SUPERSEDED, new)
+    event = AuditEvent.objects.get(agreement=old, action=Action.SUPERSEDED)
+    assert event.actor == approver
+    assert event.changes == {"Status": ["Active", "Superseded"], "Superseded by": ["", str(new)]}
+    assert "proposed by officer: Replaced by the 2026 agreement" in event.reason
+
+
+def test_an_approver_cannot_approve_their_own_request_to_supersede(approver, other_approver) -> None:
+    old, new = AgreementFactory(), AgreementFactory()
+    request = services.agreement_supersede_request(actor=approver, agreement=old, superseded_by=new, reason="New")
+    with pytest.raises(ValidationError, match="because you proposed it"):
+        services.amendment_approve(actor=approver, amendment=request)
+    # The replacement ended meanwhile: approval checks it again.
+    Agreement.objects.filter(pk=new.pk).update(status=Agreement.Status.TERMINATED)
+    with pytest.raises(ValidationError, match="must be another data sharing agreement that is approved or active"):
+        services.amendment_approve(actor=other_approver, amendment=request)
+    old.refresh_from_db()
+    assert (old.status, old.superseded_by) == (Agreement.Status.ACTIVE, None)
+
+
+def test_a_partner_cannot_ask_for_supersession(sub_licence, partner) -> None:
+    replacement = SubLicenceFactory(parent=sub_licence.parent)
+    with pytest.raises(PermissionDenied):
+        services.agreement_supersede_request(
+            actor=partner, agreement=sub_licence, superseded_by=replacement, reason="New"
+        )

@@ -12,7 +12,7 @@ from django.urls import reverse
 from agreements import selectors, services
 from agreements.models import Agreement, Dataset, Linkage, Organisation, Party, PermittedPurpose
 from audit.models import AuditEvent
-from tests.factories import AgreementFactory, DatasetFactory, OrganisationFactory, PartyFactory, UserFactory
+from tests.factories import AgreementFactory, DatasetFactory, OrganisationFactory, PartyFactory, UserFactory, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -224,6 +224,7 @@ def test_approval_refuses_a_sub_licence_that_breaks_the_chain_or_assurance(offic
             "common_law_basis": Agreement.CommonLaw.NOT_CONFIDENTIAL,
         },
     )
+    signed(sub_licence)
     expected = [
         "The parent agreement DARS-NIC-1 does not permit sub-licensing",
         "The sub-licence shares Identifiable data, which is more identifiable than the Pseudonymised data its "

@@ -17,6 +17,7 @@ from tests.factories import (
     ParentAgreementFactory,
     PurposeFactory,
     UserFactory,
+    signed,
 )
 
 pytestmark = pytest.mark.django_db
@@ -292,7 +293,7 @@ def test_an_ended_agreement_cannot_be_changed(officer) -> None:
 
 def test_draft_to_review_to_active_with_history(officer, approver) -> None:
     # Under a parent that permits sub-licensing: the chain rules are tested in test_rules.py.
-    agreement = _sub_licence(officer, parent=ParentAgreementFactory())
+    agreement = signed(_sub_licence(officer, parent=ParentAgreementFactory()))
     services.agreement_submit(actor=officer, agreement=agreement)
     services.agreement_approve(actor=approver, agreement=agreement, reason="IG board 3 November")
     agreement.refresh_from_db()
@@ -308,7 +309,7 @@ def test_draft_to_review_to_active_with_history(officer, approver) -> None:
 
 
 def test_four_eyes_the_last_editor_cannot_approve(officer, approver) -> None:
-    agreement = _sub_licence(approver, parent=ParentAgreementFactory())
+    agreement = signed(_sub_licence(approver, parent=ParentAgreementFactory()))
     services.agreement_submit(actor=approver, agreement=agreement)
     with pytest.raises(ValidationError) as error:
         services.agreement_approve(actor=approver, agreement=agreement)
@@ -327,7 +328,7 @@ def test_only_an_agreement_in_review_can_be_approved(officer, approver) -> None:
 
 
 def test_return_to_draft_needs_a_reason(officer, approver) -> None:
-    agreement = _sub_licence(officer, parent=ParentAgreementFactory())
+    agreement = signed(_sub_licence(officer, parent=ParentAgreementFactory()))
     services.agreement_submit(actor=officer, agreement=agreement)
     with pytest.raises(ValidationError):
         services.agreement_return(actor=approver, agreement=agreement, reason="")
@@ -414,11 +415,32 @@ def test_submit_is_refused_while_the_readiness_checklist_fails(officer) -> None:
     agreement = _sub_licence(officer)
     with pytest.raises(ValidationError) as error:
         services.agreement_submit(actor=officer, agreement=agreement)
+    # Every failing item of the checklist, each in plain English: the chain rule and the missing signed copy alike.
     assert error.value.messages == [
-        "The sub-licence has no parent agreement: record the NHS England agreement (DARS-NIC-…) whose data it re-shares"
+        "The sub-licence has no parent agreement: record the NHS England agreement (DARS-NIC-…) whose data it "
+        "re-shares",
+        "No signed copy is uploaded: an agreement is reviewed and approved only with its signed copy (PDF)",
     ]
     agreement.refresh_from_db()
     assert agreement.status == Status.DRAFT
+    signed(agreement)
+    with pytest.raises(ValidationError) as error:
+        services.agreement_submit(actor=officer, agreement=agreement)
+    assert len(error.value.messages) == 1
+
+
+def test_an_agreement_that_has_already_ended_cannot_be_submitted_nor_approved(officer, approver) -> None:
+    agreement = signed(
+        AgreementFactory(status=Status.DRAFT, start_date=dt.date(2020, 4, 1), end_date=dt.date(2021, 3, 31))
+    )
+    with pytest.raises(ValidationError, match="It ended on 31 March 2021: an agreement that has already ended"):
+        services.agreement_submit(actor=officer, agreement=agreement)
+    # In review from before it ended (written directly): approval asks the same checklist.
+    Agreement.objects.filter(pk=agreement.pk).update(status=Status.IN_REVIEW)
+    with pytest.raises(ValidationError, match="already ended cannot be submitted or approved"):
+        services.agreement_approve(actor=approver, agreement=agreement)
+    agreement.refresh_from_db()
+    assert agreement.status == Status.IN_REVIEW
 
 
 # --- Invariants at the write, whoever calls (an import, the shell, a future API) -----------------------------
@@ -489,3 +511,31 @@ def test_a_partner_contact_cannot_change_parties_owner_or_parent(officer, approv
     services.agreement_update(actor=partner, agreement=agreement, fields={"title": "Changed by the council"})
     with pytest.raises(PermissionDenied):
         services.agreement_update(actor=partner, agreement=AgreementFactory(), fields={"title": "Not ours"})
+
+
+def test_a_partner_contacts_form_may_post_ig_only_fields_as_they_stand(officer, approver) -> None:
+    council = OrganisationFactory()
+    partner = UserFactory(username="council-ig")
+    services.partner_contact_grant(actor=officer, user=partner, organisation=council)
+    parent = ParentAgreementFactory()
+    agreement = AgreementFactory(status=Status.DRAFT, title="Before", owner=approver, parent=parent)
+    agreement.parties.create(organisation=council, role=Party.Role.RECIPIENT)
+    # Every IG-only field posted unchanged, beside the title the partner does change: accepted.
+    services.agreement_update(
+        actor=partner,
+        agreement=agreement,
+        fields={"title": "Changed by the council", "owner": approver, "parent": parent, "is_public": True},
+        parties=[(council, Party.Role.RECIPIENT)],
+    )
+    agreement.refresh_from_db()
+    assert (agreement.title, agreement.owner, agreement.parent) == ("Changed by the council", approver, parent)
+    # Only the IG-only field that changes is refused, by name.
+    with pytest.raises(ValidationError) as raised:
+        services.agreement_update(
+            actor=partner, agreement=agreement, fields={"title": "Again", "owner": approver, "is_public": False}
+        )
+    assert raised.value.message_dict == {
+        "is_public": ["Only the IG team can change this. Ask them if it needs to change."]
+    }
+    agreement.refresh_from_db()
+    assert (agreement.title, agreement.is_public) == ("Changed by the council", True)

@@ -12,7 +12,7 @@ from agreements import roles, services, workflow
 from agreements.models import Agreement
 from audit.models import AuditEvent
 from staff.permissions import agreement_actions
-from tests.factories import AgreementFactory, UserFactory
+from tests.factories import AgreementFactory, UserFactory, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -26,7 +26,8 @@ SERVICES = {
 }
 # Who holds each step's permission, from agreements.roles: the table is read against the real role groups.
 ROLE_STEPS = {
-    roles.IG_OFFICER: {workflow.SUBMIT},
+    # Superseding is only ever a request an approver decides: whoever may submit may ask for it.
+    roles.IG_OFFICER: {workflow.SUBMIT, workflow.SUPERSEDE},
     roles.IG_APPROVER: {workflow.SUBMIT, workflow.RETURN, workflow.APPROVE, workflow.TERMINATE, workflow.SUPERSEDE},
     roles.AUDITOR: set(),
     "partner": set(),
@@ -43,7 +44,7 @@ def _user(role: str) -> Any:
 def test_every_status_step_and_role(role: str, status: str, step_name: str) -> None:
     step = workflow.STEPS[step_name]
     actor = _user(role)
-    agreement = AgreementFactory(status=status)
+    agreement = signed(AgreementFactory(status=status))
     offered = step_name in ROLE_STEPS[role] and status in step.sources
     # From an approved agreement, ending it is a request a second person approves (tests/agreements/
     # test_amendments.py): the page offers it, the step itself is not taken.
@@ -70,7 +71,7 @@ def test_every_status_step_and_role(role: str, status: str, step_name: str) -> N
 
 def test_four_eyes_the_last_editor_cannot_approve_but_another_approver_can() -> None:
     first, second = UserFactory(role=roles.IG_APPROVER), UserFactory(role=roles.IG_APPROVER)
-    agreement = AgreementFactory(status=Status.DRAFT)
+    agreement = signed(AgreementFactory(status=Status.DRAFT))
     services.agreement_update(actor=first, agreement=agreement, fields={"title": "Changed by the first approver"})
     agreement = services.agreement_submit(actor=first, agreement=agreement)
     assert workflow.refusal(first, agreement, workflow.APPROVE).startswith("You cannot approve this agreement")

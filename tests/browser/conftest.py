@@ -121,3 +121,17 @@ def sign_in(page: Any) -> Any:
         page.wait_for_load_state()
 
     return _sign_in
+
+
+def upload_signed_copy(page: Any) -> None:
+    """From an agreement's page: follow its readiness checklist's link, and upload a (tiny, genuine) signed PDF, as
+    submitting and approving require."""
+    from tests.factories import TINY_PDF
+
+    page.get_by_role("link", name="Upload the signed copy").click()
+    page.get_by_label("Title").fill("Signed copy")
+    page.get_by_label("Upload a PDF").set_input_files(
+        files=[{"name": "signed.pdf", "mimeType": "application/pdf", "buffer": TINY_PDF}]
+    )
+    page.get_by_role("button", name="Upload document").click()
+    page.locator(".nhsuk-notification-banner").get_by_text("Document Signed copy added").wait_for()

@@ -6,7 +6,7 @@ from django.utils import timezone
 from agreements import roles, rules, services
 from agreements.models import Agreement
 from tests.browser.conftest import assert_accessible
-from tests.factories import ParentAgreementFactory, UserFactory
+from tests.factories import ParentAgreementFactory, UserFactory, signed
 from tests.publishing.factories import partner, seed_sub_licence, sub_licence_register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -16,8 +16,11 @@ def test_a_partners_amendment_reaches_the_register_only_once_another_person_appr
     lcc = partner(
         name="Leicester City Council", ods_code="509", dspt_assessment_year=rules.dspt_year(timezone.localdate())
     )
-    sub_licence = seed_sub_licence(
-        sub_licensee=lcc, start_date=timezone.localdate().replace(day=1), parent=ParentAgreementFactory()
+    # Approved with its signed copy, as the readiness checklist requires of it and of its amendments.
+    sub_licence = signed(
+        seed_sub_licence(
+            sub_licensee=lcc, start_date=timezone.localdate().replace(day=1), parent=ParentAgreementFactory()
+        )
     )
     sub_licence_register()
     contact = UserFactory(username="council-contact")

@@ -8,7 +8,7 @@ import pytest
 import demo.agreements as demo
 from agreements import roles
 from agreements.models import Linkage
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, upload_signed_copy
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,6 +63,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     page.get_by_role("button", name="Save agreement").click()
     assert "DPA-LCC-2026-001" in page.locator("main").inner_text()
     assert_accessible(page)
+    upload_signed_copy(page)
     page.get_by_role("link", name="Submit for review").click()
     page.get_by_role("button", name="Submit for review").click()
     assert_accessible(page)

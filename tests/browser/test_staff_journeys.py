@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from agreements import roles
 from agreements.models import Agreement, Organisation
 from demo.agreements import DEMO_PASSWORD, load_demo
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, upload_signed_copy
 from tests.factories import AgreementFactory, OrganisationFactory, PartyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,6 +96,9 @@ def test_officer_creates_and_submits_then_approver_approves(page: Any, sign_in: 
     expect(banner).to_contain_text(re.compile(r"Sub-licence SL/\d\d/1 created"))
     assert_accessible(page)
     sub_licence = Agreement.objects.get(kind=Agreement.Kind.SUB_LICENCE)
+    # Submitting needs the signed copy: the checklist links to its upload.
+    upload_signed_copy(page)
+    assert_accessible(page)
 
     page.get_by_role("link", name="Submit for review").click()
     assert_accessible(page)

@@ -23,27 +23,22 @@ def seven_rows(settings):
 
 
 def test_chunks_render_in_a_local_process_pool_and_publish_the_in_memory_bytes(
-    settings, seven_rows, monkeypatch, tmp_path: Path, django_capture_on_commit_callbacks
+    settings, seven_rows, django_capture_on_commit_callbacks
 ) -> None:
+    import json
+
     settings.PUBLISH_LOCAL_PROCESSES = 2
-    real = pdf.render_spec
-    seen = tmp_path / "pids"
-
-    def recording(spec, **options):
-        with seen.open("a") as handle:
-            handle.write(f"{os.getpid()}\n")
-        return real(spec, **options)
-
-    # Forked children see the patched module; the footer is rendered by the parent, at assembly.
-    monkeypatch.setattr(pdf, "render_spec", recording)
     with django_capture_on_commit_callbacks(execute=True):
         edition = publish()
     assert edition.status == Edition.Status.PUBLISHED, edition.error
-    # The front matter and four chunks of two rows, each in a child process.
-    pids = seen.read_text().split()
-    pieces = [pid for pid in pids if pid != str(os.getpid())]
-    assert len(pieces) == 5 and len(set(pieces)) >= 2 and pids.count(str(os.getpid())) == 1
-    assert edition.parts_done == edition.parts_total == 5 + 3 + 1
+    # Each piece's marker says which process rendered it: the front matter and four chunks of two rows in two pool
+    # processes (started by a fork server, not this process); the furniture (two small renders: the running header
+    # and footer, then the page numbers) here, as a pool would cost more than it saves.
+    markers = [json.loads(path.read_text()) for path in (Path(settings.MEDIA_ROOT) / pipeline.PIECES).rglob("*.done")]
+    by = [marker["by"].rsplit(":", 1)[1] for marker in markers]
+    pieces = [pid for pid in by if pid != str(os.getpid())]
+    assert len(markers) == 7 and len(pieces) == 5 and len(set(pieces)) == 2 and by.count(str(os.getpid())) == 2
+    assert edition.parts_done == edition.parts_total == 5 + 3 + 1 + 2
 
     expected = render.render_edition(services.edition_content(edition), chunk_rows=2)
     for stored in edition.files.all():
@@ -105,3 +100,34 @@ def test_the_text_formats_stream_the_same_bytes_as_whole_documents() -> None:
     html = io.BytesIO()
     render.write_html_fragment(edition, html)
     assert html.getvalue().decode().count("<tr ") == 1203
+
+
+def test_the_daily_prune_keeps_the_current_edition_s_pieces_and_deletes_the_rest_once_old(settings, seven_rows) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    settings.PUBLISH_LOCAL_PROCESSES = 1
+    publish()
+    partner = seven_rows[4].parties.get().organisation
+    partner.name = "Renamed Partner NHS Trust"
+    partner.save()
+    current = publish()
+    folder = Path(settings.MEDIA_ROOT) / pipeline.PIECES
+
+    def keys() -> set[str]:
+        return {path.name.split(".")[0] for path in folder.rglob("*.done")}
+
+    before = keys()
+    content = services.edition_content(current)
+    wanted = set(pipeline.prepare(content, chunk_rows=2))
+    wanted |= set(pipeline.prepare_furniture(content, sorted(wanted)))
+    # The first edition's chunk with the old name is used by no current edition: the only one to go.
+    assert len(before - wanted) == 1
+    # Too recent: nothing is deleted (a render may be using it).
+    assert services.pieces_prune() == 0 and keys() == before
+    assert services.pieces_prune(now=timezone.now() + dt.timedelta(days=8)) == 1
+    assert keys() == wanted
+    assert not [path for path in folder.rglob("*") if path.is_file() and path.name.split(".")[0] not in wanted]
+    # The next edition still publishes, re-using every piece kept.
+    assert publish().status == Edition.Status.PUBLISHED

@@ -266,3 +266,41 @@ def test_periods_follow_the_financial_year() -> None:
     assert period_of(dt.date(2026, 3, 31), "quarterly") == ("2025-26-Q4", "2025/26 Q4")
     assert period_of(dt.date(2025, 4, 1), "quarterly") == ("2025-26-Q1", "2025/26 Q1")
     assert period_of(dt.date(2025, 4, 1), "annually") == ("2025-26", "2025/26")
+
+
+def test_a_scheduled_edition_that_leaves_rows_out_emails_them_with_why(
+    approver, settings, django_capture_on_commit_callbacks
+) -> None:
+    from agreements.models import Organisation
+    from tests.publishing.factories import partner
+
+    settings.IG_TEAM_EMAILS = ["ig-team@example.nhs.uk"]
+    lapsing = partner(name="Lapsing Partner", ods_code="LP1")
+    seed_sub_licence()
+    sub_licence(reference="SL/25/2", sub_licensee=lapsing)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(on=dt.date(2025, 7, 1), trigger=Edition.Trigger.SCHEDULED)
+    assert mail.outbox == []  # the first edition leaves nothing out
+    Organisation.objects.filter(pk=lapsing.pk).update(dspt_status=Organisation.DsptStatus.NOT_MET)
+    with django_capture_on_commit_callbacks(execute=True):
+        second = services.edition_publish(register=sub_licence_register(), on=SEED_DAY)
+    assert second.status == Edition.Status.PUBLISHED and second.trigger == Edition.Trigger.SCHEDULED
+    [message] = mail.outbox
+    assert set(message.to) == {"approver@example.nhs.uk", "ig-team@example.nhs.uk"}
+    assert message.subject == "Sub Licence Release Register: the 2025/26 Q3 edition left out 1 entry"
+    reason = second.metadata["removal_notes"]["SL/25/2"]
+    assert f"- SL/25/2: {reason}" in message.body
+    assert f"/staff/registers/sub-licences/editions/{second.pk}/" in message.body
+
+
+def test_an_edition_an_approver_confirmed_sends_no_email_about_the_rows_it_left_out(
+    approver, settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.IG_TEAM_EMAILS = ["ig-team@example.nhs.uk"]
+    seed_sub_licence()
+    dropped = sub_licence(reference="SL/25/2")
+    publish(on=dt.date(2025, 7, 1))
+    Agreement.objects.filter(pk=dropped.pk).update(status=Agreement.Status.TERMINATED)
+    with django_capture_on_commit_callbacks(execute=True):
+        publish(trigger=Edition.Trigger.STAFF)
+    assert mail.outbox == []

@@ -153,7 +153,8 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
     # The pieces rendered before the kill were kept, not rendered again.
     after = _pieces()
     assert {path: after[path] for path in done_before} == done_before
-    assert len(after) == ROWS // CHUNK_ROWS + 1
+    # The front matter and the chunks, then the furniture: the running header and footer, and the page numbers.
+    assert len(after) == ROWS // CHUNK_ROWS + 1 + 2
 
     data = edition.files.get(format="pdf").file.read()
     assert pdf_structure.check(data).problems == []

@@ -15,7 +15,14 @@ from django.urls import reverse
 from agreements import roles, services
 from agreements.models import Agreement, Organisation, Party
 from audit.models import AuditEvent
-from tests.factories import AgreementFactory, OrganisationFactory, PartyFactory, SubLicenceFactory, UserFactory
+from tests.factories import (
+    AgreementFactory,
+    OrganisationFactory,
+    PartyFactory,
+    SubLicenceFactory,
+    UserFactory,
+    signed,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -355,7 +362,7 @@ def test_partner_edits_details_but_not_parties(officer: Any) -> None:
 
 
 def test_submit_approve_and_history(officer: Any, officer_client: Client, approver: Any) -> None:
-    agreement = SubLicenceFactory(status=Agreement.Status.DRAFT, last_edited_by=officer)
+    agreement = signed(SubLicenceFactory(status=Agreement.Status.DRAFT, last_edited_by=officer))
     officer_client.post(reverse("staff:agreement_submit", args=[agreement.pk]), {"reason": ""})
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.IN_REVIEW
@@ -424,7 +431,7 @@ def test_return_to_draft_needs_what_to_change(approver: Any) -> None:
 
 
 def test_double_submitted_transition_explains_instead_of_failing(officer_client: Client) -> None:
-    agreement = AgreementFactory(status=Agreement.Status.DRAFT)
+    agreement = signed(AgreementFactory(status=Agreement.Status.DRAFT))
     url = reverse("staff:agreement_submit", args=[agreement.pk])
     officer_client.post(url, {"reason": ""})
     response = officer_client.post(url, {"reason": ""})

@@ -16,7 +16,7 @@ from django.utils import timezone
 from agreements import roles, services
 from agreements.models import Agreement, Amendment, DataLevel
 from publishing.registers import register_kind
-from tests.factories import OrganisationFactory, ParentAgreementFactory, SubLicenceFactory, UserFactory
+from tests.factories import OrganisationFactory, ParentAgreementFactory, SubLicenceFactory, UserFactory, signed
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +88,12 @@ def _errors(response: Any) -> str:
     return match.group(0) if match else ""
 
 
+def _error_summary(response: Any) -> str:
+    body = response.content.decode()
+    assert response.status_code == 200 and 'class="nhsuk-error-summary"' in body
+    return body.split('class="nhsuk-error-summary"', 1)[1].split("</ul>", 1)[0]
+
+
 def _rows() -> list[dict[str, str]]:
     return register_kind("sub-licences").snapshot(on=timezone.localdate()).rows
 
@@ -100,8 +106,10 @@ def council() -> Any:
 @pytest.fixture
 def sub_licence(council: Any) -> Agreement:
     parent = ParentAgreementFactory(reference="DARS-NIC-000001", end_date=dt.date(2030, 3, 31))
-    return SubLicenceFactory(
-        reference="SL/25/3", sub_licensee=council, parent=parent, end_date=dt.date(2028, 3, 31), title="Council"
+    return signed(
+        SubLicenceFactory(
+            reference="SL/25/3", sub_licensee=council, parent=parent, end_date=dt.date(2028, 3, 31), title="Council"
+        )
     )
 
 
@@ -247,10 +255,19 @@ def test_the_agreement_page_shows_the_readiness_checklist_and_submit_is_refused_
     assert "The sub-licence has no parent agreement" in page
     assert "Leicester City Council has no ICO registration number on record" in page
     assert reverse("staff:organisation_edit", args=[council.pk]) in page
-    assert "No signed copy is uploaded yet" in page and reverse("staff:document_create", args=[draft.pk]) in page
+    assert "No signed copy is uploaded" in page and reverse("staff:document_create", args=[draft.pk]) in page
     response = client.post(reverse("staff:agreement_submit", args=[draft.pk]), {"reason": ""})
-    errors = _errors(response)
-    assert "The sub-licence has no parent agreement" in errors and "no ICO registration number" in errors
+    # Refused by the service, with every failing item in the error summary, each linked to where it is fixed.
+    summary = _error_summary(response)
+    assert f"{draft.reference} cannot be submitted until every item of its readiness checklist is done" in summary
+    assert "The sub-licence has no parent agreement" in summary and "no ICO registration number" in summary
+    assert "No signed copy is uploaded" in summary
+    for url in [
+        reverse("staff:agreement_edit", args=[draft.pk]),
+        reverse("staff:organisation_edit", args=[council.pk]),
+        reverse("staff:document_create", args=[draft.pk]),
+    ]:
+        assert f'href="{url}"' in summary
     draft.refresh_from_db()
     assert draft.status == Agreement.Status.DRAFT
 
@@ -264,3 +281,106 @@ def test_the_sub_licence_form_offers_only_valid_parents_and_preselects_the_only_
     assert re.search(rf"<option value=\"{only.pk}\" selected>DARS-NIC-000777", page)
     for refused in ("DARS-NIC-000778", "DARS-NIC-000779", "DARS-NIC-000780"):
         assert refused not in page
+
+
+def test_supersede_from_the_agreement_page_then_a_second_person_approves(
+    users: dict[str, Any], sub_licence: Agreement
+) -> None:
+    replacement = SubLicenceFactory(reference="SL/26/1", parent=sub_licence.parent, title="Council, 2026")
+    draft = SubLicenceFactory(reference="SL/26/2", parent=sub_licence.parent, status=Agreement.Status.DRAFT)
+    officer, approver = _client(users["officer"]), _client(users["approver"])
+    detail = reverse("staff:agreement_detail", args=[sub_licence.pk])
+    url = reverse("staff:agreement_supersede", args=[sub_licence.pk])
+    assert f'href="{url}"' in officer.get(detail).content.decode()
+    assert f'href="{url}"' not in _client(users["partner"]).get(detail).content.decode()
+    assert _client(users["partner"]).get(url).status_code == 403
+    form = officer.get(url).content.decode()
+    # Only valid replacements are offered: approved, of the same kind, not itself.
+    choices = form.split("<select", 1)[1].split("</select>", 1)[0]
+    assert "SL/26/1: Council, 2026" in choices and f'value="{replacement.pk}"' in choices
+    assert f'value="{draft.pk}"' not in choices and f'value="{sub_licence.pk}"' not in choices
+    assert f'value="{sub_licence.parent.pk}"' not in choices
+    response = officer.post(url, {"superseded_by": "", "reason": ""})
+    errors = _errors(response)
+    assert "Choose the agreement that replaces this one" in errors
+    assert "Enter why this agreement is being superseded" in errors
+    response = officer.post(url, {"superseded_by": replacement.pk, "reason": "Re-signed for 2026"}, follow=True)
+    assert "Request to supersede SL/25/3 sent: another approver must approve it" in response.content.decode()
+    amendment = Amendment.objects.get()
+    sub_licence.refresh_from_db()
+    assert (sub_licence.status, amendment.superseded_by) == (Agreement.Status.ACTIVE, replacement)
+    # The officer cannot approve it; an approver who did not propose it does.
+    step = reverse("staff:amendment_approve", args=[sub_licence.pk, amendment.pk])
+    assert officer.post(step, {}).status_code == 403
+    page = approver.get(reverse("staff:amendment", args=[sub_licence.pk, amendment.pk])).content.decode()
+    assert "Request to supersede SL/25/3" in page and "Replaced by" in page and "SL/26/1" in page
+    approver.post(step, {"approve-reason": ""})
+    sub_licence.refresh_from_db()
+    assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.SUPERSEDED, replacement)
+    page = approver.get(detail).content.decode()
+    assert "Superseded by" in page and reverse("staff:agreement_detail", args=[replacement.pk]) in page
+    assert "Supersedes" in approver.get(reverse("staff:agreement_detail", args=[replacement.pk])).content.decode()
+
+
+def test_the_author_of_a_request_to_supersede_cannot_approve_it(users: dict[str, Any], sub_licence: Agreement) -> None:
+    replacement = SubLicenceFactory(reference="SL/26/1", parent=sub_licence.parent)
+    approver = _client(users["approver"])
+    approver.post(
+        reverse("staff:agreement_supersede", args=[sub_licence.pk]),
+        {"superseded_by": replacement.pk, "reason": "Re-signed"},
+    )
+    amendment = Amendment.objects.get()
+    response = approver.post(reverse("staff:amendment_approve", args=[sub_licence.pk, amendment.pk]), {})
+    assert "because you proposed it" in _errors(response)
+    sub_licence.refresh_from_db()
+    assert (sub_licence.status, sub_licence.superseded_by) == (Agreement.Status.ACTIVE, None)
+
+
+def test_a_partner_adds_a_document_to_its_amendment_and_it_is_attached_on_approval(
+    users: dict[str, Any], sub_licence: Agreement
+) -> None:
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.factories import TINY_PDF
+
+    partner = _client(users["partner"])
+    _propose(partner, sub_licence, title="Council, re-signed", reason="Re-signed in 2026")
+    amendment = Amendment.objects.get()
+    review = reverse("staff:amendment", args=[sub_licence.pk, amendment.pk])
+    upload_url = reverse("staff:amendment_document_create", args=[sub_licence.pk, amendment.pk])
+    assert f'href="{upload_url}"' in partner.get(review).content.decode()
+    response = partner.post(upload_url, {"title": "Signed copy, 2026", "kind": "signed_copy", "file": ""})
+    assert "Select a PDF file to upload" in _errors(response)
+    upload = SimpleUploadedFile("signed-2026.pdf", TINY_PDF, content_type="application/pdf")
+    response = partner.post(upload_url, {"title": "Signed copy, 2026", "kind": "signed_copy", "file": upload})
+    assert response.status_code == 302
+    document = amendment.documents.get()
+    assert not sub_licence.documents.filter(pk=document.pk).exists()
+    # The review lists it as added, and whoever may see the agreement may download it.
+    page = _client(users["approver"]).get(review).content.decode()
+    assert "Added:" in page and "Signed copy, 2026" in page
+    download = reverse("staff:document_download", args=[sub_licence.pk, document.pk])
+    assert _client(users["approver"]).get(download).status_code == 200
+    partner.post(reverse("staff:amendment_submit", args=[sub_licence.pk, amendment.pk]), {"submit-reason": ""})
+    # Submitted: no more documents can be added to it.
+    assert partner.get(upload_url).status_code == 403
+    _client(users["approver"]).post(
+        reverse("staff:amendment_approve", args=[sub_licence.pk, amendment.pk]), {"approve-reason": ""}
+    )
+    assert sub_licence.documents.filter(pk=document.pk).exists()
+
+
+def test_an_amendment_submit_refused_by_the_checklist_lists_it_with_links(users: dict[str, Any]) -> None:
+    # Recorded as approved without its signed copy (an existing register): the amendment must bring one.
+    unsigned = SubLicenceFactory(reference="SL/25/9", parent=ParentAgreementFactory())
+    officer = _client(users["officer"])
+    amendment = services.amendment_propose(
+        actor=users["officer"], agreement=unsigned, fields={"title": "Renamed"}, reason="Clearer"
+    )
+    response = officer.post(reverse("staff:amendment_submit", args=[unsigned.pk, amendment.pk]), {"submit-reason": ""})
+    summary = _error_summary(response)
+    assert "This amendment cannot be submitted until every item of its readiness checklist is done" in summary
+    assert "No signed copy is uploaded" in summary
+    assert f'href="{reverse("staff:amendment_document_create", args=[unsigned.pk, amendment.pk])}"' in summary
+    amendment.refresh_from_db()
+    assert amendment.status == Amendment.Status.DRAFT

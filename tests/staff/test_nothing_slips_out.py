@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
@@ -16,7 +17,7 @@ from agreements.models import Agreement
 from publishing import services as publishing_services
 from publishing.models import Edition
 from publishing.registers import register_kind
-from tests.factories import ParentAgreementFactory, SubLicenceFactory, UserFactory
+from tests.factories import TINY_PDF, ParentAgreementFactory, SubLicenceFactory, UserFactory, signed
 from tests.publishing.factories import sub_licence_register
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def _publish_now() -> Edition:
 def test_the_register_page_lists_future_dropped_and_amended_rows_with_their_reasons(approver: Any) -> None:
     today = timezone.localdate()
     parent = ParentAgreementFactory(reference="DARS-NIC-000009", end_date=today + dt.timedelta(days=400))
-    staying = SubLicenceFactory(reference="SL/25/1", parent=parent, end_date=today + dt.timedelta(days=300))
+    staying = signed(SubLicenceFactory(reference="SL/25/1", parent=parent, end_date=today + dt.timedelta(days=300)))
     leaving = SubLicenceFactory(reference="SL/25/3", parent=parent, end_date=today + dt.timedelta(days=300))
     SubLicenceFactory(reference="SL/26/1", parent=parent, start_date=dt.date(2027, 1, 1))
     _publish_now()
@@ -81,6 +82,11 @@ def test_the_dashboard_flags_what_needs_attention(approver: Any) -> None:
     broken = SubLicenceFactory(reference="SL/25/8", data_level="identifiable")
     officer = UserFactory(username="officer", role=roles.IG_OFFICER)
     amendment = services.amendment_propose(actor=officer, agreement=unsigned, fields={"title": "New"}, reason="Rename")
+    # The amendment brings the signed copy; the live agreement has none until the amendment is approved.
+    upload = SimpleUploadedFile("signed.pdf", TINY_PDF, content_type="application/pdf")
+    services.amendment_document_add(
+        actor=officer, amendment=amendment, upload=upload, title="Signed copy", kind="signed_copy"
+    )
     services.amendment_submit(actor=officer, amendment=amendment)
     page = _client(approver).get(reverse("staff:dashboard")).content.decode()
     assert reverse("staff:amendment", args=[unsigned.pk, amendment.pk]) in page
