@@ -5,6 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from axes.models import AccessAttempt
 from axes.utils import reset as axes_reset
@@ -17,15 +20,15 @@ from django.core.mail import send_mail
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
-from django_otp import devices_for_user
+from django_otp import device_classes, devices_for_user
 from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.models import Invitation
 from accounts.second_factor import RECOVERY_CODE_COUNT, RECOVERY_DEVICE_NAME
-from agreements.models import Organisation
+from agreements.models import Organisation, OrganisationGroupObjectPermission, OrganisationUserObjectPermission
 from agreements.roles import roles_sync
-from agreements.selectors import organisations_for_partner
+from agreements.selectors import PARTNER_PERMISSION, organisations_for_partner
 from agreements.services import partner_contact_grant, partner_contact_revoke
 from audit.services import Action, audit_record
 
@@ -125,6 +128,67 @@ def user_role(user: User) -> tuple[str, list[Organisation]]:
             return name, []
     organisations = list(organisations_for_partner(user=user))
     return (Role.PARTNER_CONTACT.value, organisations) if organisations else ("", [])
+
+
+@dataclass(frozen=True)
+class UserSummary:
+    """One line of the Users page."""
+
+    user: User
+    role: str
+    second_factor: bool
+    locked_out: bool
+
+
+def user_summaries(users: Iterable[User]) -> list[UserSummary]:
+    """What the Users page shows of each person (user_role, has_second_factor, user_locked_out), in a constant
+    number of queries however many people there are. Superusers, of whom there are few, are asked one by one."""
+    users = list(users)
+    ids = [user.pk for user in users]
+    groups: dict[int, set[str]] = defaultdict(set)
+    for user_id, name in User.groups.through.objects.filter(user_id__in=ids).values_list("user_id", "group__name"):
+        groups[user_id].add(name)
+    # A partner contact holds the object permission on each organisation, directly or through a group (as
+    # organisations_for_partner reads it).
+    app_label, codename = PARTNER_PERMISSION.split(".")
+    permission = {"permission__codename": codename, "permission__content_type__app_label": app_label}
+    organisation_ids: dict[int, set[int]] = defaultdict(set)
+    for user_id, organisation_id in OrganisationUserObjectPermission.objects.filter(
+        user_id__in=ids, **permission
+    ).values_list("user_id", "content_object_id"):
+        organisation_ids[user_id].add(organisation_id)
+    for user_id, organisation_id in OrganisationGroupObjectPermission.objects.filter(
+        group__user__in=ids, **permission
+    ).values_list("group__user", "content_object_id"):
+        organisation_ids[user_id].add(organisation_id)
+    organisations = Organisation.objects.in_bulk(set().union(*organisation_ids.values()))
+    devices: set[int] = set()
+    for model in device_classes():
+        if not issubclass(model, StaticDevice):  # recovery codes alone are not a second factor (has_second_factor)
+            devices |= set(model.objects.filter(user_id__in=ids, confirmed=True).values_list("user_id", flat=True))
+    locked = set(
+        AccessAttempt.objects.filter(
+            username__in=[user.get_username() for user in users], failures_since_start__gte=settings.AXES_FAILURE_LIMIT
+        ).values_list("username", flat=True)
+    )
+    summaries = []
+    for user in users:
+        if user.is_superuser:
+            role, theirs = user_role(user)
+        else:
+            staff = [name for name in reversed(STAFF_ROLE_GROUPS) if name in groups[user.pk]]
+            theirs = sorted((organisations[pk] for pk in organisation_ids[user.pk]), key=lambda o: (o.name, o.pk))
+            role = staff[0] if staff else Role.PARTNER_CONTACT.value if theirs else ""
+            theirs = [] if staff else theirs
+        summaries.append(
+            UserSummary(
+                user=user,
+                role=role_label(role, theirs),
+                second_factor=user.pk in devices,
+                locked_out=user.get_username() in locked,
+            )
+        )
+    return summaries
 
 
 def role_label(role: str, organisations: list[Organisation]) -> str:

@@ -8,6 +8,11 @@
 Nothing here queries or writes: selectors load the records (with their relations prefetched), services and
 selectors decide what to do with the results. Every result carries a plain message that can be shown to the IG
 team as it is. None of these messages is for the public: see PUBLIC_DROP_REASONS.
+
+The chain and assurance rules are each written once, as a condition (a Django Q: CHAIN_CONDITIONS,
+assurance_conditions). The functions below answer them for a record in memory (agreements.conditions.holds), which
+is what an amendment's unsaved proposed version needs; selectors hand the same conditions to the database
+(sub_licence_breaks) to pick, out of thousands, the sub-licences that break one, without loading them all.
 """
 
 from __future__ import annotations
@@ -15,7 +20,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import reduce
 
+from django.db.models import Exists, F, OuterRef, Q
+
+from agreements.conditions import across, holds
 from agreements.dates import format_date
 from agreements.models import Agreement, DataLevel, Dataset, Linkage, Organisation, Party, PermittedPurpose
 
@@ -52,12 +61,6 @@ def dspt_years_accepted(on: dt.date) -> tuple[str, ...]:
     return (current,)
 
 
-def _dspt_valid_until(year: str) -> dt.date:
-    """The last day a status for the assessment year counts: the end of the next year's grace period."""
-    start = int(year[:4])
-    return dt.date(start + 2, *DSPT_GRACE_ENDS)
-
-
 # The organisation's fields the assurance rules read (selectors load only these when judging many partners).
 ASSURANCE_FIELDS = (
     "name",
@@ -68,11 +71,30 @@ ASSURANCE_FIELDS = (
 )
 
 
+def assurance_conditions(on: dt.date) -> dict[str, Q]:
+    """Each assurance rule, as the condition on an organisation that breaks it on the day."""
+    assured = Q(dspt_status__in=sorted(ASSURED_DSPT))
+    return {
+        "dspt_not_met": ~assured,
+        "dspt_no_year": assured & Q(dspt_assessment_year=""),
+        "dspt_out_of_date": assured
+        & ~Q(dspt_assessment_year="")
+        & ~Q(dspt_assessment_year__in=dspt_years_accepted(on)),
+        "ico_missing": Q(ico_registration_number=""),
+        "ico_expired": ~Q(ico_registration_number="") & Q(ico_registration_expires__lt=on),
+    }
+
+
+def assurance_fails(on: dt.date) -> Q:
+    """An organisation whose assurance breaks any rule on the day (for Organisation querysets)."""
+    return reduce(Q.__or__, assurance_conditions(on).values())
+
+
 def partner_assurance_violations(organisation: Organisation, *, on: dt.date) -> list[Violation]:
     name = organisation.name
+    broken = {code for code, condition in assurance_conditions(on).items() if holds(condition, organisation)}
     violations = []
-    accepted = dspt_years_accepted(on)
-    if organisation.dspt_status not in ASSURED_DSPT:
+    if "dspt_not_met" in broken:
         status = organisation.get_dspt_status_display()
         for_year = f" for {organisation.dspt_assessment_year}" if organisation.dspt_assessment_year else ""
         violations.append(
@@ -81,19 +103,19 @@ def partner_assurance_violations(organisation: Organisation, *, on: dt.date) -> 
                 f"{name}'s DSPT status{for_year} is {status}: it must be Standards Met or Standards Exceeded",
             )
         )
-    elif not organisation.dspt_assessment_year:
+    if "dspt_no_year" in broken:
         violations.append(Violation("dspt_no_year", f"{name}'s DSPT status has no assessment year on record"))
-    elif organisation.dspt_assessment_year not in accepted:
+    if "dspt_out_of_date" in broken:
         violations.append(
             Violation(
                 "dspt_out_of_date",
                 f"{name}'s DSPT status on record is for {organisation.dspt_assessment_year}: "
-                f"a {accepted[0]} assessment of Standards Met or Standards Exceeded is needed",
+                f"a {dspt_year(on)} assessment of Standards Met or Standards Exceeded is needed",
             )
         )
-    if not organisation.ico_registration_number:
+    if "ico_missing" in broken:
         violations.append(Violation("ico_missing", f"{name} has no ICO registration number on record"))
-    elif organisation.ico_registration_expires and organisation.ico_registration_expires < on:
+    if "ico_expired" in broken:
         violations.append(
             Violation(
                 "ico_expired",
@@ -104,24 +126,75 @@ def partner_assurance_violations(organisation: Organisation, *, on: dt.date) -> 
     return violations
 
 
+def _assurance_turning_points(organisation: Organisation, on: dt.date) -> list[dt.date]:
+    """The days from `on` on which the organisation's assurance can change with nothing recorded: a new DSPT
+    year (1 April), the end of its grace period (the day after 30 June), the day after its ICO registration
+    expires. Within three years every DSPT status on record has lapsed."""
+    days = {on}
+    for year in range(on.year, on.year + 3):
+        days |= {dt.date(year, 4, 1), dt.date(year, *DSPT_GRACE_ENDS) + dt.timedelta(days=1)}
+    if organisation.ico_registration_expires:
+        days.add(organisation.ico_registration_expires + dt.timedelta(days=1))
+    return sorted(day for day in days if day >= on)
+
+
 def assurance_lapses_on(organisation: Organisation, *, on: dt.date) -> dt.date | None:
     """The first day the organisation's assurance fails: `on` itself if it fails already, None if nothing on
-    record makes it lapse (a DSPT status always lapses eventually; an ICO registration with no expiry does not)."""
-    if partner_assurance_violations(organisation, on=on):
-        return on
-    dates = [_dspt_valid_until(organisation.dspt_assessment_year) + dt.timedelta(days=1)]
-    if organisation.ico_registration_expires:
-        dates.append(organisation.ico_registration_expires + dt.timedelta(days=1))
-    return min(dates)
+    record makes it lapse. Found by asking the rules themselves on each day it could change."""
+    for day in _assurance_turning_points(organisation, on):
+        if partner_assurance_violations(organisation, on=day):
+            return day
+    return None
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The sub-licence chain
 
 
-def _covers(parent: Agreement, on_start: dt.date, on_end: dt.date | None) -> list[Violation]:
+def _levels_less_identifiable(level: str) -> list[str]:
+    return list(DataLevel.values)[DataLevel.rank(level) + 1 :]
+
+
+# Each chain rule, as the condition on a sub-licence that breaks it. With no parent only "no_parent" holds: the
+# others need a parent to compare with.
+CHAIN_CONDITIONS: dict[str, Q] = {
+    "no_parent": Q(parent__isnull=True),
+    "parent_not_active": Q(parent__isnull=False) & ~Q(parent__status=Agreement.Status.ACTIVE),
+    "parent_forbids": Q(parent__permits_sub_licensing=False),
+    "starts_before_parent": Q(start_date__lt=F("parent__start_date")),
+    "ends_after_parent": Q(parent__end_date__isnull=False)
+    & (Q(end_date__isnull=True) | Q(end_date__gt=F("parent__end_date"))),
+    # Pseudonymised data under a parent that allows only anonymised data, and so on (DataLevel's order).
+    "more_identifiable": reduce(
+        Q.__or__,
+        (
+            Q(data_level=level, parent__data_level__in=_levels_less_identifiable(level))
+            for level in list(DataLevel.values)[:-1]
+        ),
+    ),
+}
+
+
+def _datasets_not_covered() -> Q:
+    """The one chain rule about sets, so not a CHAIN_CONDITIONS entry (agreements.conditions reads one record):
+    a dataset of the sub-licence that its parent does not list. sub_licence_chain_violations says the same of
+    the datasets in memory; tests/agreements/test_conditions.py checks that the two agree."""
+    through = Agreement.datasets.through
+    held_by_parent = through.objects.filter(
+        agreement_id=OuterRef("agreement__parent_id"), dataset_id=OuterRef("dataset_id")
+    )
+    uncovered = through.objects.filter(agreement__parent__isnull=False).filter(~Exists(held_by_parent))
+    return Q(pk__in=uncovered.values("agreement_id"))
+
+
+def _chain(code: str, sub_licence: Agreement) -> bool:
+    return holds(CHAIN_CONDITIONS[code], sub_licence)
+
+
+def _covers(sub_licence: Agreement, parent: Agreement) -> list[Violation]:
     violations = []
-    if on_start < parent.start_date:
+    on_start, on_end = sub_licence.start_date, sub_licence.end_date
+    if _chain("starts_before_parent", sub_licence):
         violations.append(
             Violation(
                 "starts_before_parent",
@@ -129,7 +202,7 @@ def _covers(parent: Agreement, on_start: dt.date, on_end: dt.date | None) -> lis
                 f"on {format_date(parent.start_date)}",
             )
         )
-    if parent.end_date and on_end is None:
+    if _chain("ends_after_parent", sub_licence) and on_end is None:
         violations.append(
             Violation(
                 "ends_after_parent",
@@ -137,7 +210,7 @@ def _covers(parent: Agreement, on_start: dt.date, on_end: dt.date | None) -> lis
                 f"{format_date(parent.end_date)}",
             )
         )
-    elif parent.end_date and on_end and on_end > parent.end_date:
+    elif _chain("ends_after_parent", sub_licence):
         violations.append(
             Violation(
                 "ends_after_parent",
@@ -163,19 +236,19 @@ def sub_licence_chain_violations(
             )
         ]
     violations = []
-    if parent.status != Agreement.Status.ACTIVE:
+    if _chain("parent_not_active", sub_licence):
         violations.append(
             Violation(
                 "parent_not_active",
                 f"The parent agreement {parent.reference} is {parent.get_status_display().lower()}: it must be active",
             )
         )
-    if not parent.permits_sub_licensing:
+    if _chain("parent_forbids", sub_licence):
         violations.append(
             Violation("parent_forbids", f"The parent agreement {parent.reference} does not permit sub-licensing")
         )
-    violations += _covers(parent, sub_licence.start_date, sub_licence.end_date)
-    if DataLevel.rank(sub_licence.data_level) < DataLevel.rank(parent.data_level):
+    violations += _covers(sub_licence, parent)
+    if _chain("more_identifiable", sub_licence):
         violations.append(
             Violation(
                 "more_identifiable",
@@ -205,6 +278,25 @@ def sub_licence_assurance_violations(sub_licence: Agreement, *, on: dt.date) -> 
     if not partners:
         return [Violation("no_partner", "The sub-licence names no sub-licensee")]
     return [violation for partner in partners for violation in partner_assurance_violations(partner, on=on)]
+
+
+def chain_breaks() -> Q:
+    """A sub-licence that breaks any chain rule (for Agreement querysets)."""
+    return reduce(Q.__or__, CHAIN_CONDITIONS.values()) | _datasets_not_covered()
+
+
+def assurance_breaks(on: dt.date) -> Q:
+    """A sub-licence that names no sub-licensee, or one whose assurance breaks a rule on the day."""
+    # Each set found once (not row by row): the database matches the sub-licences against it.
+    sub_licensees = Party.objects.filter(role=Role.SUB_LICENSEE)
+    failing = sub_licensees.filter(across("organisation", assurance_fails(on)))
+    return ~Q(pk__in=sub_licensees.values("agreement_id")) | Q(pk__in=failing.values("agreement_id"))
+
+
+def sub_licence_breaks(on: dt.date) -> Q:
+    """A sub-licence that breaks a chain or assurance rule on the day: what the Sub Licence Release Register
+    leaves out. The same conditions as sub_licence_chain_violations and sub_licence_assurance_violations."""
+    return chain_breaks() | assurance_breaks(on)
 
 
 # What the public may be told about a sub-licence that dropped out of the register. These say which rule, never

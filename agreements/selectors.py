@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models.functions import Length, Substr
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
@@ -84,21 +85,32 @@ def agreements_review_overdue(*, today: dt.date | None = None) -> QuerySet[Agree
     return Agreement.objects.filter(status=Agreement.Status.ACTIVE, review_date__lt=today).order_by("review_date")
 
 
-def _sub_licences_in_force(on: dt.date) -> QuerySet[Agreement]:
-    """Active, public sub-licences in their dates, with what the chain and assurance rules read."""
+def _sub_licences_live(on: dt.date) -> QuerySet[Agreement]:
+    """Active, public sub-licences in their dates on the day."""
     return (
         Agreement.objects.filter(kind=Agreement.Kind.SUB_LICENCE, status=Agreement.Status.ACTIVE, is_public=True)
         .filter(start_date__lte=on)
         .filter(Q(end_date__isnull=True) | Q(end_date__gte=on))
-        .select_related("parent")
-        .prefetch_related(
-            Prefetch("parties", queryset=Party.objects.select_related("organisation")),
-            "datasets",
-            "parent__datasets",
-            # Read by the register's public entries (publishing.registers.public_entry).
-            "purposes",
-        )
     )
+
+
+def _with_rule_relations(queryset: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    """What the chain and assurance rules read in Python, prefetched."""
+    return queryset.select_related("parent").prefetch_related(
+        Prefetch("parties", queryset=Party.objects.select_related("organisation")), "datasets", "parent__datasets"
+    )
+
+
+def sub_licences_failing(*, on: dt.date | None = None) -> QuerySet[Agreement]:
+    """Active, public sub-licences that break a chain or assurance rule on the day (today unless given), selected
+    by the database from the rules' own conditions (rules.sub_licence_breaks) in one query, whatever the number of
+    sub-licences. In the order of their references (SL/25/2 before SL/25/10, as sub_licence_sort_key)."""
+    on = on or timezone.localdate()
+    return _sub_licences_live(on).filter(rules.sub_licence_breaks(on)).order_by(*REFERENCE_ORDER)
+
+
+# The order of sub_licence_sort_key in SQL, for references like SL/25/2: the year, then the shorter number first.
+REFERENCE_ORDER = (Substr("reference", 1, 6), Length("reference"), "reference")
 
 
 @dataclass(frozen=True)
@@ -151,32 +163,43 @@ class DroppedSubLicence:
     messages: list[str]
 
 
-def sub_licences_dropped(*, on: dt.date | None = None) -> list[DroppedSubLicence]:
-    """Active, public sub-licences that sub_licences_publishable leaves out on the day, and why."""
+def _dropped(agreement: Agreement, on: dt.date) -> DroppedSubLicence | None:
+    violations = _violations(agreement, on)
+    if not violations:
+        return None
+    rule = "chain" if violations.chain else "assurance"
+    return DroppedSubLicence(
+        agreement=agreement,
+        reference=agreement.reference,
+        rule=rule,
+        public_reason=rules.PUBLIC_DROP_REASONS[rule],
+        messages=violations.messages,
+    )
+
+
+def sub_licences_dropped(
+    *, on: dt.date | None = None, among: QuerySet[Agreement] | None = None
+) -> list[DroppedSubLicence]:
+    """Active, public sub-licences that sub_licences_publishable leaves out on the day, and why (of those `among`,
+    when given: slice it to show the first few). The database picks them (sub_licences_failing); the rules say
+    why, for those only."""
     on = on or timezone.localdate()
-    dropped = []
-    for agreement in _sub_licences_in_force(on):
-        violations = _violations(agreement, on)
-        if violations:
-            rule = "chain" if violations.chain else "assurance"
-            dropped.append(
-                DroppedSubLicence(
-                    agreement=agreement,
-                    reference=agreement.reference,
-                    rule=rule,
-                    public_reason=rules.PUBLIC_DROP_REASONS[rule],
-                    messages=violations.messages,
-                )
-            )
-    return sorted(dropped, key=lambda d: d.agreement.sub_licence_sort_key)
+    failing = among if among is not None else sub_licences_failing(on=on)
+    dropped = (_dropped(agreement, on) for agreement in _with_rule_relations(failing))
+    return sorted((d for d in dropped if d is not None), key=lambda d: d.agreement.sub_licence_sort_key)
 
 
 def sub_licences_publishable(*, on: dt.date | None = None) -> QuerySet[Agreement]:
     """The rows of the Sub Licence Release Register: sub-licences that are active and public on the day, whose
-    chain to the parent agreement holds and whose partner's assurance is current (see agreements.rules)."""
+    chain to the parent agreement holds and whose partner's assurance is current (see agreements.rules). One query
+    picks them, however many there are; their parties and purposes are prefetched."""
     on = on or timezone.localdate()
-    dropped = [d.agreement.pk for d in sub_licences_dropped(on=on)]
-    return _sub_licences_in_force(on).exclude(pk__in=dropped)
+    failing = sub_licences_failing(on=on).order_by().values("pk")
+    return (
+        _sub_licences_live(on)
+        .exclude(pk__in=failing)
+        .prefetch_related(Prefetch("parties", queryset=Party.objects.select_related("organisation")), "purposes")
+    )
 
 
 # The kinds of agreement the Information Sharing Register ("Organisations we share data with") lists.
@@ -224,37 +247,48 @@ def _with_rule_inputs(linkages: QuerySet[Linkage]) -> QuerySet[Linkage]:
 
 def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None) -> list[rules.Checklist]:
     """The checklist of each linkage on the day (today unless given), in a constant number of queries whatever the
-    number of linkages or agreements: the agreements that could meet a requirement (rules.may_sign) are found from
-    one read of the parties, then loaded once for all the linkages. Purposes and datasets are read from the
+    number of linkages or agreements: only an agreement with a party on every side of a requirement can meet it
+    (rules.may_sign), so the agreements are looked for through each requirement's side with the fewest (the ICB's
+    side is party to thousands), then loaded once for all the linkages. Purposes and datasets are read from the
     linkages' prefetched relations when present (see linkage_states)."""
     on = on or timezone.localdate()
     linkages = list(linkages)
     organisations = {
         org_id for linkage in linkages for org_id in (linkage.icb_id, linkage.provider_id, linkage.processor_id)
     }
-    parties_of: dict[int, tuple[str, set[int]]] = {}
+    # Queried from the organisations' side, kinds checked here: asked with the agreement's kind too, SQLite looks
+    # every agreement of those kinds up against every organisation in the list.
+    parties = Party.objects.filter(organisation_id__in=organisations).order_by()
+    counts = dict(parties.values("organisation_id").annotate(n=Count("pk")).values_list("organisation_id", "n"))
+    chosen: dict[tuple[int, str], set[int]] = {}
+    for linkage in linkages:
+        for requirement in rules.LINKAGE_AGREEMENTS:
+            sides = rules.side_organisations(requirement, linkage)
+            chosen[linkage.pk, requirement.code] = min(sides, key=lambda side: sum(counts.get(o, 0) for o in side))
     agreements_of: dict[int, set[int]] = {}
-    for agreement_id, kind, organisation_id in (
-        Party.objects.filter(agreement__kind__in=LINKAGE_AGREEMENT_KINDS, organisation_id__in=organisations)
-        .order_by()
-        .values_list("agreement_id", "agreement__kind", "organisation_id")
+    kinds: dict[int, str] = {}
+    for agreement_id, kind, organisation_id in parties.filter(
+        organisation_id__in=set().union(*chosen.values())
+    ).values_list("agreement_id", "agreement__kind", "organisation_id"):
+        if kind in LINKAGE_AGREEMENT_KINDS:
+            agreements_of.setdefault(organisation_id, set()).add(agreement_id)
+            kinds[agreement_id] = kind
+    parties_of: dict[int, set[int]] = {}
+    for agreement_id, organisation_id in parties.filter(agreement_id__in=kinds).values_list(
+        "agreement_id", "organisation_id"
     ):
-        parties_of.setdefault(agreement_id, (kind, set()))[1].add(organisation_id)
-        agreements_of.setdefault(organisation_id, set()).add(agreement_id)
+        parties_of.setdefault(agreement_id, set()).add(organisation_id)
     wanted: dict[int, set[int]] = {}
     for linkage in linkages:
         wanted[linkage.pk] = set()
         for requirement in rules.LINKAGE_AGREEMENTS:
-            # Only agreements with a party on each side can qualify: look through the smallest side's.
-            sides = rules.side_organisations(requirement, linkage)
-            smallest = min(
-                (set().union(*(agreements_of.get(org_id, set()) for org_id in side)) for side in sides), key=len
-            )
+            side = chosen[linkage.pk, requirement.code]
             wanted[linkage.pk] |= {
                 agreement_id
-                for agreement_id in smallest
-                if parties_of[agreement_id][0] == requirement.kind
-                and rules.may_sign(requirement, linkage, parties_of[agreement_id][1])
+                for org_id in side
+                for agreement_id in agreements_of.get(org_id, ())
+                if kinds[agreement_id] == requirement.kind
+                and rules.may_sign(requirement, linkage, parties_of[agreement_id])
             }
     all_wanted = set().union(*wanted.values()) if wanted else set()
     agreements = {
@@ -350,39 +384,59 @@ class PartnerAssurance:
         return bool(self.violations)
 
 
-def partners_assurance_attention(*, within_days: int = 60, on: dt.date | None = None) -> list[PartnerAssurance]:
+_LIVE_SUB_LICENCE = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
+
+
+def partners_needing_assurance(*, within_days: int = 60, on: dt.date | None = None) -> QuerySet[Organisation]:
     """Sub-licensees of live sub-licences (draft, in review or active) whose assurance is missing, or lapses
-    within the days given. Two queries: the partners, judged by the rules, then the sub-licences of those that
-    need attention only."""
+    within the days given, in one query: those whose assurance fails today or on the last of those days (the
+    rules' conditions, asked of the database). Assurance that holds on both days holds between them: each DSPT
+    year and ICO registration counts over one unbroken stretch of days."""
     on = on or timezone.localdate()
-    live = [Agreement.Status.DRAFT, Agreement.Status.IN_REVIEW, Agreement.Status.ACTIVE]
-    parties = Party.objects.filter(
-        role=Party.Role.SUB_LICENSEE, agreement__kind=Agreement.Kind.SUB_LICENCE, agreement__status__in=live
-    )
     horizon = on + dt.timedelta(days=within_days)
-    attention: dict[int, tuple[Organisation, dt.date]] = {}
+    parties = Party.objects.filter(
+        role=Party.Role.SUB_LICENSEE,
+        agreement__kind=Agreement.Kind.SUB_LICENCE,
+        agreement__status__in=_LIVE_SUB_LICENCE,
+    )
+    return Organisation.objects.filter(pk__in=parties.values("organisation_id")).filter(
+        rules.assurance_fails(on) | rules.assurance_fails(horizon)
+    )
+
+
+def partners_assurance_attention(
+    *, within_days: int = 60, on: dt.date | None = None, first: int | None = None
+) -> list[PartnerAssurance]:
+    """partners_needing_assurance, each with the day it lapses (rules.assurance_lapses_on), what fails and its
+    live sub-licences, soonest first (only the first few when `first` is given). Two queries."""
+    on = on or timezone.localdate()
+    horizon = on + dt.timedelta(days=within_days)
     # What the rules read, and what the dashboard and the reminders show of a partner.
     shown = (*rules.ASSURANCE_FIELDS, "ods_code", "updated_at")
-    partners = Organisation.objects.filter(pk__in=parties.values("organisation_id")).only(*shown)
-    for organisation in partners.order_by():
+    attention = []
+    for organisation in partners_needing_assurance(within_days=within_days, on=on).only(*shown).order_by():
         lapses_on = rules.assurance_lapses_on(organisation, on=on)
         if lapses_on and lapses_on <= horizon:
-            attention[organisation.pk] = (organisation, lapses_on)
+            attention.append((organisation, lapses_on))
+    attention = sorted(attention, key=lambda item: (item[1], item[0].name))[:first]
     sub_licences: dict[int, list[Agreement]] = {}
-    for party in parties.filter(organisation_id__in=attention).select_related("agreement").order_by():
-        sub_licences.setdefault(party.organisation_id, []).append(party.agreement)
-    return sorted(
-        (
-            PartnerAssurance(
-                organisation=organisation,
-                lapses_on=lapses_on,
-                violations=rules.partner_assurance_violations(organisation, on=on),
-                sub_licences=sorted(sub_licences.get(organisation.pk, []), key=lambda a: a.sub_licence_sort_key),
-            )
-            for organisation, lapses_on in attention.values()
-        ),
-        key=lambda p: (p.lapses_on, p.organisation.name),
-    )
+    # Found from the partners' side, then narrowed here: asked with the agreement's kind and status too, SQLite
+    # looks every sub-licence up against every partner in the list.
+    chosen = [organisation.pk for organisation, _ in attention]
+    for party in Party.objects.filter(organisation_id__in=chosen, role=Party.Role.SUB_LICENSEE).select_related(
+        "agreement"
+    ):
+        if party.agreement.kind == Agreement.Kind.SUB_LICENCE and party.agreement.status in _LIVE_SUB_LICENCE:
+            sub_licences.setdefault(party.organisation_id, []).append(party.agreement)
+    return [
+        PartnerAssurance(
+            organisation=organisation,
+            lapses_on=lapses_on,
+            violations=rules.partner_assurance_violations(organisation, on=on),
+            sub_licences=sorted(sub_licences.get(organisation.pk, []), key=lambda a: a.sub_licence_sort_key),
+        )
+        for organisation, lapses_on in attention
+    ]
 
 
 # ---------------------------------------------------------------------------------------------------------

@@ -6,13 +6,17 @@ Every staff form uses it through NHSFormMixin. https://service-manual.nhs.uk/des
 from __future__ import annotations
 
 import datetime as dt
+import html
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.boundfield import BoundField
-from django.forms.renderers import TemplatesSetting
+from django.forms.renderers import BaseRenderer, TemplatesSetting
+from django.forms.utils import flatatt
+from django.utils.html import format_html
+from django.utils.safestring import SafeString, mark_safe
 
 
 def whole_number(text: Any, *, maximum: int) -> int | None:
@@ -163,6 +167,33 @@ class NHSBoundField(BoundField):
         if self.describedby and not isinstance(widget, NHSDateInput | forms.RadioSelect | forms.CheckboxSelectMultiple):
             attrs["aria-describedby"] = self.describedby
         return attrs
+
+
+class LongSelect(forms.Select):
+    """A select of hundreds or thousands of options (every organisation), written out here rather than through
+    Django's template for each option, which costs about half a millisecond an option. The same markup."""
+
+    def render(
+        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
+    ) -> SafeString:
+        choices = list(self.choices)
+        if self.allow_multiple_selected or any(isinstance(label, list | tuple) for _, label in choices):
+            return super().render(name, value, attrs, renderer)  # groups and multiple choices: Django's own
+        wanted = set(self.format_value(value))
+        options, chosen = [], False
+        for option_value, label in choices:
+            # As ChoiceWidget.optgroups: the first option with the value is the selected one.
+            selected = not chosen and str(option_value) in wanted
+            chosen = chosen or selected
+            # html.escape, not Django's escape: the same text, without a lazy-string check per call.
+            value_text, label_text = html.escape(str(option_value)), html.escape(str(label))
+            options.append(f'<option value="{value_text}"{" selected" if selected else ""}>{label_text}</option>')
+        return format_html(
+            '<select name="{}"{}>{}</select>',
+            name,
+            flatatt(self.build_attrs(self.attrs, attrs)),
+            mark_safe("".join(options)),
+        )
 
 
 class NHSRenderer(TemplatesSetting):

@@ -29,7 +29,7 @@ from agreements.models import (
     Purpose,
     normalise_ods_code,
 )
-from nhsuk.forms import NHSDateField, NHSFormMixin, tidy_blank_choice, whole_number
+from nhsuk.forms import LongSelect, NHSDateField, NHSFormMixin, tidy_blank_choice, whole_number
 
 
 class CreationKeyMixin(forms.Form):
@@ -176,6 +176,11 @@ class OrganisationSearchForm(NHSFormMixin, forms.Form):
     }
 
     q = forms.CharField(label="Search by name or ODS code", required=False, max_length=200)
+    assurance_attention = forms.BooleanField(
+        label="Partner assurance missing or lapsing soon",
+        help_text="Sub-licensees whose DSPT status or ICO registration needs updating",
+        required=False,
+    )
     sort = forms.ChoiceField(
         label="Sort by", choices=[(value, label) for value, (label, _) in SORTS.items()], required=False
     )
@@ -496,13 +501,20 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
         label="Level of data", choices=[("", "All levels"), *DataLevel.choices], required=False
     )
     organisation = forms.ModelChoiceField(
-        label="Organisation", queryset=Organisation.objects.none(), required=False, empty_label="All organisations"
+        label="Organisation",
+        queryset=Organisation.objects.none(),
+        required=False,
+        empty_label="All organisations",
+        widget=LongSelect,
     )
     owner = _PersonChoiceField(
-        label="Owner", queryset=get_user_model().objects.none(), required=False, empty_label="Anyone"
+        label="Owner", queryset=get_user_model().objects.none(), required=False, empty_label="Anyone", widget=LongSelect
     )
     ending_soon = forms.BooleanField(label="Ending in the next 90 days", required=False)
     review_overdue = forms.BooleanField(label="Review overdue", required=False)
+    failing_rules = forms.BooleanField(
+        label="Rules failing today", help_text="Sub-licences the next edition leaves out", required=False
+    )
     sort = forms.ChoiceField(
         label="Sort by", choices=[(value, label) for value, (label, _) in SORTS.items()], required=False
     )
@@ -511,8 +523,13 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
         """`visible`: the agreements this person may see; the choices name only their organisations and owners."""
         super().__init__(*args, **kwargs)
         fields = cast(dict[str, forms.ModelChoiceField], self.fields)
+        # Only what the choice shows (str(organisation)): there can be thousands.
         fields["organisation"].queryset = (
-            Organisation.objects.filter(parties__agreement__in=visible.values("pk")).distinct().order_by("name")
+            Organisation.objects.filter(
+                pk__in=Party.objects.filter(agreement__in=visible.values("pk")).values("organisation_id")
+            )
+            .only("name", "ods_code")
+            .order_by("name")
         )
         fields["owner"].queryset = (
             get_user_model().objects.filter(owned_agreements__in=visible.values("pk")).distinct().order_by("username")

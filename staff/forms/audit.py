@@ -10,7 +10,7 @@ from django.db.models import Q, QuerySet
 
 from agreements.models import Agreement, Organisation
 from audit.models import AuditEvent
-from nhsuk.forms import NHSDateField, NHSFormMixin
+from nhsuk.forms import LongSelect, NHSDateField, NHSFormMixin
 
 
 class AuditFilterForm(NHSFormMixin, forms.Form):
@@ -30,6 +30,7 @@ class AuditEventFilter(django_filters.FilterSet):
         queryset=Organisation.objects.order_by("name"),
         method="filter_organisation",
         empty_label="Any organisation",
+        widget=LongSelect,
     )
     record = django_filters.CharFilter(
         label="Record", method="filter_record", max_length=300, help_text="A reference such as SL/25/1, or a name."

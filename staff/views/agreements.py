@@ -85,13 +85,12 @@ def _paginate(request: HttpRequest, queryset: Any) -> tuple[Any, str]:
 # Dashboard
 
 
-def _visible_dropped(user: Any, visible: QuerySet[Agreement], today: dt.date) -> list[Any]:
+def _visible_failing(user: Any, visible: QuerySet[Agreement], today: dt.date) -> QuerySet[Agreement]:
     """Sub-licences the next edition would leave out today, of those this person may see."""
-    dropped = selectors.sub_licences_dropped(on=today)
+    failing = selectors.sub_licences_failing(on=today)
     if permissions.sees_everything(user):
-        return dropped
-    mine = set(visible.values_list("pk", flat=True))
-    return [item for item in dropped if item.agreement.pk in mine]
+        return failing
+    return failing.filter(pk__in=visible.values("pk"))
 
 
 class DashboardView(StaffMixin, View):
@@ -108,6 +107,8 @@ class DashboardView(StaffMixin, View):
             pk__in=visible.values("pk")
         )
         overdue = selectors.agreements_review_overdue(today=today).filter(pk__in=visible.values("pk"))
+        # One run of the rules' query gives both the first rows and how many there are.
+        failing_ids = list(_visible_failing(user, visible, today).values_list("pk", flat=True))
         context = {
             "page_title": "Dashboard",
             "breadcrumbs": [("Home", reverse("publishing:home"))],
@@ -129,7 +130,10 @@ class DashboardView(StaffMixin, View):
             "no_signed_copy": _with_parties(
                 selectors.agreements_without_signed_copy().filter(pk__in=visible.values("pk"))[:DASHBOARD_ROWS]
             ),
-            "failing_rules": _visible_dropped(user, visible, today),
+            "failing_rules": selectors.sub_licences_dropped(
+                on=today, among=Agreement.objects.filter(pk__in=failing_ids[:DASHBOARD_ROWS])
+            ),
+            "failing_count": len(failing_ids),
             "my_changes": selectors.audit_events_by_actor(user=user)[:10],
             "ending_days": ENDING_SOON_DAYS,
             "today": today,
@@ -158,6 +162,10 @@ class OrganisationListView(StaffMixin, View):
             query = form.cleaned_data["q"].strip()
         if query:
             organisations = organisations.filter(Q(name__icontains=query) | Q(ods_code__iexact=query.upper()))
+        attention = form.is_bound and form.is_valid() and form.cleaned_data["assurance_attention"]
+        if attention:
+            needing = selectors.partners_needing_assurance(within_days=linkage_views.ASSURANCE_DAYS)
+            organisations = organisations.filter(pk__in=needing.values("pk"))
         page, querystring = _paginate(request, organisations.order_by(*form.order_by()))
         return render(
             request,
@@ -169,6 +177,8 @@ class OrganisationListView(StaffMixin, View):
                 "page": page,
                 "querystring": querystring,
                 "query": query,
+                "attention": attention,
+                "assurance_days": linkage_views.ASSURANCE_DAYS,
                 "can_add": request.user.has_perm(permissions.ADD_ORGANISATION),
             },
         )
@@ -302,6 +312,8 @@ class AgreementListView(StaffMixin, View):
             agreements = agreements.filter(owner=filters["owner"])
         if filters.get("review_overdue"):
             agreements = agreements.filter(pk__in=selectors.agreements_review_overdue().values("pk"))
+        if filters.get("failing_rules"):
+            agreements = agreements.filter(pk__in=selectors.sub_licences_failing().order_by().values("pk"))
         if filters.get("ending_soon"):
             today = timezone.localdate()
             agreements = agreements.filter(

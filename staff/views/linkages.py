@@ -24,6 +24,8 @@ ADD_LINKAGE = "agreements.add_linkage"
 CHANGE_LINKAGE = "agreements.change_linkage"
 ACTIVATE_LINKAGE = "agreements.activate_linkage"
 ASSURANCE_DAYS = 60
+# Partners the dashboard lists before linking to all of them.
+ASSURANCE_ROWS = 10
 LINKAGE_WARNING_DAYS = 30
 
 # What to do when a checklist item fails: record the agreement of the kind it needs.
@@ -45,7 +47,10 @@ def dashboard_context(user: Any) -> dict[str, Any]:
         "linkages_not_permitted": not_permitted,
         "linkages_lapsing": lapsing,
         "linkage_warning_days": LINKAGE_WARNING_DAYS,
-        "partners_assurance": selectors.partners_assurance_attention(within_days=ASSURANCE_DAYS, on=today),
+        "partners_assurance": selectors.partners_assurance_attention(
+            within_days=ASSURANCE_DAYS, on=today, first=ASSURANCE_ROWS
+        ),
+        "partners_assurance_count": selectors.partners_needing_assurance(within_days=ASSURANCE_DAYS, on=today).count(),
         "assurance_days": ASSURANCE_DAYS,
     }
 

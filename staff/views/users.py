@@ -45,18 +45,7 @@ class UsersMixin(StaffMixin):
 
 class UserListView(UsersMixin, View):
     def get(self, request: AuthenticatedHttpRequest) -> HttpResponse:
-        users = get_user_model().objects.order_by("-is_active", "username")
-        rows = []
-        for user in users:
-            role, organisations = services.user_role(user)
-            rows.append(
-                {
-                    "user": user,
-                    "role": services.role_label(role, organisations),
-                    "second_factor": has_second_factor(user),
-                    "locked_out": services.user_locked_out(user),
-                }
-            )
+        rows = services.user_summaries(get_user_model().objects.order_by("-is_active", "username"))
         invitations = Invitation.objects.filter(accepted_at__isnull=True).select_related("organisation")
         max_age = dt.timedelta(seconds=settings.INVITATION_MAX_AGE)
         return render(

@@ -118,14 +118,22 @@ def test_assurance_messages_are_plain() -> None:
     ("fields", "lapses_on"),
     [
         ({"ico_registration_expires": dt.date(2026, 1, 10)}, dt.date(2026, 1, 11)),
-        ({}, dt.date(2027, 7, 1)),
+        # A 2025-26 status counts until the grace period of 2026-27 ends on 30 June 2026 (see the "grace-ends-1-july"
+        # case above): the day it lapses is 1 July 2026.
+        ({}, dt.date(2026, 7, 1)),
         ({"dspt_status": DSPT.NOT_MET}, ON),
+        ({"dspt_assessment_year": "2024-25"}, ON),
+        ({"dspt_assessment_year": "2026-27"}, ON),
     ],
 )
 def test_assurance_lapses_on(fields, lapses_on) -> None:
     defaults = {"dspt_status": DSPT.MET, "dspt_assessment_year": "2025-26", "ico_registration_number": "Z7141059"}
     partner = OrganisationFactory.build(**{**defaults, **fields})
     assert rules.assurance_lapses_on(partner, on=ON) == lapses_on
+    # The day it gives is the first day the assurance rules fail.
+    assert rules.partner_assurance_violations(partner, on=lapses_on)
+    if lapses_on > ON:
+        assert not rules.partner_assurance_violations(partner, on=lapses_on - dt.timedelta(days=1))
 
 
 # --- The sub-licence chain ---------------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 from django import forms
@@ -81,3 +82,24 @@ def test_reason_form_required_and_optional() -> None:
     optional = ReasonForm({"reason": ""}, label="Comment", required=False)
     assert optional.is_valid()
     assert optional.fields["reason"].label == "Comment (optional)"
+
+
+def test_a_long_select_renders_what_djangos_select_renders() -> None:
+    from nhsuk.forms import LongSelect
+
+    class Pick(NHSFormMixin, forms.Form):
+        fast = forms.ChoiceField(
+            choices=[("", "Any"), ("1", "Tom & Jerry's <b>"), ("2", "Two"), ("2", "Two again")], widget=LongSelect
+        )
+        slow = forms.ChoiceField(choices=[("", "Any"), ("1", "Tom & Jerry's <b>"), ("2", "Two"), ("2", "Two again")])
+
+    form = Pick({"fast": "2", "slow": "2"})
+
+    def squeezed(html: str) -> str:
+        return (
+            re.sub(r">\s+<", "><", html).replace('name="slow"', 'name="fast"').replace('id="id_slow"', 'id="id_fast"')
+        )
+
+    assert squeezed(str(form["fast"])) == squeezed(str(form["slow"]))
+    assert str(form["fast"]).count(" selected") == 1
+    assert "Tom &amp; Jerry&#x27;s &lt;b&gt;" in str(form["fast"])

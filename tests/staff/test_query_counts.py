@@ -142,3 +142,45 @@ def test_the_dashboard_shows_the_first_rows_and_links_to_the_rest() -> None:
     html = listed.content.decode()
     assert html.count('<h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-1"><a href="/staff/agreements/') == 12
     assert "NOT-OVERDUE" not in html
+
+
+def test_the_dashboard_shows_the_first_sub_licences_failing_their_rules_and_links_to_the_rest() -> None:
+    partner_organisation = OrganisationFactory(name="The partner contact's council")
+    lapsed = OrganisationFactory(name="Lapsed council", dspt_status=Organisation.DsptStatus.NOT_MET)
+    for _ in range(12):
+        SubLicenceFactory(sub_licensee=lapsed)
+    mine = SubLicenceFactory(sub_licensee=lapsed)
+    PartyFactory(agreement=mine, organisation=partner_organisation)
+    SubLicenceFactory(reference="SL/25/999")  # keeps to its rules
+    body = _client(UserFactory(role=roles.IG_OFFICER)).get(reverse("staff:dashboard")).content.decode()
+    assert body.count("</a>: Lapsed council&#x27;s DSPT status") == 10
+    assert 'href="/staff/agreements/?failing_rules=on">See all 13 sub-licences whose rules fail today</a>' in body
+    listed = _client(UserFactory(role=roles.IG_OFFICER)).get(reverse("staff:agreement_list"), {"failing_rules": "on"})
+    html = listed.content.decode()
+    assert html.count('<h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-1"><a href="/staff/agreements/') == 13
+    assert "SL/25/999" not in html
+
+    # A partner contact sees only the sub-licences their organisation is party to.
+    contact = UserFactory()
+    services.partner_contact_grant(actor=None, user=contact, organisation=partner_organisation)
+    body = _client(contact).get(reverse("staff:dashboard")).content.decode()
+    assert body.count("</a>: Lapsed council&#x27;s DSPT status") == 1
+    assert f'href="/staff/agreements/{mine.pk}/">{mine.reference}</a>' in body
+    assert "failing_rules=on" not in body
+
+
+def test_the_dashboard_shows_the_first_partners_whose_assurance_needs_attention_and_links_to_the_rest() -> None:
+    today = timezone.localdate()
+    for n in range(12):
+        lapsing = OrganisationFactory(name=f"Council {n:02d}", ico_registration_expires=today + dt.timedelta(days=n))
+        SubLicenceFactory(sub_licensee=lapsing)
+    SubLicenceFactory(sub_licensee=OrganisationFactory(name="Assured council"))
+    client = _client(UserFactory(role=roles.IG_OFFICER))
+    body = client.get(reverse("staff:dashboard")).content.decode()
+    assert body.count("Lapses on ") + body.count("ICO registration Z") == 10
+    assert "Council 09" in body and "Council 10" not in body  # the soonest first
+    link = "/staff/organisations/?assurance_attention=on"
+    assert f'href="{link}">See all 12 partners whose assurance is missing or lapses in the next 60 days</a>' in body
+    listed = client.get(link).content.decode()
+    assert "12 organisations whose assurance is missing or lapses in the next 60 days" in listed
+    assert "Council 11" in listed and "Assured council" not in listed

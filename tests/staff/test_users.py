@@ -225,3 +225,65 @@ def test_unlock_a_locked_out_user(lead_client: Client, settings: Any) -> None:
         == 302
     )
     assert AuditEvent.objects.filter(action=Action.LOCKOUT_CLEARED, subject_label="officer").exists()
+
+
+def _people(count: int, start: int) -> None:
+    """Staff of each role, partner contacts (one through a group), people with no role, a second factor or
+    a lockout here and there."""
+    from axes.models import AccessAttempt
+    from django.contrib.auth.models import Group
+    from guardian.shortcuts import assign_perm
+
+    from agreements.roles import roles_sync
+    from agreements.services import partner_contact_grant
+
+    roles_sync()
+    roles_ = ["IG officer", "IG approver", "Auditor", "IG lead", None, None]
+    for n in range(start, start + count):
+        user = UserFactory(username=f"person-{n:03d}", password=None)
+        if role := roles_[n % len(roles_)]:
+            user.groups.add(Group.objects.get(name=role))
+        if roles_[n % len(roles_)] is None and n % 2:
+            partner_contact_grant(actor=None, user=user, organisation=OrganisationFactory(name=f"Council {n:03d}"))
+        if n % 3 == 0:
+            second_factor_device(user)
+        if n % 7 == 0:
+            AccessAttempt.objects.create(
+                username=user.username, ip_address="127.0.0.1", user_agent="test", failures_since_start=99
+            )
+        if n == start:
+            group = Group.objects.create(name=f"Contacts of council {n}")
+            assign_perm("agreements.act_for_organisation", group, OrganisationFactory(name=f"Grouped council {n}"))
+            UserFactory(username=f"grouped-{n:03d}", password=None).groups.add(group)
+
+
+def test_the_users_page_says_of_each_person_what_their_own_page_says(lead_client: Client) -> None:
+    from django.contrib.auth import get_user_model
+
+    from accounts.second_factor import has_second_factor
+
+    _people(14, 0)
+    UserFactory(username="root", is_superuser=True)
+    summaries = services.user_summaries(get_user_model().objects.order_by("username"))
+    assert [(s.role, s.second_factor, s.locked_out) for s in summaries] == [
+        (services.role_label(*services.user_role(u)), has_second_factor(u), services.user_locked_out(u))
+        for u in get_user_model().objects.order_by("username")
+    ]
+    assert {s.role.split(" for ")[0] for s in summaries} >= {"IG officer", "Auditor", "Partner contact", "No role"}
+    assert any(s.second_factor for s in summaries) and any(s.locked_out for s in summaries)
+
+
+def test_the_users_page_costs_the_same_for_5_and_50_people(lead_client: Client) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries() -> int:
+        assert lead_client.get(reverse("staff:users")).status_code == 200
+        with CaptureQueriesContext(connection) as context:
+            assert lead_client.get(reverse("staff:users")).status_code == 200
+        return len(context.captured_queries)
+
+    _people(5, 0)
+    few = queries()
+    _people(45, 100)
+    assert queries() == few
