@@ -163,13 +163,15 @@ class RegisterKind:
         """One table row: a value for each column, all strings."""
         raise NotImplementedError
 
-    def snapshot(self, *, on: dt.date) -> Snapshot:
+    def snapshot(self, *, on: dt.date, with_entries: bool = True) -> Snapshot:
+        """The register's rows on the day, and each row's public entry (not when only the rows are wanted)."""
         rows, entries = [], {}
         for agreement in self.agreements(on=on):
             # The reference travels with every row, so that the table can link the row to its entry page and
             # "what changed" can match rows across editions, whether or not the register shows it as a column.
             rows.append({**self.row(agreement), "reference": agreement.reference})
-            entries[agreement.reference] = public_entry(agreement)
+            if with_entries:
+                entries[agreement.reference] = public_entry(agreement)
         return Snapshot(rows=rows, entries=entries)
 
     def removal_notes(self, *, on: dt.date) -> dict[str, str]:

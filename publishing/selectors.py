@@ -197,13 +197,15 @@ def next_edition(*, register: Register, on: dt.date | None = None) -> NextEditio
         "that date"
         for agreement in agreement_selectors.agreements_approved_not_started(kinds=kinds, on=on)
     ]
-    current = edition_current(register=register)
-    rows = kind.snapshot(on=on).rows
+    # The rows alone, of the next edition and of the current one: their entries are as large again and not read.
+    current = _published().filter(register=register).defer("entries").order_by("-published_at", "-pk").first()
+    rows = kind.snapshot(on=on, with_entries=False).rows
     key = kind.key_column
     before = {row[key]: row for row in (current.rows if current else [])}
     after = {row[key]: row for row in rows}
     labels = {column.key: column.label for column in kind.columns}
-    agreements = {a.reference: a for a in Agreement.objects.filter(reference__in=[*before, *after])}
+    leaving = [reference for reference in before if reference not in after]
+    agreements = {a.reference: a for a in Agreement.objects.filter(reference__in=leaving)}
     amended = set(
         AuditEvent.objects.filter(
             action=AuditEvent.Action.AMENDMENT_APPROVED,
@@ -218,8 +220,7 @@ def next_edition(*, register: Register, on: dt.date | None = None) -> NextEditio
             if reference in agreements
             else "the agreement is no longer recorded",
         )
-        for reference in before
-        if reference not in after
+        for reference in leaving
     ]
     changed = []
     for reference, row in after.items():
