@@ -230,6 +230,32 @@ def agreement_update(
     return agreement
 
 
+def _changed(
+    agreement: Agreement,
+    values: Mapping[str, Any],
+    *,
+    parties: Iterable[tuple[Organisation, str]] | None,
+    datasets: Iterable[Dataset] | None,
+    purposes: Iterable[Purpose] | None,
+) -> set[str]:
+    """The names of what an edit changes on the agreement as it stands: its fields, "parties", "datasets",
+    "purposes". Foreign keys compare by id (the caller may pass the object or the id)."""
+    changed = {
+        name
+        for name, value in values.items()
+        if getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
+    }
+    if parties is not None and {(o.pk, r) for o, r in parties} != {
+        (p.organisation_id, p.role) for p in agreement.parties.all()
+    }:
+        changed.add("parties")
+    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
+        changed.add("datasets")
+    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
+        changed.add("purposes")
+    return changed
+
+
 def _refuse_live_change(
     agreement: Agreement,
     *,
@@ -240,21 +266,9 @@ def _refuse_live_change(
 ) -> None:
     """An approved agreement is what was approved: only its trivial fields (workflow.TRIVIAL_FIELDS) change
     without a second person."""
-    changed = [
-        name
-        for name, value in values.items()
-        if name not in workflow.TRIVIAL_FIELDS
-        # Foreign keys compare by id: the caller may pass the object or the id.
-        and getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
-    ]
-    if parties is not None and {(o.pk, r) for o, r in parties} != {
-        (p.organisation_id, p.role) for p in agreement.parties.all()
-    }:
-        changed.append("parties")
-    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
-        changed.append("datasets")
-    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
-        changed.append("purposes")
+    changed = sorted(
+        _changed(agreement, values, parties=parties, datasets=datasets, purposes=purposes) - workflow.TRIVIAL_FIELDS
+    )
     if changed:
         raise ValidationError(
             f"{agreement.reference} is approved, so a change to its "
@@ -282,19 +296,7 @@ def _check_partner_change(
     if not own.exists():
         raise PermissionDenied("You can only change your own organisation's agreements")
     # Only a change is refused: a form that posts an IG-only field as it stands asks nothing of it.
-    changed = {
-        name
-        for name, value in values.items()
-        if getattr(value, "pk", value) != getattr(agreement, agreement_field(name).attname)
-    }
-    if parties is not None and {(o.pk, r) for o, r in parties} != {
-        (p.organisation_id, p.role) for p in agreement.parties.all()
-    }:
-        changed.add("parties")
-    if datasets is not None and {d.pk for d in datasets} != set(agreement.datasets.values_list("pk", flat=True)):
-        changed.add("datasets")
-    if purposes is not None and {p.pk for p in purposes} != set(agreement.purposes.values_list("pk", flat=True)):
-        changed.add("purposes")
+    changed = _changed(agreement, values, parties=parties, datasets=datasets, purposes=purposes)
     if refused := sorted(changed - workflow.PARTNER_EDITABLE_FIELDS):
         raise ValidationError(
             {name: "Only the IG team can change this. Ask them if it needs to change." for name in refused}
