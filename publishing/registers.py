@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from django.conf import settings
+from django.db.models import Prefetch, QuerySet
 
 from agreements import selectors as agreement_selectors
 from agreements.dates import format_date
@@ -87,18 +88,39 @@ def opt_out_text(agreement: Agreement) -> str:
     return f"{not_applicable}. {reason}." if reason else not_applicable
 
 
+# Where _with_public_relations puts an agreement's parties and purposes: plain lists, read in one query each for
+# every row. (A prefetch into the managers builds a queryset per agreement, most of the time of a 10,000-row
+# snapshot.) Agreements read otherwise, such as an amendment's proposed version, go through their managers.
+_PARTIES, _PURPOSES = "public_parties", "public_purposes"
+
+
+def _with_public_relations(agreements: QuerySet[Agreement]) -> QuerySet[Agreement]:
+    return agreements.prefetch_related(None).prefetch_related(
+        Prefetch("parties", queryset=Party.objects.select_related("organisation"), to_attr=_PARTIES),
+        Prefetch("purposes", to_attr=_PURPOSES),
+    )
+
+
+def _parties(agreement: Agreement) -> list[Party]:
+    parties = getattr(agreement, _PARTIES, None)
+    return list(agreement.parties.all()) if parties is None else parties
+
+
+def _purposes(agreement: Agreement) -> list[Any]:
+    purposes = getattr(agreement, _PURPOSES, None)
+    return list(agreement.purposes.all()) if purposes is None else purposes
+
+
 def public_entry(agreement: Agreement) -> Entry:
     """The public fields of one agreement, as its entry page shows them. Parties and purposes must be
     prefetched. This is the only place that decides what of an agreement is public: nothing else is copied."""
-    parties = sorted(
-        agreement.parties.all(), key=lambda party: (party.organisation.name.casefold(), party.role, party.pk)
-    )
+    parties = sorted(_parties(agreement), key=lambda party: (party.organisation.name.casefold(), party.role, party.pk))
     levels = dict(DataLevel.choices)
     return {
         "reference": agreement.reference,
         "type": str(agreement.get_kind_display()),
         "summary": agreement.summary.strip(),
-        "purposes": sorted(purpose.name for purpose in agreement.purposes.all()),
+        "purposes": sorted(purpose.name for purpose in _purposes(agreement)),
         "parties": [
             {
                 "name": party.organisation.name,
@@ -181,8 +203,8 @@ class RegisterKind:
 
 
 def _names(agreement: Agreement, role: str) -> list[Party]:
-    # parties are prefetched by the selector; filtering in Python keeps it to one query for all rows.
-    return [party for party in agreement.parties.all() if party.role == role]
+    # Parties are read for all rows at once (_with_public_relations); filtering in Python keeps it to one query.
+    return [party for party in _parties(agreement) if party.role == role]
 
 
 class SubLicenceRegister(RegisterKind):
@@ -221,7 +243,8 @@ class SubLicenceRegister(RegisterKind):
         # THE selection of this register lives in agreements.selectors; it also drops sub-licences that break the
         # chain or partner-assurance rules, so it is never re-queried here.
         return sorted(
-            agreement_selectors.sub_licences_publishable(on=on), key=lambda agreement: agreement.sub_licence_sort_key
+            _with_public_relations(agreement_selectors.sub_licences_publishable(on=on)),
+            key=lambda agreement: agreement.sub_licence_sort_key,
         )
 
     def row(self, agreement: Agreement) -> Row:
@@ -289,7 +312,7 @@ class InformationSharingRegister(RegisterKind):
         # THE selection of this register lives in agreements.selectors.
         # Ordered by the organisation shared with, as a reader looks a partner up; then by reference.
         return sorted(
-            agreement_selectors.information_sharing_publishable(on=on),
+            _with_public_relations(agreement_selectors.information_sharing_publishable(on=on)),
             key=lambda agreement: ("; ".join(self._organisations(agreement)).casefold(), agreement.reference),
         )
 
@@ -297,7 +320,7 @@ class InformationSharingRegister(RegisterKind):
     def _organisations(agreement: Agreement) -> list[str]:
         # "Organisation" is who we share with: every party but ourselves. An agreement we are not a party to
         # (a partner's statutory return recorded here) names all its parties.
-        parties = list(agreement.parties.all())
+        parties = _parties(agreement)
         own = own_organisation_ods_code()
         others = [party for party in parties if party.organisation.ods_code != own] or parties
         return sorted({party.organisation.name for party in others}, key=str.casefold)
@@ -305,7 +328,7 @@ class InformationSharingRegister(RegisterKind):
     def row(self, agreement: Agreement) -> Row:
         levels = dict(DataLevel.choices)
         summary = agreement.summary.strip()
-        purposes = sorted(purpose.name for purpose in agreement.purposes.all())
+        purposes = sorted(purpose.name for purpose in _purposes(agreement))
         return {
             "organisation": "; ".join(self._organisations(agreement)),
             "purpose": summary or "; ".join(purposes) or agreement.title,
