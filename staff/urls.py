@@ -97,6 +97,7 @@ urlpatterns = [
     path("registers/", registers.RegisterListView.as_view(), name="registers"),
     path("registers/<slug:register>/", registers.RegisterDetailView.as_view(), name="register"),
     path("registers/<slug:register>/edit/", registers.RegisterEditView.as_view(), name="register_edit"),
+    path("registers/<slug:register>/next/", registers.RegisterNextEditionView.as_view(), name="register_next"),
     path("registers/<slug:register>/preview/", registers.RegisterPreviewView.as_view(), name="register_preview"),
     path("registers/<slug:register>/publish/", registers.RegisterPublishView.as_view(), name="register_publish"),
     path("registers/<slug:register>/editions/<int:pk>/", registers.EditionDetailView.as_view(), name="edition"),

@@ -96,12 +96,30 @@ class RegisterDetailView(RegisterMixin, View):
             "editions": selectors.editions_for_staff(register=self.register),
             "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
             "can_change": request.user.has_perm(services.CHANGE_PERMISSION),
-            "next_edition": selectors.next_edition(register=self.register),
             # One key per form shown: a second press of the same form lands on the edition the first one made.
-            "publish_key": uuid.uuid4(),
             "preview_key": uuid.uuid4(),
         }
         return render(request, "staff/registers/register_detail.html", context)
+
+
+class RegisterNextEditionView(RegisterMixin, View):
+    """What publishing today would drop, change and add, and "Publish now" below it. A page of its own: it compares
+    every row of the next edition with the current one, work that grows with the register (the register's page,
+    which lists its editions, does not)."""
+
+    permission_required = "publishing.view_register"
+
+    def get(self, request: AuthenticatedHttpRequest, register: str) -> HttpResponse:
+        context = {
+            "page_title": f"Before you publish the {self.register.title}",
+            "register": self.register,
+            "breadcrumbs": _crumbs(self.register),
+            "current": selectors.edition_current(register=self.register, summary=True),
+            "can_publish": request.user.has_perm(services.PUBLISH_PERMISSION),
+            "next_edition": selectors.next_edition(register=self.register),
+            "publish_key": uuid.uuid4(),
+        }
+        return render(request, "staff/registers/register_next.html", context)
 
 
 class RegisterEditView(RegisterMixin, View):
@@ -139,7 +157,7 @@ class _RequestEditionView(RegisterMixin, View):
 
     def post(self, request: AuthenticatedHttpRequest, register: str) -> HttpResponse:
         if not self.may_start(request):
-            return redirect("staff:register", register=self.register.slug)
+            return redirect("staff:register_next", register=self.register.slug)
         try:
             key = uuid.UUID(request.POST.get("request_key", ""))
         except ValueError:

@@ -28,6 +28,8 @@ def test_an_approver_publishes_and_the_public_opens_register_archive_and_pdf(pag
     assert_accessible(page)
     page.get_by_role("link", name="Sub Licence Release Register").click()
     assert_accessible(page)
+    page.get_by_role("link", name="Check and publish").click()
+    assert_accessible(page)
     page.get_by_role("button", name="Publish now").click()
     # The edition page follows progress (rendering, then published) and refreshes itself.
     progress = page.locator("#edition-progress")

@@ -59,7 +59,7 @@ def test_the_register_page_lists_future_dropped_and_amended_rows_with_their_reas
     services.amendment_approve(actor=approver, amendment=amendment)
 
     client = _client(approver)
-    page = client.get(reverse("staff:register", args=["sub-licences"])).content.decode()
+    page = client.get(reverse("staff:register_next", args=["sub-licences"])).content.decode()
     assert "SL/26/1 starts on 1 January 2027: appears in the first edition after that date" in page
     assert "<strong>SL/25/3</strong>: failed chain: The sub-licence ends on" in page
     assert "<strong>SL/25/1</strong> (amended): Level of Data Shared from Pseudonymised to Anonymised" in page
@@ -67,6 +67,7 @@ def test_the_register_page_lists_future_dropped_and_amended_rows_with_their_reas
 
     published = Edition.objects.count()
     response = client.post(reverse("staff:register_publish", args=["sub-licences"]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("staff:register_next", args=["sub-licences"])
     assert "This edition would drop 1 row" in response.content.decode()
     assert Edition.objects.count() == published
     client.post(reverse("staff:register_publish", args=["sub-licences"]), {"confirm_drops": "yes"})

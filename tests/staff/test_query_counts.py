@@ -106,6 +106,7 @@ PAGES = {
     "permitted purposes": ("staff:permitted_purposes", []),
     "registers": ("staff:registers", []),
     "register editions": ("staff:register", ["sub-licences"]),
+    "before you publish": ("staff:register_next", ["sub-licences"]),
 }
 USERS = {
     "officer": (roles.IG_OFFICER, list(PAGES)),

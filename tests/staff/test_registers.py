@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 # Staff area: the role matrix.
 
-STAFF_PAGES = ["/staff/registers/", "/staff/registers/sub-licences/"]
+STAFF_PAGES = ["/staff/registers/", "/staff/registers/sub-licences/", "/staff/registers/sub-licences/next/"]
 
 
 @pytest.mark.parametrize(
@@ -45,6 +45,8 @@ def test_staff_role_matrix(client, role, can_view, can_change, can_publish, djan
     edition.refresh_from_db()
     assert (edition.status == Edition.Status.WITHDRAWN) is can_publish
     page = client.get("/staff/registers/sub-licences/").content.decode() if can_view else ""
+    assert ("Check and publish" in page) is can_publish
+    page = client.get("/staff/registers/sub-licences/next/").content.decode() if can_view else ""
     assert ("Publish now" in page) is can_publish
 
 
