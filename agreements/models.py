@@ -127,7 +127,12 @@ class Organisation(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.ods_code})"
+        return self.label(self.name, self.ods_code)
+
+    @staticmethod
+    def label(name: str, ods_code: str) -> str:
+        """How an organisation is named in lists and choices: "Leeds City Council (X12)"."""
+        return f"{name} ({ods_code})"
 
     def clean_fields(self, exclude: Collection[str] | None = None) -> None:
         # Normalise before the field validators run, so " qk1 " is accepted as QK1.

@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from django import forms
 from django.core.exceptions import ValidationError
 from django.forms.boundfield import BoundField
+from django.forms.models import ModelChoiceIterator
 from django.forms.renderers import BaseRenderer, TemplatesSetting
 from django.forms.utils import flatatt
 from django.utils.html import format_html
@@ -171,12 +172,33 @@ class NHSBoundField(BoundField):
 
 class LongSelect(forms.Select):
     """A select of hundreds or thousands of options (every organisation), written out here rather than through
-    Django's template for each option, which costs about half a millisecond an option. The same markup."""
+    Django's template for each option, which costs about half a millisecond an option. The same markup.
+
+    For a model choice field, `label_fields` and `label` (e.g. ("name", "ods_code") and the model's own label
+    function) read each option's label from those columns alone, instead of making a model instance per option."""
+
+    def __init__(
+        self,
+        attrs: dict[str, Any] | None = None,
+        *,
+        label_fields: tuple[str, ...] = (),
+        label: Callable[..., str] | None = None,
+    ) -> None:
+        super().__init__(attrs)
+        self.label_fields, self.label = label_fields, label
+
+    def _option_pairs(self) -> list[tuple[Any, Any]]:
+        if not (self.label_fields and self.label and isinstance(self.choices, ModelChoiceIterator)):
+            return list(self.choices)
+        field = self.choices.field
+        first = [("", field.empty_label)] if field.empty_label is not None else []
+        label = self.label
+        return first + [(pk, label(*values)) for pk, *values in field.queryset.values_list("pk", *self.label_fields)]
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
     ) -> SafeString:
-        choices = list(self.choices)
+        choices = self._option_pairs()
         if self.allow_multiple_selected or any(isinstance(label, list | tuple) for _, label in choices):
             return super().render(name, value, attrs, renderer)  # groups and multiple choices: Django's own
         wanted = set(self.format_value(value))

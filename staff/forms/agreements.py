@@ -505,7 +505,7 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
         queryset=Organisation.objects.none(),
         required=False,
         empty_label="All organisations",
-        widget=LongSelect,
+        widget=LongSelect(label_fields=("name", "ods_code"), label=Organisation.label),
     )
     owner = _PersonChoiceField(
         label="Owner", queryset=get_user_model().objects.none(), required=False, empty_label="Anyone", widget=LongSelect
@@ -523,14 +523,10 @@ class AgreementFilterForm(NHSFormMixin, forms.Form):
         """`visible`: the agreements this person may see; the choices name only their organisations and owners."""
         super().__init__(*args, **kwargs)
         fields = cast(dict[str, forms.ModelChoiceField], self.fields)
-        # Only what the choice shows (str(organisation)): there can be thousands.
-        fields["organisation"].queryset = (
-            Organisation.objects.filter(
-                pk__in=Party.objects.filter(agreement__in=visible.values("pk")).values("organisation_id")
-            )
-            .only("name", "ods_code")
-            .order_by("name")
-        )
+        # There can be thousands: the widget reads only the name and ODS code of each.
+        fields["organisation"].queryset = Organisation.objects.filter(
+            pk__in=Party.objects.filter(agreement__in=visible.values("pk")).values("organisation_id")
+        ).order_by("name")
         fields["owner"].queryset = (
             get_user_model().objects.filter(owned_agreements__in=visible.values("pk")).distinct().order_by("username")
         )

@@ -30,7 +30,7 @@ class AuditEventFilter(django_filters.FilterSet):
         queryset=Organisation.objects.order_by("name"),
         method="filter_organisation",
         empty_label="Any organisation",
-        widget=LongSelect,
+        widget=LongSelect(label_fields=("name", "ods_code"), label=Organisation.label),
     )
     record = django_filters.CharFilter(
         label="Record", method="filter_record", max_length=300, help_text="A reference such as SL/25/1, or a name."

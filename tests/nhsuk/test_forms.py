@@ -103,3 +103,31 @@ def test_a_long_select_renders_what_djangos_select_renders() -> None:
     assert squeezed(str(form["fast"])) == squeezed(str(form["slow"]))
     assert str(form["fast"]).count(" selected") == 1
     assert "Tom &amp; Jerry&#x27;s &lt;b&gt;" in str(form["fast"])
+
+
+@pytest.mark.django_db
+def test_a_long_select_of_a_model_reads_only_the_label_columns_and_renders_what_djangos_select_renders() -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from agreements.models import Organisation
+    from nhsuk.forms import LongSelect
+    from tests.factories import OrganisationFactory
+
+    OrganisationFactory(name="Tom & Jerry's <b> council", ods_code="X1")
+    chosen = OrganisationFactory(name="Another council", ods_code="X2")
+    widget = LongSelect(label_fields=("name", "ods_code"), label=Organisation.label)
+
+    class Pick(NHSFormMixin, forms.Form):
+        fast = forms.ModelChoiceField(Organisation.objects.order_by("name"), empty_label="Any", widget=widget)
+        slow = forms.ModelChoiceField(Organisation.objects.order_by("name"), empty_label="Any")
+
+    form = Pick({"fast": chosen.pk, "slow": chosen.pk})
+    assert form.is_valid()
+    with CaptureQueriesContext(connection) as queries:
+        fast = str(form["fast"])
+    assert len(queries) == 1 and '"ods_code"' in queries[0]["sql"] and '"summary"' not in queries[0]["sql"]
+    slow = re.sub(r">\s+<", "><", str(form["slow"])).replace('name="slow"', 'name="fast"').replace("id_slow", "id_fast")
+    assert re.sub(r">\s+<", "><", fast) == slow
+    assert f'<option value="{chosen.pk}" selected>Another council (X2)</option>' in fast
+    assert "Tom &amp; Jerry&#x27;s &lt;b&gt; council (X1)" in fast
