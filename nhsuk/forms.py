@@ -192,8 +192,8 @@ class LongSelect(forms.Select):
             return list(self.choices)
         field = self.choices.field
         first = [("", field.empty_label)] if field.empty_label is not None else []
-        label = self.label
-        return first + [(pk, label(*values)) for pk, *values in field.queryset.values_list("pk", *self.label_fields)]
+        label, queryset = self.label, self.choices.queryset
+        return first + [(pk, label(*values)) for pk, *values in queryset.values_list("pk", *self.label_fields)]
 
     def render(
         self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: BaseRenderer | None = None
