@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 
 PDF_TEMPLATE = "publishing/pdf/edition.html"
 # Bump when assemble() changes what it writes: it is part of every piece's key as well as the template.
-ASSEMBLER_VERSION = "1"
+ASSEMBLER_VERSION = "2"
 Spec = dict[str, Any]
 
 
@@ -141,6 +141,52 @@ def scope_table_headers(document: Any, pdf: Any) -> None:
                 pdf_object["A"] = pydyf.Dictionary({"O": "/Table", "Scope": "/Column"})
 
 
+def cells_hold_their_text(pdf: Any) -> None:
+    """WeasyPrint wraps each line of text in a Span element of its own, a table cell's too. Here the cell holds its
+    marked content itself, as a structure element may: a row of four cells is five elements instead of nine, and
+    the assembly, which holds every row's elements, needs that much less memory. A Span on another page than its
+    cell is left as it is. The Spans emptied stay in the piece, unreferenced (pydyf cannot drop an object once
+    numbered), and are never copied into the assembled document, which takes only what its structure reaches."""
+    import pydyf
+
+    objects = pdf.objects
+
+    def target(reference: Any) -> Any:
+        return objects[int(bytes(reference).split()[0])] if isinstance(reference, bytes) else None
+
+    moved: dict[bytes, bytes] = {}
+    for element in objects:
+        if not (isinstance(element, pydyf.Dictionary) and element.get("S") in ("/TD", "/TH")):
+            continue
+        kids = []
+        for kid in element["K"]:
+            span = target(kid)
+            if (
+                isinstance(span, pydyf.Dictionary)
+                and span.get("S") == "/Span"
+                and span.get("Pg") == element.get("Pg")
+                and all(isinstance(mcid, int) for mcid in span["K"])
+            ):
+                kids.extend(span["K"])
+                moved[kid] = element.reference
+                span.clear()
+            else:
+                kids.append(kid)
+        element["K"] = pydyf.Array(kids)
+    if not moved:
+        return
+    parent_tree = target(target(pdf.catalog["StructTreeRoot"])["ParentTree"])
+    for entry in parent_tree["Nums"]:
+        if isinstance(entry, list):
+            entry[:] = [moved.get(reference, reference) for reference in entry]
+
+
+def finish_tagged(document: Any, pdf: Any) -> None:
+    """What a tagged piece needs after WeasyPrint's tagging: header scopes, and cells that hold their text."""
+    scope_table_headers(document, pdf)
+    cells_hold_their_text(pdf)
+
+
 def render_spec(spec: Spec, *, tagged: bool = True, blank_pages: int = 0) -> bytes:
     """One WeasyPrint render. No clock or random input reaches the file: dates come from the spec and the
     identifier is left out, so equal specs give equal bytes. A furniture spec says itself that it is untagged and
@@ -152,7 +198,7 @@ def render_spec(spec: Spec, *, tagged: bool = True, blank_pages: int = 0) -> byt
     blank_pages = spec.get("blank_pages", blank_pages)
     options: dict[str, Any] = {"pdf_identifier": False, "full_fonts": False}
     if tagged:
-        options |= {"pdf_variant": "pdf/ua-1", "finisher": scope_table_headers}
+        options |= {"pdf_variant": "pdf/ua-1", "finisher": finish_tagged}
     # The font subsetter's clock: the edition's date for the front matter, a constant for chunks (see _document).
     with fixed_clock(spec["doc"].get("epoch", 0)):
         return HTML(string=spec_html(spec, blank_pages=blank_pages), base_url=None).write_pdf(**options)
