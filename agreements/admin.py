@@ -57,6 +57,16 @@ class NoDeleteMixin:
         return False
 
 
+class ReadOnlyMixin(NoDeleteMixin):
+    """What the admin shows and never adds, changes nor deletes: records written only through their services."""
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 def _actor(request: HttpRequest) -> User:
     # The whole admin is for signed-in superusers (admin.site.has_permission above).
     assert isinstance(request.user, User)
@@ -168,22 +178,13 @@ class AgreementAdmin(SuperuserOnlyMixin, NoDeleteMixin, GuardedModelAdmin):  # t
             self.save_formset(request, form, formset, change=change)
 
 
-class AmendmentDocumentInline(admin.TabularInline):
+class AmendmentDocumentInline(ReadOnlyMixin, admin.TabularInline):
     """Documents an amendment adds: attached to the agreement when the amendment is approved."""
 
     model = Document
     fk_name = "amendment"
     extra = 0
     fields = readonly_fields = ("title", "kind", "filename", "agreement", "uploaded_by", "uploaded_at")
-
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Amendment)

@@ -10,20 +10,9 @@ from django.db import models
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from agreements.admin import SuperuserOnlyMixin, _actor
+from agreements.admin import ReadOnlyMixin, SuperuserOnlyMixin, _actor
 from publishing import services
 from publishing.models import Edition, EditionFile, Register
-
-
-class ReadOnlyMixin:
-    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
 
 
 @admin.register(Register)
