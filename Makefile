@@ -4,6 +4,8 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+# `make test` spreads the suite over one process per core (pytest-xdist); TEST_PROCESSES=0 runs it in one.
+TEST_PROCESSES ?= auto
 # Development mode for the two commands, unless the caller says otherwise. The app itself defaults to DEBUG off.
 export DEBUG ?= true
 
@@ -60,7 +62,7 @@ format: install
 test: renderer-check lint | var
 	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null || \
 		(echo "Model changes have no migration: run manage.py makemigrations"; exit 1)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
 
 # With CELERY_BROKER_URL set, the worker and beat for tasks (make run alone runs them in-process).
 worker: install

@@ -53,8 +53,12 @@ def _celery_eager(request: pytest.FixtureRequest) -> Iterator[None]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_broker = pytest.mark.skip(reason="needs CELERY_BROKER_URL (a real Redis); .ci/run sets it")
     for item in items:
-        if item.get_closest_marker("broker") and not BROKER_URL:
-            item.add_marker(skip_broker)
+        if item.get_closest_marker("broker"):
+            # Their workers share the broker's queues: with the suite spread over processes (make test runs
+            # pytest-xdist with --dist loadgroup), they run one after another in one process.
+            item.add_marker(pytest.mark.xdist_group("broker"))
+            if not BROKER_URL:
+                item.add_marker(skip_broker)
 
 
 def second_factor_device(user: Any) -> Any:
