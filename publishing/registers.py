@@ -16,10 +16,10 @@ import datetime as dt
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.conf import settings
-from django.db.models import Model, Prefetch, QuerySet
+from django.db.models import Field, Model, Prefetch, QuerySet
 
 from agreements import selectors as agreement_selectors
 from agreements.dates import format_date
@@ -67,7 +67,8 @@ class Snapshot:
 
 @functools.cache
 def _choice_labels(model: type[Model], field: str) -> dict[Any, str]:
-    return {value: str(label) for value, label in model._meta.get_field(field).flatchoices}
+    choices = cast(Field[Any, Any], model._meta.get_field(field)).flatchoices
+    return {value: str(label) for value, label in choices}
 
 
 def _display(instance: Model, field: str) -> str:
