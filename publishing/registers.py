@@ -67,7 +67,7 @@ class Snapshot:
 
 @functools.cache
 def _choice_labels(model: type[Model], field: str) -> dict[Any, str]:
-    choices = cast(Field[Any, Any], model._meta.get_field(field)).flatchoices
+    choices = cast("Field[Any, Any]", model._meta.get_field(field)).flatchoices
     return {value: str(label) for value, label in choices}
 
 
