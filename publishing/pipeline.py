@@ -224,12 +224,13 @@ def _start_pool_process(shared: dict[str, Any]) -> None:
 def _pool(processes: int, *, renders: bool = True) -> ProcessPoolExecutor:
     """Processes started by a fork server (a small, clean process), not forked from this one: a child forked here
     would start with this process's memory, the edition's snapshot included, and count it as its own. The server
-    has Django, WeasyPrint and pikepdf imported already, so a child starts in a fraction of a second. A pool that
+    has Django set up and WeasyPrint and pikepdf imported already (publishing.pool_start), so a child starts in a
+    few milliseconds. A pool that
     `renders` nothing (the assembly) starts its process afresh instead, without WeasyPrint and the libraries it
     loads (about 25 MB of the assembly's peak), for about a second more."""
     if renders:
         context: Any = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["django", "weasyprint", "pikepdf", "publishing.pdf"])
+        context.set_forkserver_preload(["publishing.pool_start", "weasyprint", "pikepdf", "publishing.pdf"])
     else:
         context = multiprocessing.get_context("spawn")
     shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
