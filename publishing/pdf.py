@@ -12,6 +12,15 @@ itself starts a new Table on every page), the header row repeated on every page 
 repeats are artifacts, as a reader wants them), the first piece's title, language and PDF/UA-1 identification,
 and one outline with the headings nested by level.
 
+The assembly streams, so that its memory does not grow with the register: it opens one piece at a time (pikepdf),
+edits it in memory where that is simplest (the repeated header rows' marked content made artifacts, the parent
+tree keys renumbered, the furniture added to each page), and writes the objects its pages and structure reach
+straight to the output, renumbered, packed into compressed object streams (_Writer, _Copier). What depends on the
+whole document is written at the end, from numbers kept as it goes: per object, where it was written (11 bytes);
+per page, its object and its parent tree entry; per row of the register, its object (the one Table's body lists
+every row); and the Document's few kids and the outline. The furniture's page numbers are opened a render at a
+time too; the running header and footer is written once and shared by every page.
+
 A piece is described by a JSON-able spec (the template's whole context), so that its key, a hash of the spec and
 of the template version, names its bytes: a chunk whose rows did not change is not rendered again.
 """
@@ -146,9 +155,10 @@ def scope_table_headers(document: Any, pdf: Any) -> None:
 def cells_hold_their_text(pdf: Any) -> None:
     """WeasyPrint wraps each line of text in a Span element of its own, a table cell's too. Here the cell holds its
     marked content itself, as a structure element may: a row of four cells is five elements instead of nine, and
-    the assembly, which holds every row's elements, needs that much less memory. A Span on another page than its
-    cell is left as it is. The Spans emptied stay in the piece, unreferenced (pydyf cannot drop an object once
-    numbered), and are never copied into the assembled document, which takes only what its structure reaches."""
+    the assembly, which numbers and writes every row's elements, has that much less to do. A Span on another page
+    than its cell is left as it is. The Spans emptied stay in the piece, unreferenced (pydyf cannot drop an object
+    once numbered), and are never copied into the assembled document, which takes only what its structure
+    reaches."""
     import pydyf
 
     objects = pdf.objects
