@@ -165,3 +165,14 @@ def test_the_assembly_s_memory_does_not_grow_with_the_rows(tmp_path) -> None:
     small, large = peak_mb(20), peak_mb(160)
     assert pdf_structure.check((tmp_path / "out.pdf").read_bytes()).body_rows == 8100
     assert large - small < 20, (small, large)
+
+
+def test_text_that_reads_like_a_reference_is_copied_as_it_is() -> None:
+    # The assembly renumbers "12 0 R" in each object's text, but not inside a string (the title is one, in the
+    # document information, the metadata's neighbour, and the outline).
+    title = "Register 12 0 R (draft \\ 3 0 R)"
+    data = pdf.render_in_process(content(_rows(3), document_title=title), chunk_rows=CHUNK)
+    document = pikepdf.open(io.BytesIO(data))
+    assert str(document.docinfo.Title).startswith(title + ":")
+    assert pdf_structure.outline(data)[0] == (0, title, 1)
+    assert pdf_structure.check(data).problems == []
