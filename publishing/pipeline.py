@@ -141,7 +141,8 @@ def _require(keys: Sequence[str], what: str) -> None:
 
 
 def assemble_pdf(content: EditionContent, keys: Sequence[str], name: str) -> None:
-    """Join the stored pieces into the edition's PDF, stamp its stored furniture, and store it under `name`."""
+    """Join the stored pieces into the edition's PDF, stamp its stored furniture, and store it under `name`. Of
+    `content`, only what the furniture and the PDF's /ID show is read: not its rows."""
     _require(keys, "PDF pieces")
     furniture_keys = prepare_furniture(content, keys)
     _require(furniture_keys, "furniture renders")

@@ -371,10 +371,11 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         pipeline.run_local(
             [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
-        # The assembly holds the whole document: for a large edition, in a process of its own, whose memory is
-        # returned when it ends. The PDF needs no entries.
+        # The assembly streams (its memory is flat in the rows), and for a large edition runs in a process of its
+        # own, started afresh. It reads neither the entries nor the rows (the pieces' keys carry them): sent to that
+        # process, they would be most of its memory.
         keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
-        pdf_content = dataclasses.replace(content, entries={})
+        pdf_content = dataclasses.replace(content, entries={}, rows=[])
         assembly = (pipeline.assemble_pdf, (pdf_content, keys, pipeline.work_name(edition_id, attempt, "pdf")))
         pipeline.run_local([assembly], on_done=lambda: None, isolated=len(keys) > 3)
     except TRANSIENT_ERRORS:
