@@ -222,18 +222,13 @@ def _start_pool_process(shared: dict[str, Any]) -> None:
         override_settings(**changed).enable()
 
 
-def _pool(processes: int, *, renders: bool = True) -> ProcessPoolExecutor:
+def _pool(processes: int) -> ProcessPoolExecutor:
     """Processes started by a fork server (a small, clean process), not forked from this one: a child forked here
     would start with this process's memory, the edition's snapshot included, and count it as its own. The server
     has Django set up and WeasyPrint and pikepdf imported already (publishing.pool_start), so a child starts in a
-    few milliseconds. A pool that
-    `renders` nothing (the assembly) starts its process afresh instead, without WeasyPrint and the libraries it
-    loads (about 25 MB of the assembly's peak), for about a second more."""
-    if renders:
-        context: Any = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["publishing.pool_start", "weasyprint", "pikepdf", "publishing.pdf"])
-    else:
-        context = multiprocessing.get_context("spawn")
+    few milliseconds."""
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["publishing.pool_start", "weasyprint", "pikepdf", "publishing.pdf"])
     shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
     return ProcessPoolExecutor(
         max_workers=processes, mp_context=context, initializer=_start_pool_process, initargs=(shared,)
@@ -246,15 +241,14 @@ def run_local(
     """Run the jobs in a pool of processes on this machine (no broker: `make run`), calling on_done as each
     finishes. The jobs touch no database and hand each other storage keys, as Celery tasks would. A small edition
     (not `parallel`) renders here: a pool would cost more than it saves. `isolated` runs even a single job in a
-    process of its own, so that the memory it needs is returned when it ends (the assembly of a large edition,
-    which renders nothing: its process starts without WeasyPrint)."""
+    process of its own, so that the memory it needs is returned when it ends (the assembly of a large edition)."""
     processes = min(_processes(), len(jobs)) if parallel else 1
     if processes <= 1 and not (isolated and jobs):
         for function, args in jobs:
             function(*args)
             on_done()
         return
-    with _pool(max(processes, 1), renders=not isolated) as pool:
+    with _pool(max(processes, 1)) as pool:
         pending = {pool.submit(function, *args) for function, args in jobs}
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
