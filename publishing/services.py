@@ -299,7 +299,11 @@ def edition_publish(
     )
     if attempt is None:
         return edition
-    return edition_render_here(edition_id=edition.pk, attempt=attempt)
+    edition_id = edition.pk
+    # As snapshotted, the edition holds every row and entry, which rendering reads again from the database: it is
+    # not kept alive beside them for the whole render.
+    del edition
+    return edition_render_here(edition_id=edition_id, attempt=attempt)
 
 
 def _attempt(edition_id: int, attempt: int) -> QuerySet[Edition]:
