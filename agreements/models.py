@@ -352,10 +352,14 @@ class Agreement(models.Model):
     @property
     def sub_licence_sort_key(self) -> tuple[int, int, str]:
         """SL/25/2 before SL/25/10: year, then number; other references after, alphabetically."""
-        match = SUB_LICENCE_REFERENCE_RE.fullmatch(self.reference)
+        return self.reference_sort_key(self.reference)
+
+    @staticmethod
+    def reference_sort_key(reference: str) -> tuple[int, int, str]:
+        match = SUB_LICENCE_REFERENCE_RE.fullmatch(reference)
         if match:
             return (int(match[1]), int(match[2]), "")
-        return (10**6, 0, self.reference)
+        return (10**6, 0, reference)
 
 
 # What a change to an approved agreement touches (agreements.services.amendments). Kind and reference name the

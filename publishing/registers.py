@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, cast
 
@@ -115,6 +115,22 @@ def _with_public_relations(agreements: QuerySet[Agreement]) -> QuerySet[Agreemen
     )
 
 
+# Agreements read at a time while snapshotting, with their relations: a register of 50,000 rows is never held as
+# model instances at once, only as the rows and entries made from them. (Under SQLite's 999 parameters a query.)
+SNAPSHOT_BATCH = 900
+
+
+def _in_order(order: Sequence[int]) -> Iterator[Agreement]:
+    """The agreements whose keys `order` lists, in that order, read SNAPSHOT_BATCH at a time with their parties and
+    purposes."""
+    for start in range(0, len(order), SNAPSHOT_BATCH):
+        batch = order[start : start + SNAPSHOT_BATCH]
+        found = {
+            agreement.pk: agreement for agreement in _with_public_relations(Agreement.objects.filter(pk__in=batch))
+        }
+        yield from (found[pk] for pk in batch)
+
+
 def _parties(agreement: Agreement) -> list[Party]:
     parties = getattr(agreement, _PARTIES, None)
     return list(agreement.parties.all()) if parties is None else parties
@@ -190,7 +206,7 @@ class RegisterKind:
             "privacy_notice_sentence": self.default_privacy_notice_sentence,
         }
 
-    def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
+    def agreements(self, *, on: dt.date) -> Iterable[Agreement]:
         """The agreements the register shows on the day, in table order, parties and purposes prefetched."""
         raise NotImplementedError
 
@@ -252,13 +268,12 @@ class SubLicenceRegister(RegisterKind):
         "highest protection of individuals' privacy and confidentiality."
     )
 
-    def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
+    def agreements(self, *, on: dt.date) -> Iterable[Agreement]:
         # THE selection of this register lives in agreements.selectors; it also drops sub-licences that break the
-        # chain or partner-assurance rules, so it is never re-queried here.
-        return sorted(
-            _with_public_relations(agreement_selectors.sub_licences_publishable(on=on)),
-            key=lambda agreement: agreement.sub_licence_sort_key,
-        )
+        # chain or partner-assurance rules, so it is never re-queried here. Ordered by reference, then read in
+        # batches.
+        chosen = agreement_selectors.sub_licences_publishable(on=on).order_by().values_list("pk", "reference")
+        return _in_order([pk for pk, _ in sorted(chosen, key=lambda row: Agreement.reference_sort_key(row[1]))])
 
     def row(self, agreement: Agreement) -> Row:
         partners = sorted(
@@ -320,7 +335,7 @@ class InformationSharingRegister(RegisterKind):
         "www.nhs.uk/your-nhs-data-matters."
     )
 
-    def agreements(self, *, on: dt.date) -> Sequence[Agreement]:
+    def agreements(self, *, on: dt.date) -> Iterable[Agreement]:
         # THE selection of this register lives in agreements.selectors.
         # Ordered by the organisation shared with, as a reader looks a partner up; then by reference.
         return sorted(

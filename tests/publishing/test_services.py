@@ -9,9 +9,16 @@ from agreements import roles
 from agreements.models import Agreement
 from publishing import pipeline, render, services
 from publishing.models import Edition
-from publishing.registers import period_of
+from publishing.registers import period_of, register_kind
 from tests.factories import OrganisationFactory, UserFactory
-from tests.publishing.factories import SEED_DAY, publish, seed_sub_licence, sub_licence, sub_licence_register
+from tests.publishing.factories import (
+    SEED_DAY,
+    partner,
+    publish,
+    seed_sub_licence,
+    sub_licence,
+    sub_licence_register,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -56,6 +63,18 @@ def test_rows_are_active_public_sub_licences_ordered_by_year_then_number() -> No
     sub_licence(reference="SL/25/5", start_date=dt.date(2020, 1, 1), end_date=dt.date(2021, 1, 1))
     edition = publish()
     assert [row["reference"] for row in edition.rows] == ["SL/24/3", "SL/25/2", "SL/25/10"]
+
+
+def test_rows_read_in_batches_keep_the_order_and_each_row_its_own_partner(monkeypatch) -> None:
+    from publishing import registers
+
+    for reference in ("SL/25/10", "SL/24/3", "SL/25/2", "SL/23/7", "SL/25/1"):
+        sub_licence(reference=reference, sub_licensee=partner(name=f"Partner of {reference}"))
+    monkeypatch.setattr(registers, "SNAPSHOT_BATCH", 2)
+    rows = register_kind("sub-licences").snapshot(on=SEED_DAY).rows
+    assert [(row["reference"], row["organisation"]) for row in rows] == [
+        (reference, f"Partner of {reference}") for reference in ("SL/23/7", "SL/24/3", "SL/25/1", "SL/25/2", "SL/25/10")
+    ]
 
 
 def test_a_published_edition_does_not_change_when_the_data_does() -> None:
