@@ -191,6 +191,9 @@ class LongSelect(forms.Select):
         if not (self.label_fields and self.label and isinstance(self.choices, ModelChoiceIterator)):
             return list(self.choices)
         field = self.choices.field
+        if field.to_field_name or getattr(field, "null_label", None):
+            # Options keyed by another field, or django-filter's "null" option: Django's own iteration.
+            return list(self.choices)
         first = [("", field.empty_label)] if field.empty_label is not None else []
         label, queryset = self.label, self.choices.queryset
         return first + [(pk, label(*values)) for pk, *values in queryset.values_list("pk", *self.label_fields)]

@@ -850,7 +850,8 @@ class _Assembly:
 def assemble(pieces: Sequence[IO[bytes]], *, furniture: Furniture, out: IO[bytes], identifier: bytes = b"") -> int:
     """Join tagged WeasyPrint PDFs into one and stamp the running header and footer, `furniture(total)`: the
     static part (one page, stamped on every page) and the page numbers (as many pages as the document), each as
-    an artifact. Returns the number of pages."""
+    an artifact. The pieces are read twice (first to count their pages), so they must be seekable; `out` must be
+    empty, as the cross-reference offsets count from its first byte. Returns the number of pages."""
     import pikepdf
 
     total, version = 0, "1.7"

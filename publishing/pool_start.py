@@ -2,6 +2,11 @@
 once in the server, so that each process forked from it starts with the apps loaded instead of loading them
 again (about 0.4 s a process, twice per edition)."""
 
+import contextlib
+
 import django
 
-django.setup()
+# An error here would kill the fork server, and every pool would fail with a broken pipe; each process sets Django
+# up again (publishing.pipeline._start_pool_process), where the same error is raised with its real cause.
+with contextlib.suppress(Exception):
+    django.setup()

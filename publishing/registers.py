@@ -65,6 +65,7 @@ class Snapshot:
     entries: dict[str, Entry]
 
 
+# Read once per process, in the language then active: the portal is in English only.
 @functools.cache
 def _choice_labels(model: type[Model], field: str) -> dict[Any, str]:
     choices = cast("Field[Any, Any]", model._meta.get_field(field)).flatchoices
@@ -120,15 +121,15 @@ def _with_public_relations(agreements: QuerySet[Agreement]) -> QuerySet[Agreemen
 SNAPSHOT_BATCH = 900
 
 
-def _in_order(order: Sequence[int]) -> Iterator[Agreement]:
-    """The agreements whose keys `order` lists, in that order, read SNAPSHOT_BATCH at a time with their parties and
-    purposes."""
+def _in_order(selection: QuerySet[Agreement], order: Sequence[int]) -> Iterator[Agreement]:
+    """The agreements of `selection` whose keys `order` lists, in that order, read SNAPSHOT_BATCH at a time with
+    their parties and purposes. Each batch is read through the selection again: an agreement that left it since
+    the keys were read (withdrawn, ended, deleted meanwhile, on PostgreSQL) is left out, never published as it now
+    stands."""
     for start in range(0, len(order), SNAPSHOT_BATCH):
         batch = order[start : start + SNAPSHOT_BATCH]
-        found = {
-            agreement.pk: agreement for agreement in _with_public_relations(Agreement.objects.filter(pk__in=batch))
-        }
-        yield from (found[pk] for pk in batch)
+        found = {agreement.pk: agreement for agreement in _with_public_relations(selection.filter(pk__in=batch))}
+        yield from (found[pk] for pk in batch if pk in found)
 
 
 def _parties(agreement: Agreement) -> list[Party]:
@@ -272,8 +273,9 @@ class SubLicenceRegister(RegisterKind):
         # THE selection of this register lives in agreements.selectors; it also drops sub-licences that break the
         # chain or partner-assurance rules, so it is never re-queried here. Ordered by reference, then read in
         # batches.
-        chosen = agreement_selectors.sub_licences_publishable(on=on).order_by().values_list("pk", "reference")
-        return _in_order([pk for pk, _ in sorted(chosen, key=lambda row: Agreement.reference_sort_key(row[1]))])
+        selection = agreement_selectors.sub_licences_publishable(on=on).order_by()
+        chosen = sorted(selection.values_list("pk", "reference"), key=lambda row: Agreement.reference_sort_key(row[1]))
+        return _in_order(selection, [pk for pk, _ in chosen])
 
     def row(self, agreement: Agreement) -> Row:
         partners = sorted(

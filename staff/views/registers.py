@@ -154,10 +154,12 @@ class _RequestEditionView(RegisterMixin, View):
     """Preview and Publish now: the edition is rendered by a worker and its page follows the progress."""
 
     service: Callable[..., Edition]
+    # The page whose form posts here, where a refusal returns.
+    form_page: str
 
     def post(self, request: AuthenticatedHttpRequest, register: str) -> HttpResponse:
         if not self.may_start(request):
-            return redirect("staff:register_next", register=self.register.slug)
+            return redirect(self.form_page, register=self.register.slug)
         try:
             key = uuid.UUID(request.POST.get("request_key", ""))
         except ValueError:
@@ -168,7 +170,7 @@ class _RequestEditionView(RegisterMixin, View):
             # The task queue is not answering: nothing was started.
             for message in error.messages:
                 messages.error(request, message)
-            return redirect("staff:register", register=self.register.slug)
+            return redirect(self.form_page, register=self.register.slug)
         return redirect(_edition_url(edition))
 
     def may_start(self, request: AuthenticatedHttpRequest) -> bool:
@@ -178,11 +180,13 @@ class _RequestEditionView(RegisterMixin, View):
 class RegisterPreviewView(_RequestEditionView):
     permission_required = "publishing.change_register"
     service = services.edition_preview
+    form_page = "staff:register"
 
 
 class RegisterPublishView(_RequestEditionView):
     permission_required = "publishing.publish_edition"
     service = services.edition_request
+    form_page = "staff:register_next"
 
     def may_start(self, request: AuthenticatedHttpRequest) -> bool:
         # Nothing leaves the public register unseen: dropping rows needs the publisher to say they checked them.

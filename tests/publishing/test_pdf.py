@@ -70,6 +70,17 @@ def test_the_assembled_pdf_has_one_structure_tree_with_one_table_of_rows(assembl
     assert structure.artifact_paints > structure.pages * 2
 
 
+def test_each_cell_holds_its_text_without_a_span_per_line(assembled) -> None:
+    # WeasyPrint tags each line of a cell as a Span; the pieces' finisher (pdf.cells_hold_their_text) lets the cell
+    # hold its marked content itself, which halves the structure elements of the table.
+    document = pikepdf.open(io.BytesIO(assembled))
+    cells = [item for item in document.objects if isinstance(item, pikepdf.Dictionary) and item.get("/S") == "/TD"]
+    assert len(cells) == 130 * 4
+    for cell in cells:
+        kids = cell.K if isinstance(cell.K, pikepdf.Array) else [cell.K]
+        assert kids and all(isinstance(kid, int) for kid in kids), cell.K
+
+
 def test_a_single_render_is_not_one_table_which_is_why_assembly_joins_them(edition) -> None:
     # WeasyPrint starts a Table element on every page; the check above would catch a join that did not happen.
     structure = pdf_structure.check(pdf.render_single(edition, chunk_rows=CHUNK))

@@ -77,6 +77,18 @@ def test_rows_read_in_batches_keep_the_order_and_each_row_its_own_partner(monkey
     ]
 
 
+def test_a_row_that_leaves_the_selection_while_the_snapshot_reads_is_left_out() -> None:
+    from agreements import selectors
+    from publishing import registers
+
+    staying, leaving = sub_licence(reference="SL/25/1"), sub_licence(reference="SL/25/2")
+    selection = selectors.sub_licences_publishable(on=SEED_DAY)
+    order = [staying.pk, leaving.pk]
+    # Withdrawn after the keys were read (on PostgreSQL another transaction may commit in between).
+    Agreement.objects.filter(pk=leaving.pk).update(is_public=False)
+    assert [agreement.reference for agreement in registers._in_order(selection, order)] == ["SL/25/1"]
+
+
 def test_a_published_edition_does_not_change_when_the_data_does() -> None:
     agreement = seed_sub_licence()
     edition = publish()
