@@ -421,7 +421,13 @@ def edition_finish(*, edition_id: int, attempt: int, assembled: bool = False) ->
 
     stem = edition.file_stem
     with transaction.atomic():
-        locked = Edition.objects.select_for_update().select_related("register").get(pk=edition_id)
+        # Without its snapshot: saving the edition would otherwise encode every row and entry again.
+        locked = (
+            Edition.objects.select_for_update()
+            .select_related("register")
+            .defer(*selectors.SNAPSHOT_FIELDS)
+            .get(pk=edition_id)
+        )
         if locked.status != Edition.Status.RENDERING or locked.attempt != attempt:
             # A later attempt took the edition over after our lease ran out: it publishes, not us.
             return locked
@@ -475,7 +481,13 @@ def pieces_prune(*, now: dt.datetime | None = None) -> int:
 def edition_fail(*, edition_id: int, attempt: int, error: str) -> Edition:
     """Record that the attempt failed, tell the approvers (not for a preview), and keep the current edition."""
     with transaction.atomic():
-        locked = Edition.objects.select_for_update().select_related("register").get(pk=edition_id)
+        # Without its snapshot: saving the edition would otherwise encode every row and entry again.
+        locked = (
+            Edition.objects.select_for_update()
+            .select_related("register")
+            .defer(*selectors.SNAPSHOT_FIELDS)
+            .get(pk=edition_id)
+        )
         if locked.status != Edition.Status.RENDERING or locked.attempt != attempt:
             return locked
         locked.status = Edition.Status.FAILED
