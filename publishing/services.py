@@ -254,18 +254,16 @@ def edition_start(
     with transaction.atomic():
         # The register lock serialises claims, so that two runs cannot both create the period's edition.
         locked_register = Register.objects.select_for_update().get(pk=register.pk)
+        # Editions without their snapshot: an attempt after the first saves its state, not every row again.
+        editions = Edition.objects.select_for_update().defer(*selectors.SNAPSHOT_FIELDS)
         edition: Edition | None
         if edition_id is not None:
-            edition = Edition.objects.select_for_update().get(pk=edition_id, register=locked_register)
+            edition = editions.get(pk=edition_id, register=locked_register)
         else:
             on = on or timezone.localdate()
             key, _ = period_of(on, locked_register.cadence)
             scheduled = trigger == Edition.Trigger.SCHEDULED
-            edition = (
-                Edition.objects.select_for_update().filter(register=locked_register, scheduled_period=key).first()
-                if scheduled
-                else None
-            )
+            edition = editions.filter(register=locked_register, scheduled_period=key).first() if scheduled else None
             if edition is None:
                 edition = _new_edition(
                     register=locked_register,
