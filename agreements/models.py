@@ -356,6 +356,7 @@ class Agreement(models.Model):
 
     @staticmethod
     def reference_sort_key(reference: str) -> tuple[int, int, str]:
+        """sub_licence_sort_key of a reference alone, for sorting references read without their agreements."""
         match = SUB_LICENCE_REFERENCE_RE.fullmatch(reference)
         if match:
             return (int(match[1]), int(match[2]), "")

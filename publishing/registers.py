@@ -271,8 +271,8 @@ class SubLicenceRegister(RegisterKind):
 
     def agreements(self, *, on: dt.date) -> Iterable[Agreement]:
         # THE selection of this register lives in agreements.selectors; it also drops sub-licences that break the
-        # chain or partner-assurance rules, so it is never re-queried here. Ordered by reference, then read in
-        # batches.
+        # chain or partner-assurance rules, which are never judged again here. Ordered by reference (the keys
+        # alone), then read through the same selection in batches (_in_order).
         selection = agreement_selectors.sub_licences_publishable(on=on).order_by()
         chosen = sorted(selection.values_list("pk", "reference"), key=lambda row: Agreement.reference_sort_key(row[1]))
         return _in_order(selection, [pk for pk, _ in chosen])
