@@ -90,8 +90,17 @@ def page(browser: Any, live_server: Any) -> Iterator[Any]:
     assert not violations, "Content-Security-Policy violations:\n" + "\n".join(violations)
 
 
+def follow(page: Any, target: Any) -> None:
+    """Click a link or a submit button and wait until the page it leads to has loaded. A bare click returns once
+    the click is dispatched: an axe check straight after it would read the old page, or fail on a document that
+    is half-way through being replaced."""
+    with page.expect_navigation():
+        target.click()
+
+
 def assert_accessible(page: Any, context: str | None = None) -> None:
-    """No axe violations (WCAG 2.2 AA) on the page as it is now."""
+    """No axe violations (WCAG 2.2 AA) on the page as it is now, once it has loaded."""
+    page.wait_for_load_state()
     results = _axe.run(page, context=context, options=AXE_OPTIONS)
     violations = results.response["violations"]
     details = [f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:5]}" for v in violations]

@@ -5,7 +5,7 @@ from django.utils import timezone
 
 from agreements import roles, rules, services
 from agreements.models import Agreement
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, follow
 from tests.factories import ParentAgreementFactory, UserFactory, signed
 from tests.publishing.factories import partner, seed_sub_licence, sub_licence_register
 
@@ -30,7 +30,7 @@ def test_a_partners_amendment_reaches_the_register_only_once_another_person_appr
     sign_in("council-contact")
     page.goto(f"/staff/agreements/{sub_licence.pk}/")
     assert_accessible(page)
-    page.get_by_role("link", name="Propose a change").click()
+    follow(page, page.get_by_role("link", name="Propose a change"))
     assert_accessible(page)
     page.get_by_label("Anonymised").check()
     page.get_by_label("Why are you making this change?").fill("The council needs anonymised data only")

@@ -17,7 +17,7 @@ from pypdf import PdfReader
 from agreements import roles
 from agreements.models import Agreement
 from datarequests.models import DataRequest, LineItem
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, follow
 from tests.factories import AgreementFactory, OrganisationFactory, PartyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -51,7 +51,7 @@ def _date(page: Any, legend: str, value: dt.date) -> None:
 
 def _act(page: Any, button: str, on: dt.date, **fields: str) -> None:
     """Take a workflow action from the request page: its button, then its form."""
-    page.get_by_role("link", name=button, exact=True).click()
+    follow(page, page.get_by_role("link", name=button, exact=True))
     assert_accessible(page)
     _date(page, "Date", on)
     for label, value in fields.items():
@@ -68,9 +68,9 @@ def test_the_consortium_request_from_receipt_to_a_fulfilled_line_item_and_its_ti
     page: Any, sign_in: Any, councils: dict[str, Any]
 ) -> None:
     sign_in("officer")
-    page.get_by_role("link", name="All data requests").click()
+    follow(page, page.get_by_role("link", name="All data requests"))
     assert_accessible(page)
-    page.get_by_role("link", name="Log a data request").click()
+    follow(page, page.get_by_role("link", name="Log a data request"))
     assert_accessible(page)
     page.get_by_label("Title").fill("Information in 12 categories for each district area")
     page.get_by_label("Organisation asked").select_option(label=str(councils["county"]))
@@ -87,7 +87,7 @@ def test_the_consortium_request_from_receipt_to_a_fulfilled_line_item_and_its_ti
     page.get_by_label("What is asked for").fill("Population by age band for each district area")
     page.get_by_label("Geography").fill("MSOA")
     page.get_by_label("Non-personal").check()
-    page.get_by_role("button", name="Add line item").click()
+    follow(page, page.get_by_role("button", name="Add line item"))
     assert_accessible(page)
 
     _act(page, "Ask for clarification", dt.date(2025, 4, 17), **{
@@ -98,17 +98,17 @@ def test_the_consortium_request_from_receipt_to_a_fulfilled_line_item_and_its_ti
     _act(page, "Resume", dt.date(2025, 6, 5))
     _act(page, "Start assessment", dt.date(2025, 7, 4))
 
-    page.get_by_role("link", name="Record a decision on line item 1").click()
+    follow(page, page.get_by_role("link", name="Record a decision on line item 1"))
     assert_accessible(page)
     page.get_by_label("Approved with conditions").check()
     page.get_by_label("Why", exact=True).fill("Needed to compare reorganisation options")
     page.get_by_label("Conditions", exact=True).fill("MSOA level only")
     _date(page, "Date of decision", dt.date(2025, 7, 25))
-    page.get_by_role("button", name="Record decision").click()
+    follow(page, page.get_by_role("button", name="Record decision"))
     assert_accessible(page)
     _act(page, "Record the request as decided", dt.date(2025, 7, 25))
 
-    page.get_by_role("link", name="Record as fulfilled (line item 1)").click()
+    follow(page, page.get_by_role("link", name="Record as fulfilled (line item 1)"))
     assert_accessible(page)
     page.get_by_label(re.compile("ISA-LLR-DSG-2025")).check()
     _date(page, "Date shared", dt.date(2025, 9, 10))
@@ -123,7 +123,7 @@ def test_the_consortium_request_from_receipt_to_a_fulfilled_line_item_and_its_ti
     expect(page.get_by_role("heading", name="Data requests it serves")).to_be_visible()
     page.get_by_role("link", name="DR/25/1").click()
 
-    page.get_by_role("link", name="Timeline", exact=True).click()
+    follow(page, page.get_by_role("link", name="Timeline", exact=True))
     assert_accessible(page)
     with page.expect_download() as download_info:
         page.get_by_role("link", name=re.compile("Download the timeline as PDF")).click()

@@ -8,7 +8,7 @@ import pytest
 import demo.agreements as demo
 from agreements import roles
 from agreements.models import Linkage
-from tests.browser.conftest import assert_accessible, upload_signed_copy
+from tests.browser.conftest import assert_accessible, follow, upload_signed_copy
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -38,7 +38,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     assert "DSA-LLR-2025-009" in page.locator("tr[data-requirement='dsa']").inner_text()
     assert_accessible(page)
 
-    dpa_row.get_by_role("link", name="Record the agreement").click()
+    follow(page, dpa_row.get_by_role("link", name="Record the agreement"))
     assert_accessible(page)
     page.get_by_label("Data processing agreement", exact=True).check()
     page.get_by_label("Reference", exact=True).fill("DPA-LCC-2026-001")
@@ -65,7 +65,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     assert_accessible(page)
     upload_signed_copy(page)
     page.get_by_role("link", name="Submit for review").click()
-    page.get_by_role("button", name="Submit for review").click()
+    follow(page, page.get_by_role("button", name="Submit for review"))
     assert_accessible(page)
 
     # Four eyes: another person approves it.
@@ -80,7 +80,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     page.goto("/staff/agreements/?q=DPA-LCC-2026-001")
     page.get_by_role("link", name="DPA-LCC-2026-001").first.click()
     page.get_by_role("link", name="Approve").click()
-    page.get_by_role("button", name="Approve agreement").click()
+    follow(page, page.get_by_role("button", name="Approve agreement"))
     assert_accessible(page)
     page.get_by_role("button", name="Sign out").click()
 
@@ -90,7 +90,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     assert "DPA-LCC-2026-001" in page.locator("tr[data-requirement='dpa']").inner_text()
     assert "ends 31 August 2030" in page.locator("tr[data-requirement='dpa']").inner_text()
     assert_accessible(page)
-    page.get_by_role("link", name="Activate linkage").click()
+    follow(page, page.get_by_role("link", name="Activate linkage"))
     assert_accessible(page)
     page.get_by_role("button", name="Activate linkage").click()
     assert page.locator(".nhsuk-tag", has_text="Active").count() >= 1

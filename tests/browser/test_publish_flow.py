@@ -3,7 +3,7 @@ import re
 import pytest
 
 from agreements import roles
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, follow
 from tests.factories import UserFactory
 from tests.publishing.factories import partner, seed_sub_licence, sub_licence_register
 
@@ -26,9 +26,9 @@ def test_an_approver_publishes_and_the_public_opens_register_archive_and_pdf(pag
     page.get_by_role("link", name="Registers", exact=True).click()
     assert page.locator("h1").inner_text() == "Registers"
     assert_accessible(page)
-    page.get_by_role("link", name="Sub Licence Release Register").click()
+    follow(page, page.get_by_role("link", name="Sub Licence Release Register"))
     assert_accessible(page)
-    page.get_by_role("link", name="Check and publish").click()
+    follow(page, page.get_by_role("link", name="Check and publish"))
     assert_accessible(page)
     page.get_by_role("button", name="Publish now").click()
     # The edition page follows progress (rendering, then published) and refreshes itself.

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 from agreements import roles
 from agreements.models import Agreement, Organisation
 from demo.agreements import DEMO_PASSWORD, load_demo
-from tests.browser.conftest import assert_accessible, upload_signed_copy
+from tests.browser.conftest import assert_accessible, follow, upload_signed_copy
 from tests.factories import AgreementFactory, OrganisationFactory, PartyFactory, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,9 +61,9 @@ def test_officer_creates_and_submits_then_approver_approves(page: Any, sign_in: 
     expect(page.locator("h1")).to_have_text("Dashboard")
     assert_accessible(page)
 
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Organisations").click()
+    follow(page, page.get_by_role("navigation", name="Menu").get_by_role("link", name="Organisations"))
     assert_accessible(page)
-    page.get_by_role("link", name="Add an organisation").click()
+    follow(page, page.get_by_role("link", name="Add an organisation"))
     assert_accessible(page)
     page.get_by_label("Name").fill("Rutland County Council")
     page.get_by_label("ODS code").fill(" 465 ")
@@ -76,9 +76,9 @@ def test_officer_creates_and_submits_then_approver_approves(page: Any, sign_in: 
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text("Organisation Rutland County Council added")
     assert_accessible(page)
 
-    page.get_by_role("navigation", name="Menu").get_by_role("link", name="Agreements").click()
+    follow(page, page.get_by_role("navigation", name="Menu").get_by_role("link", name="Agreements"))
     assert_accessible(page)
-    page.get_by_role("link", name="New sub-licence").click()
+    follow(page, page.get_by_role("link", name="New sub-licence"))
     assert_accessible(page)
     page.get_by_label("Sub-licensee").select_option(label="Rutland County Council (465)")
     page.get_by_label("Parent agreement").select_option(label=str(team["parent"]))
@@ -100,7 +100,7 @@ def test_officer_creates_and_submits_then_approver_approves(page: Any, sign_in: 
     upload_signed_copy(page)
     assert_accessible(page)
 
-    page.get_by_role("link", name="Submit for review").click()
+    follow(page, page.get_by_role("link", name="Submit for review"))
     assert_accessible(page)
     page.get_by_role("button", name="Submit for review").click()
     expect(page.locator(".nhsuk-notification-banner")).to_contain_text(f"{sub_licence.reference} submitted for review")
@@ -120,7 +120,7 @@ def test_officer_creates_and_submits_then_approver_approves(page: Any, sign_in: 
     expect(page.locator("main")).to_contain_text(sub_licence.reference)  # awaiting approval on the dashboard
     assert_accessible(page)
     page.get_by_role("link", name=sub_licence.reference).first.click()
-    page.get_by_role("link", name="Approve").click()
+    follow(page, page.get_by_role("link", name="Approve"))
     assert_accessible(page)
     page.get_by_label("Comment (optional)").fill("Checked against the DARS agreement")
     page.get_by_role("button", name="Approve agreement").click()
