@@ -35,7 +35,7 @@ from django.utils.text import capfirst
 from agreements import roles
 from agreements.dates import format_date
 from audit.services import Action, audit_record
-from publishing import pages, pdf, pipeline, selectors
+from publishing import pages, pdf, pipeline, render, selectors
 from publishing.models import Edition, EditionFile, Register
 from publishing.registers import period_of, register_kind
 from publishing.render import FORMATS, EditionContent
@@ -348,8 +348,11 @@ def edition_is_current(*, edition_id: int, attempt: int) -> bool:
 
 def edition_render_format(*, edition_id: int, attempt: int, fmt: str) -> None:
     """Write one text format of the attempt to its work file (a part that a worker does)."""
-    edition = Edition.objects.select_related("register").get(pk=edition_id)
-    pipeline.write_format(edition_content(edition), fmt, pipeline.work_name(edition_id, attempt, fmt))
+    editions = Edition.objects.select_related("register")
+    with_entries = render.ENTRIES_READ[fmt] != "none"
+    edition = (editions if with_entries else editions.defer("entries")).get(pk=edition_id)
+    content = render.for_writer(edition_content(edition, with_entries=with_entries), fmt)
+    pipeline.write_format(content, fmt, pipeline.work_name(edition_id, attempt, fmt))
 
 
 def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
@@ -360,15 +363,20 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         content = edition_content(edition)
         jobs: list[pipeline.Job] = [(pipeline.render_piece, (key,)) for key in missing]
         jobs += [
-            (pipeline.write_format, (content, fmt, pipeline.work_name(edition_id, attempt, fmt)))
+            (
+                pipeline.write_format,
+                (render.for_writer(content, fmt), fmt, pipeline.work_name(edition_id, attempt, fmt)),
+            )
             for fmt in pipeline.TEXT_FORMATS
         ]
 
         def done() -> None:
             edition_progress(edition_id=edition_id, attempt=attempt)
 
-        # A pool pays off from two chunks of rows on (the front matter is a piece too).
-        pipeline.run_local(jobs, on_done=done, parallel=len(missing) > 2)
+        # A pool pays off from two chunks of rows on (the front matter is a piece too), or when the text formats
+        # alone take as long as a chunk: a republish of a large register, where one chunk changed.
+        large = len(content.rows) > 4 * settings.PUBLISH_CHUNK_ROWS
+        pipeline.run_local(jobs, on_done=done, parallel=len(missing) > 2 or large)
         furniture = edition_plan_furniture(edition_id=edition_id, attempt=attempt)
         pipeline.run_local(
             [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2

@@ -131,3 +131,23 @@ def test_the_daily_prune_keeps_the_current_edition_s_pieces_and_deletes_the_rest
     assert not [path for path in folder.rglob("*") if path.is_file() and path.name.split(".")[0] not in wanted]
     # The next edition still publishes, re-using every piece kept.
     assert publish().status == Edition.Status.PUBLISHED
+
+
+@pytest.mark.parametrize("fmt", pipeline.TEXT_FORMATS)
+def test_each_text_format_is_sent_only_the_entries_it_reads_and_writes_the_same_bytes(fmt) -> None:
+    import io
+
+    from tests.publishing.test_render import SEED_ROW, content
+
+    rows = [{**SEED_ROW, "reference": f"SL/25/{n}"} for n in range(1, 4)]
+    entries = {"SL/25/2": {"reference": "SL/25/2", "parties": [], "summary": "Two"}}
+    edition = content(rows, entries=entries, link_column="reference")
+    whole, trimmed = io.BytesIO(), io.BytesIO()
+    render.WRITERS[fmt](edition, whole)
+    sent = render.for_writer(edition, fmt)
+    render.WRITERS[fmt](sent, trimmed)
+    assert trimmed.getvalue() == whole.getvalue()
+    # The HTML links the rows that have an entry (it needs their keys); the CSV reads none; the JSON every one.
+    assert sent.entries == {"html": {"SL/25/2": {}}, "csv": {}, "json": edition.entries}[fmt]
+    if fmt == "html":
+        assert whole.getvalue().count(b'href="entries/') == 1
