@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import gc
 import json
 import os
 import subprocess
@@ -150,7 +151,7 @@ def _django() -> None:
     django.setup()
 
 
-def _seed(rows: int) -> list[Any]:
+def _seed(rows: int) -> None:
     from agreements.models import Agreement, DataLevel, Organisation, Party
 
     parent = Agreement.objects.create(
@@ -195,7 +196,6 @@ def _seed(rows: int) -> list[Any]:
         Party(agreement=agreement, organisation=organisation, role=Party.Role.SUB_LICENSEE)
         for agreement, organisation in zip(agreements, organisations, strict=True)
     )
-    return organisations
 
 
 def _publish_child(rows: int, content_path: str) -> dict[str, Any]:
@@ -206,7 +206,9 @@ def _publish_child(rows: int, content_path: str) -> dict[str, Any]:
     from agreements.models import Organisation
     from publishing import services
 
-    organisations = _seed(rows)
+    _seed(rows)
+    # What seeding made is not kept: the publishing process's memory is measured, not the benchmark's.
+    gc.collect()
     register = services.register_ensure(slug="sub-licences")
     on = dt.date(2025, 10, 22)
     editions = []
@@ -219,7 +221,8 @@ def _publish_child(rows: int, content_path: str) -> dict[str, Any]:
 
     cold = _measured(publish)
     # 1% of the rows change: a contiguous run of partners renamed, in the middle of the table.
-    changed = organisations[rows // 2 : rows // 2 + max(1, rows // 100)]
+    renamed = range(rows // 2 + 1, rows // 2 + 1 + max(1, rows // 100))
+    changed = list(Organisation.objects.filter(ods_code__in=[f"B{n:05d}" for n in renamed]))
     for organisation in changed:
         organisation.name = f"{organisation.name} (renamed)"
     Organisation.objects.bulk_update(changed, ["name"])
