@@ -19,6 +19,7 @@ process pool here. publishing.services keeps the edition's state (lease, progres
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -146,15 +147,16 @@ def missing_segments(keys: Sequence[str]) -> list[tuple[str, int]]:
 
 def render_segment(key: str, slot: int) -> None:
     """Render one piece (unless it is stored), then build its segment for `slot`, which the join copies as it is.
-    The segment's metadata, written last, marks it complete."""
+    The segment's metadata, written last, names its bytes and marks it complete (as a piece's marker does)."""
     render_piece(key)
     if segment_ready(key, slot):
         return
     with _open_piece(key) as piece, tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
         segment = pdf.build_segment(piece, slot, spool)
         spool.seek(0)
-        _replace(_segment(key, slot, "segment"), File(spool, name="segment"))
-    _replace(_segment(key, slot, "segment.json"), ContentFile(json.dumps(segment, sort_keys=True).encode()))
+        segment["name"] = default_storage.save(_segment(key, slot, "segment"), File(spool, name="segment"))
+    metadata = json.dumps(segment, sort_keys=True).encode()
+    default_storage.save(_segment(key, slot, "segment.json"), ContentFile(metadata))
 
 
 def _segments(keys: Sequence[str]) -> Iterator[tuple[pdf.Segment, IO[bytes]]]:
@@ -162,7 +164,7 @@ def _segments(keys: Sequence[str]) -> Iterator[tuple[pdf.Segment, IO[bytes]]]:
     for slot, key in enumerate(keys):
         with default_storage.open(_segment(key, slot, "segment.json"), "rb") as handle:
             segment = json.load(handle)
-        with default_storage.open(_segment(key, slot, "segment"), "rb") as data:
+        with default_storage.open(segment["name"], "rb") as data:
             yield segment, data
 
 
@@ -191,9 +193,12 @@ def assemble_pdf(content: EditionContent, keys: Sequence[str], name: str) -> Non
     _require(furniture_keys, "furniture renders")
     furniture = [_open_piece(key) for key in furniture_keys]
     try:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        with (
+            tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool,
+            contextlib.closing(_segments(keys)) as segments,
+        ):
             pdf.join(
-                _segments(keys),
+                segments,
                 static=furniture[0],
                 numbers=furniture[1:],
                 out=spool,
