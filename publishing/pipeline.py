@@ -28,7 +28,7 @@ import multiprocessing
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import IO, Any, BinaryIO, cast
 
@@ -159,7 +159,7 @@ def render_segment(key: str, slot: int) -> None:
     default_storage.save(_segment(key, slot, "segment.json"), ContentFile(metadata))
 
 
-def _segments(keys: Sequence[str]) -> Iterator[tuple[pdf.Segment, IO[bytes]]]:
+def _segments(keys: Sequence[str]) -> Generator[tuple[pdf.Segment, IO[bytes]], None, None]:
     """The segments of the pieces, in order, each opened as the join reaches it."""
     for slot, key in enumerate(keys):
         with default_storage.open(_segment(key, slot, "segment.json"), "rb") as handle:
