@@ -773,13 +773,12 @@ class _SegmentBuilder:
         self.base = slot_base(slot)
         if self.base + STRIDE > MAX_OBJECT + 1:
             raise ValueError(f"A PDF has at most {MAX_OBJECT} objects: there is no range of numbers for piece {slot}")
-        full = (
+        self.full = (
             f"Piece {slot} of the PDF needs more than the {STRIDE} object numbers of its range (pdf.STRIDE): "
             "render the register in smaller chunks"
         )
-        self.full = full
         self.writer = _Writer(out)
-        self.writer.open(self.base + len(source.pages), self.base + STRIDE, full)
+        self.writer.open(self.base + len(source.pages), self.base + STRIDE, self.full)
         self.copier = _Copier(self.writer, source)
         self.segment: Segment = {"slot": slot, "pages": [], "tree": [], "rows": [], "kids": [], "outline": []}
 
@@ -877,11 +876,14 @@ class _SegmentBuilder:
         """An entry of the parent tree, written now (as an object of its own), its key and number noted."""
         import pikepdf
 
-        if getattr(value, "is_indirect", False) and not (nulls and isinstance(value, pikepdf.Array)):
+        if isinstance(value, pikepdf.Array):
+            if nulls:
+                value = pikepdf.Array([None if index in nulls else item for index, item in enumerate(value)])
+            number = self.writer.reserve()
+            self.writer.add(number, self.copier.text(value, resolved=True))
+        elif getattr(value, "is_indirect", False):
             number = self.copier.ref(value)
         else:
-            if nulls and isinstance(value, pikepdf.Array):
-                value = pikepdf.Array([None if index in nulls else item for index, item in enumerate(value)])
             number = self.writer.reserve()
             self.writer.add(number, self.copier.text(value, resolved=True))
         self.segment["tree"].append([key, number])
