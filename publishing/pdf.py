@@ -6,20 +6,27 @@ then the register table in chunks of rows, each chunk starting a page and carryi
 running footer ("Page X of Y") depends on the whole document, so the pieces are rendered without it and it is
 stamped on the assembled pages afterwards, from one more WeasyPrint render of empty pages, as an artifact.
 
-`assemble` joins the pieces with pikepdf into what a single render of the same template gives, and a little more:
+The assembly joins the pieces with pikepdf into what a single render of the same template gives, and a little more:
 one structure tree (Document > headings, paragraphs, ONE Table whose rows follow in reading order; WeasyPrint
 itself starts a new Table on every page), the header row repeated on every page but tagged only once (the
 repeats are artifacts, as a reader wants them), the first piece's title, language and PDF/UA-1 identification,
 and one outline with the headings nested by level.
 
-The assembly streams, so that its memory does not grow with the register: it opens one piece at a time (pikepdf),
-edits it in memory where that is simplest (the repeated header rows' marked content made artifacts, the parent
-tree keys renumbered, the furniture added to each page), and writes the objects its pages and structure reach
-straight to the output, renumbered, packed into compressed object streams (_Writer, _Copier). What depends on the
-whole document is written at the end, from numbers kept as it goes: per object, where it was written (11 bytes);
-per page, its object and its parent tree entry; per row of the register, its object (the one Table's body lists
-every row); and the Document's few kids and the outline. The furniture's page numbers are opened a render at a
-time too; the running header and footer is written once and shared by every page.
+The assembly is in two steps, so that the work of each piece is done once, in parallel with the others, and
+memory does not grow with the register:
+- A piece's segment (build_segment, as soon as the piece is rendered): the piece opened with pikepdf, edited in
+  memory where that is simplest (the repeated header rows' marked content made artifacts, the parent tree keys
+  renumbered, the furniture named in each page's resources), and the objects its pages and structure reach
+  written, renumbered, packed into compressed object streams (_Writer, _Copier). Its objects are numbered in a
+  range of its own, from its place in the document (its slot), and refer to the document-wide objects by fixed
+  numbers: it depends on the piece and its slot only, so a republished edition re-uses the segments of the pieces
+  that did not change. Its metadata notes what the join needs: its pages, parent tree entries and register rows
+  (by number), the Document's other kids, its outline, and where its objects are (11 bytes each).
+- The join (join): the segments' bytes copied as they are, then what depends on the whole document: the
+  furniture (the running header and footer written once and shared by every page; each page's number, opened a
+  render at a time, at a number its segment kept for it), the catalog, the Pages node, the structure root and
+  Document, the one Table's body with every row, the parent tree, the outline, and one cross-reference stream.
+`assemble` does both steps in one process; publishing.pipeline builds each segment in its piece's job.
 
 A piece is described by a JSON-able spec (the template's whole context), so that its key, a hash of the spec and
 of the template version, names its bytes: a chunk whose rows did not change is not rendered again.
@@ -28,14 +35,19 @@ of the template version, names its bytes: a chunk whose rows did not change is n
 from __future__ import annotations
 
 import array
+import base64
+import bisect
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
 import io
 import json
 import re
+import sys
+import tempfile
 import zlib
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 from django.template.loader import get_template, render_to_string
@@ -47,7 +59,7 @@ if TYPE_CHECKING:
 
 PDF_TEMPLATE = "publishing/pdf/edition.html"
 # Bump when assemble() changes what it writes: it is part of every piece's key as well as the template.
-ASSEMBLER_VERSION = "3"
+ASSEMBLER_VERSION = "4"
 Spec = dict[str, Any]
 
 
@@ -292,59 +304,141 @@ _FURNITURE_AFTER = (
 )
 _INHERITED = ("/Resources", "/MediaBox", "/CropBox", "/Rotate")
 
+# Object numbers. The document-wide objects that segments refer to have fixed numbers, below RESERVED. Then each
+# piece (its slot) has a range of STRIDE numbers: its pages' "Page X of Y" forms first (written by the join, once
+# the total is known), then the segment's own objects. A chunk of 250 rows uses about 1,300 numbers (2,100 with
+# seven columns). The join numbers what else it writes after the last segment's.
+CATALOG, PAGES, STRUCT_ROOT, DOCUMENT, PARENT_TREE, OUTLINES, BEFORE, AFTER, TABLE, BODY, STATIC_FORM = range(1, 12)
+RESERVED = 12
+STRIDE = 4096
+# The largest object number that every common reader accepts: PDF 1.7's Annex C allows 8,388,607, but PDFium
+# (Chrome's and Edge's viewer) refused numbers from 4,194,304 on until 2023. About 1,000 slots: 250,000 rows in
+# chunks of 250.
+MAX_OBJECT = 4_194_303
+# qpdf (pikepdf) ignores the objects whose number is more than a third of the file's size ("at least 3 bytes are
+# required" per object): a file whose ranges are mostly unused (tiny chunks) is padded to that size.
+BYTES_PER_NUMBER = 3
+# The piece whose first Table is the register's Table (plan(): the front matter, then the first chunk); every
+# other Table continues it.
+TABLE_SLOT = 1
+Segment = dict[str, Any]
+
+
+def slot_base(slot: int) -> int:
+    """The first object number of a piece's range."""
+    return RESERVED + slot * STRIDE
+
+
+class _Section:
+    """The cross-reference entries of a run of object numbers from `first`: per object, its kind (0 not written
+    yet, 1 at an offset, 2 in an object stream), its offset or object stream, its index in that stream."""
+
+    def __init__(self, first: int, count: int = 0) -> None:
+        self.first = first
+        self.kinds = bytearray(count)
+        self.places = array.array("Q", bytes(8 * count))
+        self.indexes = array.array("H", bytes(2 * count))
+
+    @property
+    def stop(self) -> int:
+        return self.first + len(self.kinds)
+
+    def pack(self) -> dict[str, str]:
+        """The entries as text (JSON), offsets little-endian whatever the machine."""
+        places, indexes = array.array("Q", self.places), array.array("H", self.indexes)
+        if sys.byteorder == "big":
+            places.byteswap()
+            indexes.byteswap()
+        values = {"kinds": bytes(self.kinds), "places": places.tobytes(), "indexes": indexes.tobytes()}
+        return {name: base64.b64encode(value).decode() for name, value in values.items()}
+
+    def extend(self, packed: dict[str, str], shift: int) -> None:
+        """Packed entries added, their offsets moved by `shift`."""
+        kinds = base64.b64decode(packed["kinds"])
+        places, indexes = array.array("Q"), array.array("H")
+        places.frombytes(base64.b64decode(packed["places"]))
+        indexes.frombytes(base64.b64decode(packed["indexes"]))
+        if sys.byteorder == "big":
+            places.byteswap()
+            indexes.byteswap()
+        if not len(kinds) == len(places) == len(indexes):
+            raise ValueError("A segment's cross-reference entries do not agree")
+        at = kinds.find(1)
+        while at >= 0:
+            places[at] += shift
+            at = kinds.find(1, at + 1)
+        self.kinds += kinds
+        self.places += places
+        self.indexes += indexes
+
 
 class _Writer:
-    """A PDF written as it goes. Each object is numbered in advance (`reserve`), so that others can refer to it
-    before it is written; a stream is written at once, other objects are packed OBJECTS_PER_STREAM at a time into
-    compressed object streams, and a cross-reference stream ends the file. Keeps 11 bytes per object (where it is)
-    and one object stream's objects."""
+    """PDF objects written as they go, from offset 0 of `out`. Each object is numbered in advance (`reserve`, from
+    the range `open` gives), so that others can refer to it before it is written; a stream is written at once,
+    other objects are packed OBJECTS_PER_STREAM at a time into compressed object streams. Keeps 11 bytes per object
+    (where it is, in _Sections) and one object stream's objects. A segment is what such a writer writes for a
+    piece; the join's writer copies segments (`copy`) and ends the file with a cross-reference stream (`finish`)."""
 
-    def __init__(self, out: IO[bytes], version: str) -> None:
+    def __init__(self, out: IO[bytes]) -> None:
         self.out = out
         self.position = 0
         self.digest = hashlib.sha256()
-        # Per object number - 1: its kind (0 not written yet, 1 at an offset, 2 in an object stream), its offset or
-        # object stream, its index in that stream.
-        self.kinds = bytearray()
-        self.places = array.array("Q")
-        self.indexes = array.array("H")
+        self.sections: list[_Section] = []
         self.pending: list[tuple[int, bytes]] = []
-        self._emit(b"%PDF-" + version.encode() + b"\n%\xbf\xf7\xa2\xfe\n")
 
-    def _emit(self, data: bytes) -> None:
+    def open(self, first: int, limit: int, full: str) -> None:
+        """Number the objects reserved from now on from `first`; past `limit`, fail with the message `full`."""
+        self.current = self._section(first)
+        self.limit = limit
+        self.full = full
+
+    def _section(self, first: int, count: int = 0) -> _Section:
+        section = _Section(first, count)
+        bisect.insort(self.sections, section, key=lambda item: item.first)
+        return section
+
+    def emit(self, data: bytes) -> None:
         self.out.write(data)
         self.digest.update(data)
         self.position += len(data)
 
     def reserve(self) -> int:
-        self.kinds.append(0)
-        self.places.append(0)
-        self.indexes.append(0)
-        return len(self.kinds)
+        number = self.current.stop
+        if number >= self.limit:
+            raise ValueError(self.full)
+        self.current.kinds.append(0)
+        self.current.places.append(0)
+        self.current.indexes.append(0)
+        return number
+
+    def _place(self, number: int, kind: int, place: int, index: int = 0) -> None:
+        section = self.sections[bisect.bisect_right(self.sections, number, key=lambda item: item.first) - 1]
+        if not section.first <= number < section.stop:
+            raise RuntimeError(f"Object {number} was written but never numbered")
+        at = number - section.first
+        section.kinds[at], section.places[at], section.indexes[at] = kind, place, index
 
     def add(self, number: int, body: bytes) -> None:
         self.pending.append((number, body))
         if len(self.pending) >= OBJECTS_PER_STREAM:
-            self._flush()
+            self.flush()
 
     def add_stream(self, number: int, dictionary: bytes, data: bytes) -> None:
         """A stream: `dictionary` is its dictionary's text without /Length."""
-        self.kinds[number - 1] = 1
-        self.places[number - 1] = self.position
+        self._place(number, 1, self.position)
         head = dictionary.rstrip()[:-2].rstrip()
-        self._emit(b"%d 0 obj\n%s /Length %d >>\nstream\n" % (number, head, len(data)))
-        self._emit(data)
-        self._emit(b"\nendstream\nendobj\n")
+        self.emit(b"%d 0 obj\n%s /Length %d >>\nstream\n" % (number, head, len(data)))
+        self.emit(data)
+        self.emit(b"\nendstream\nendobj\n")
 
-    def _flush(self) -> None:
+    def flush(self) -> None:
+        """The objects waiting, written as an object stream."""
         if not self.pending:
             return
         number = self.reserve()
         offsets, at = [], 0
         for index, (member, body) in enumerate(self.pending):
-            self.kinds[member - 1] = 2
-            self.places[member - 1] = number
-            self.indexes[member - 1] = index
+            self._place(member, 2, number, index)
             offsets.append(b"%d %d" % (member, at))
             at += len(body) + 1
         header = b" ".join(offsets) + b"\n"
@@ -353,44 +447,77 @@ class _Writer:
         self.pending = []
         self.add_stream(number, dictionary, data)
 
+    def copy(self, segment: Segment, data: IO[bytes]) -> int:
+        """A segment's bytes, as they are, and its entries, its offsets moved to where it now starts; the numbers
+        of its range before them (its pages' forms) are left for this writer. Returns the number after its last."""
+        forms = len(segment["pages"])
+        section = self._section(segment["first"] - forms, forms)
+        section.extend(segment["xref"], self.position)
+        data.seek(0)
+        copied = 0
+        for block in iter(functools.partial(data.read, 1024 * 1024), b""):
+            self.emit(block)
+            copied += len(block)
+        if copied != segment["size"]:
+            raise ValueError(f"Segment {segment['slot']} has {copied} bytes, not {segment['size']}")
+        return section.stop
+
     def finish(self, *, root: int, info: int | None, identifier: bytes) -> None:
-        """The cross-reference stream and trailer. The /ID's first half is `identifier`, its second a digest of
-        the bytes before it (deterministic: the same document, the same /ID)."""
-        self._flush()
-        missing = [number for number, kind in enumerate(self.kinds, start=1) if not kind]
-        if missing:
-            raise RuntimeError(f"Objects {missing[:10]} were numbered but never written")
+        """The cross-reference stream and trailer: its /Index lists the sections, not the numbers between them.
+        The /ID's first half is `identifier`, its second a digest of the bytes before it (deterministic: the same
+        document, the same /ID)."""
+        self.flush()
+        for section in self.sections:
+            if 0 in section.kinds:
+                missing = section.first + section.kinds.index(0)
+                raise RuntimeError(f"Object {missing} was numbered but never written")
         number = self.reserve()
+        padding = BYTES_PER_NUMBER * (number + 1) - self.position
+        for _ in range(0, padding, 80):
+            self.emit(b"%" + b" " * 78 + b"\n")
         start = self.position
-        self.kinds[number - 1], self.places[number - 1] = 1, start
+        self._place(number, 1, start)
         second = self.digest.digest()[:16]
-        width = max(1, (start.bit_length() + 7) // 8)
+        # Wide enough for an offset and for an object stream's number.
+        size = max(section.stop for section in self.sections)
+        width = max(1, (max(start, size).bit_length() + 7) // 8)
         compressor = zlib.compressobj()
+        # Object 0, the head of the (empty) list of free objects, starts the first section.
         chunks = [compressor.compress(b"\x00" + bytes(width) + b"\xff\xff")]
-        for first in range(0, number, 4096):
-            row = bytearray()
-            for index in range(first, min(first + 4096, number)):
-                row.append(self.kinds[index])
-                row += self.places[index].to_bytes(width, "big") + self.indexes[index].to_bytes(2, "big")
-            chunks.append(compressor.compress(bytes(row)))
+        index = []
+        for section in self.sections:
+            index.append(
+                b"%d %d" % ((0, len(section.kinds) + 1) if section.first == 1 else (section.first, len(section.kinds)))
+            )
+            for first in range(0, len(section.kinds), 4096):
+                row = bytearray()
+                for at in range(first, min(first + 4096, len(section.kinds))):
+                    row.append(section.kinds[at])
+                    row += section.places[at].to_bytes(width, "big") + section.indexes[at].to_bytes(2, "big")
+                chunks.append(compressor.compress(bytes(row)))
         chunks.append(compressor.flush())
         ids = b"<%s> <%s>" % ((identifier or second).hex().encode(), second.hex().encode())
         info_entry = b" /Info %d 0 R" % info if info else b""
-        trailer = b"<< /Filter /FlateDecode /ID [ %s ]%s /Root %d 0 R /Size %d /Type /XRef /W [ 1 %d 2 ] >>" % (
-            ids,
-            info_entry,
-            root,
-            number + 1,
-            width,
+        trailer = (
+            b"<< /Filter /FlateDecode /ID [ %s ] /Index [ %s ]%s /Root %d 0 R /Size %d /Type /XRef /W [ 1 %d 2 ] >>"
+            % (
+                ids,
+                b" ".join(index),
+                info_entry,
+                root,
+                size,
+                width,
+            )
         )
         self.add_stream(number, trailer, b"".join(chunks))
-        self._emit(b"startxref\n%d\n%%%%EOF\n" % start)
+        self.emit(b"startxref\n%d\n%%%%EOF\n" % start)
 
 
 class _Copier:
     """Copies to the writer the objects of one source document that the output reaches, each once, under new
     numbers: a reference is numbered (and its object queued) when first written; `preset` numbers an object that
-    is written elsewhere, or stands for another (a continuation's rows' parent is the first Table's body)."""
+    is written elsewhere, or stands for another (a continuation's rows' parent is the one Table's body);
+    `copy_as` writes an object under a number given elsewhere."""
 
     def __init__(self, writer: _Writer, source: pikepdf.Pdf) -> None:
         self.writer = writer
@@ -400,6 +527,10 @@ class _Copier:
 
     def preset(self, item: Any, number: int) -> None:
         self.numbers[item.objgen] = number
+
+    def copy_as(self, item: Any, number: int) -> None:
+        self.numbers[item.objgen] = number
+        self.queue.append(item.objgen)
 
     def ref(self, item: Any) -> int:
         return self._number(item.objgen)
@@ -588,33 +719,6 @@ def _write_outline(writer: _Writer, number: int, entries: list[tuple[int, str, i
     write(root, None, None, None)
 
 
-class _Table:
-    """The Table that a run of adjacent Tables (one per page) becomes, written once the run ends: its dictionary
-    and kids as written, and the rows that move into its body (the numbers of those rows only)."""
-
-    def __init__(self, number: int, head: bytes, kids: list[bytes], headers: list[str]) -> None:
-        self.number = number
-        self.head = head
-        self.kids = kids
-        self.headers = headers
-        # The body that takes the continuations' rows: the first Table's last TBody, or one made for them.
-        self.body: int | None = None
-        self.body_head: bytes | None = None
-        self.body_kids: list[bytes] = []
-        self.rows = array.array("Q")
-
-    def write(self, writer: _Writer) -> None:
-        kids = list(self.kids)
-        if self.body is not None and self.body_head is None:
-            kids.append(b"%d 0 R" % self.body)
-        writer.add(self.number, _with_kids(self.head, kids))
-        if self.body is None:
-            return
-        rows = [*self.body_kids, *(b"%d 0 R" % row for row in self.rows)]
-        head = self.body_head or b"<< /P %d 0 R /S /TBody /Type /StructElem >>" % self.number
-        writer.add(self.body, _with_kids(head, rows))
-
-
 def _with_kids(head: bytes, kids: Sequence[bytes]) -> bytes:
     """A dictionary's text (without /K) with /K added."""
     return _with(head, b"/K [ " + b" ".join(kids) + b" ]")
@@ -625,76 +729,103 @@ def _with(head: bytes, entries: bytes) -> bytes:
     return head.rstrip()[:-2].rstrip() + b" " + entries + b" >>"
 
 
-def _number_forms(writer: _Writer, files: Sequence[IO[bytes]]) -> Generator[int, None, None]:
-    """The page numbers' renders, opened one at a time: each page's form XObject, written, by its number."""
+def _text(data: bytes) -> str:
+    """PDF syntax in JSON (a segment's metadata), byte for byte."""
+    return data.decode("latin-1")
+
+
+def _syntax(text: str) -> bytes:
+    return text.encode("latin-1")
+
+
+def _rows(table: Any) -> Iterator[Any]:
+    """The body rows of a Table, in order: those in its parts other than the header, and any directly under it."""
+    for part in _kids(table):
+        if not _is_element(part) or part.S == "/THead":
+            continue
+        if part.S == "/TR":
+            yield part
+        else:
+            yield from _children(part, "/TR")
+
+
+def _name_headers(rows: Sequence[Any], headers: dict[str, str]) -> None:
+    """The header cells a row's cells name, under their names in the one Table."""
     import pikepdf
 
-    for file in files:
-        file.seek(0)
-        with pikepdf.open(cast(BinaryIO, file)) as source:
-            copier = _Copier(writer, source)
-            for page in source.pages:
-                number = copier.ref(page.as_form_xobject())
-                copier.drain()
-                yield number
+    for row in rows:
+        for cell in _children(row, "/TD"):
+            attributes = cell.get("/A")
+            if attributes is not None and "/Headers" in attributes:
+                attributes.Headers = pikepdf.Array(
+                    [pikepdf.String(headers.get(str(name), str(name))) for name in attributes.Headers]
+                )
 
 
-class _Assembly:
-    """The document-wide state of an assembly, kept until the end: a few numbers per page (its object, its parent
-    tree entry), the Document's kids, the outline, and the register Table's rows (one number each)."""
+class _SegmentBuilder:
+    """A piece's segment: its objects written in its slot's range of numbers, referring to the document-wide
+    objects by their fixed numbers, so that they do not depend on any other piece. What the join needs is noted in
+    the segment's metadata: its pages, parent tree entries, register rows, the Document's other kids, its outline;
+    the first piece's catalog, structure root and Document (without what the join adds) and /Info; the Table's
+    head from the piece that opens it."""
 
-    def __init__(self, writer: _Writer, static_form: int, forms: Generator[int, None, None]) -> None:
-        self.writer = writer
-        self.static_form = static_form
-        self.forms = forms
-        reserve = writer.reserve
-        self.catalog, self.pages, self.root, self.document = reserve(), reserve(), reserve(), reserve()
-        self.parent_tree, self.outlines, self.before, self.after = reserve(), reserve(), reserve(), reserve()
-        writer.add_stream(self.before, b"<< >>", _FURNITURE_BEFORE)
-        writer.add_stream(self.after, b"<< /Filter /FlateDecode >>", zlib.compress(_FURNITURE_AFTER))
-        self.page_numbers = array.array("Q")
-        self.tree_keys = array.array("Q")
-        self.tree_values = array.array("Q")
-        self.next_key = 0
-        self.document_kids: list[bytes] = []
-        self.table: _Table | None = None
-        self.outline: list[tuple[int, str, int, float]] = []
-        self.info: int | None = None
-        self.document_head = b""
-        self.root_head = b""
+    def __init__(self, source: pikepdf.Pdf, slot: int, out: IO[bytes]) -> None:
+        self.source = source
+        self.slot = slot
+        self.base = slot_base(slot)
+        if self.base + STRIDE > MAX_OBJECT + 1:
+            raise ValueError(
+                f"The register has too many chunks for one PDF: piece {slot} would need object numbers above "
+                f"{MAX_OBJECT}, which not every reader opens. Publish it in larger chunks (PUBLISH_CHUNK_ROWS)."
+            )
+        self.full = (
+            f"Piece {slot} of the PDF needs more than the {STRIDE} object numbers of its range (pdf.STRIDE): "
+            "render the register in smaller chunks"
+        )
+        self.writer = _Writer(out)
+        self.writer.open(self.base + len(source.pages), self.base + STRIDE, self.full)
+        self.copier = _Copier(self.writer, source)
+        self.segment: Segment = {"slot": slot, "pages": [], "tree": [], "rows": [], "kids": [], "outline": []}
 
-    def add(self, source: pikepdf.Pdf, *, first: bool) -> None:
-        """One piece: its pages and structure written, what depends on the whole document noted."""
-        copier = _Copier(self.writer, source)
+    def build(self) -> Segment:
+        source, copier, segment = self.source, self.copier, self.segment
         struct_root = source.Root.StructTreeRoot
         document = _kids(struct_root)[0]
-        copier.preset(document, self.document)
-        copier.preset(struct_root, self.root)
+        copier.preset(document, DOCUMENT)
+        copier.preset(struct_root, STRUCT_ROOT)
         numbers = _numbers(struct_root.ParentTree)
-        renumber = {old: self.next_key + index for index, old in enumerate(sorted(numbers))}
-        self.next_key += len(numbers)
+        if len(numbers) > STRIDE:
+            raise ValueError(self.full)
+        # Parent tree keys from the slot's first number: unique in the document, in the pieces' order.
+        renumber = {old: self.base + index for index, old in enumerate(sorted(numbers))}
         for page in source.pages:
-            self._renumber_page(copier, page.obj, renumber)
-        if first:
-            self.document_head = copier.without(document, "/K")
-            self.root_head = copier.without(struct_root, "/ParentTree", "/ParentTreeNextKey")
-            catalog = copier.without(source.Root, "/Outlines")
-            self.writer.add(self.catalog, _with(catalog, b"/Outlines %d 0 R" % self.outlines))
+            self._renumber_page(page.obj, renumber)
+        if self.slot == 0:
             info = source.trailer.get("/Info")
-            self.info = copier.ref(info) if info is not None else None
-        self.outline += _outline(source, document, len(self.page_numbers))
-        artifacts = self._join_tables(copier, document)
+            segment["head"] = {
+                "version": max(source.pdf_version, "1.5"),
+                "catalog": _text(copier.without(source.Root, "/Outlines")),
+                "root": _text(copier.without(struct_root, "/ParentTree", "/ParentTreeNextKey")),
+                "document": _text(copier.without(document, "/K")),
+                "info": copier.ref(info) if info is not None else None,
+            }
+        segment["outline"] = _outline(source, document, 0)
+        artifacts = self._join_tables(document)
         nulls = {}
-        for page in source.pages:
+        for index, page in enumerate(source.pages):
             mcids = artifacts.get(page.obj.objgen)
             if mcids:
                 nulls[int(page.obj.StructParents)] = mcids
-            self._add_page(source, copier, page.obj, mcids)
+            self._add_page(page.obj, mcids, self.base + index)
         for old in sorted(numbers):
-            self._add_parent_tree_entry(copier, renumber[old], numbers[old], nulls.get(renumber[old]))
+            self._add_parent_tree_entry(renumber[old], numbers[old], nulls.get(renumber[old]))
         copier.drain()
+        self.writer.flush()
+        segment |= {"first": self.writer.current.first, "size": self.writer.position}
+        segment["xref"] = self.writer.current.pack()
+        return segment
 
-    def _renumber_page(self, copier: _Copier, page: Any, renumber: dict[int, int]) -> None:
+    def _renumber_page(self, page: Any, renumber: dict[int, int]) -> None:
         """A page's keys in the parent tree renumbered; its parents are the one Pages node, and what it inherits
         from them its own."""
         if "/StructParents" in page:
@@ -704,21 +835,23 @@ class _Assembly:
                 annotation.StructParent = renumber[int(annotation.StructParent)]
         parent = page.get("/Parent")
         while parent is not None:
-            copier.preset(parent, self.pages)
+            self.copier.preset(parent, PAGES)
             for key in _INHERITED:
                 if key not in page and key in parent:
                     page[key] = parent[key]
             parent = parent.get("/Parent")
 
-    def _add_page(self, source: pikepdf.Pdf, copier: _Copier, page: Any, mcids: set[int] | None) -> None:
+    def _add_page(self, page: Any, mcids: set[int] | None, number_form: int) -> None:
         """A page with its furniture: its content between the two furniture streams, its resources (its own,
         as each names its own page number) with the two forms."""
         import pikepdf
 
+        source = self.source
+
         def stand_in(number: int) -> Any:
-            # An object of the piece that stands for one written from elsewhere (the furniture).
+            # An object of the piece that stands for one written by the join (the furniture).
             item = source.make_indirect(pikepdf.Dictionary())
-            copier.preset(item, number)
+            self.copier.preset(item, number)
             return item
 
         contents = page.get("/Contents")
@@ -730,156 +863,228 @@ class _Assembly:
                 b"".join(part.read_bytes() for part in parts),
             )
             parts = [source.make_stream(data)]
-        number_form = next(self.forms, None)
-        if number_form is None:
-            raise ValueError("The furniture has fewer numbered pages than the document")
-        page.Contents = pikepdf.Array([stand_in(self.before), *parts, stand_in(self.after)])
+        page.Contents = pikepdf.Array([stand_in(BEFORE), *parts, stand_in(AFTER)])
         resources = page.get("/Resources")
         own = pikepdf.Dictionary(dict(resources.items()) if resources is not None else {})
         xobjects = own.get("/XObject")
         own.XObject = pikepdf.Dictionary(
             {
                 **(dict(xobjects.items()) if xobjects is not None else {}),
-                "/FurnitureAll": stand_in(self.static_form),
+                "/FurnitureAll": stand_in(STATIC_FORM),
                 "/FurnitureNumber": stand_in(number_form),
             }
         )
         page.Resources = own
-        self.page_numbers.append(copier.ref(page))
+        self.segment["pages"].append(self.copier.ref(page))
 
-    def _add_parent_tree_entry(self, copier: _Copier, key: int, value: Any, nulls: set[int] | None) -> None:
-        """An entry of the parent tree, written now (as an object of its own), its key and number kept."""
+    def _add_parent_tree_entry(self, key: int, value: Any, nulls: set[int] | None) -> None:
+        """An entry of the parent tree, written now (as an object of its own), its key and number noted."""
         import pikepdf
 
         if isinstance(value, pikepdf.Array):
             if nulls:
                 value = pikepdf.Array([None if index in nulls else item for index, item in enumerate(value)])
             number = self.writer.reserve()
-            self.writer.add(number, copier.text(value, resolved=True))
+            self.writer.add(number, self.copier.text(value, resolved=True))
         elif getattr(value, "is_indirect", False):
-            number = copier.ref(value)
+            number = self.copier.ref(value)
         else:
             number = self.writer.reserve()
-            self.writer.add(number, copier.text(value, resolved=True))
-        self.tree_keys.append(key)
-        self.tree_values.append(number)
+            self.writer.add(number, self.copier.text(value, resolved=True))
+        self.segment["tree"].append([key, number])
 
-    def _join_tables(self, copier: _Copier, document: Any) -> dict[tuple[int, int], set[int]]:
-        """One Table for the register: WeasyPrint (and our chunks) start a Table on every page. The rows of each
-        continuation move into the first Table's body (their parent is written as that body); its repeated header
-        row is kept on the page but tagged as an artifact. Returns {page objgen: MCIDs to turn into artifacts}."""
-        import pikepdf
-
+    def _join_tables(self, document: Any) -> dict[tuple[int, int], set[int]]:
+        """One Table for the register: WeasyPrint (and our chunks) start a Table on every page. The first Table of
+        the piece in TABLE_SLOT is the one Table (TABLE), its last body the one body (BODY); the rows of every other
+        Table move into that body (their parent is written as BODY), its repeated header row is kept on the page
+        but tagged as an artifact. Header cells are named by their place in the header row, in every piece, so
+        that a row names its headers without knowing the first piece's. Returns {page objgen: MCIDs to turn into
+        artifacts}."""
+        copier = self.copier
         artifacts: dict[tuple[int, int], set[int]] = {}
         for kid in _kids(document):
             if not (_is_element(kid) and kid.S == "/Table"):
-                # Only adjacent Tables are one table split by pages.
-                self._close_table()
-                self.document_kids.append(copier.text(kid))
+                self.segment["kids"].append(_text(copier.text(kid)))
                 continue
-            if self.table is None:
-                self._open_table(copier, kid)
+            # The one Table, which the join writes once for a run of Tables.
+            self.segment["kids"].append(None)
+            headers = {name: f"th-{index}" for index, name in enumerate(_header_ids(kid))}
+            if self.slot == TABLE_SLOT and "table" not in self.segment:
+                self._open_table(kid, headers)
                 continue
-            table = self.table
-            headers = dict(zip(_header_ids(kid), table.headers, strict=False))
-            rows, containers = [], [kid]
-            for part in _kids(kid):
-                if not _is_element(part):
-                    continue
-                if part.S == "/THead":
-                    for page, mcid in _marked_content(part):
-                        artifacts.setdefault(page.objgen, set()).add(mcid)
-                elif part.S == "/TR":
-                    rows.append(part)
-                else:
-                    containers.append(part)
-                    rows.extend(_children(part, "/TR"))
-            if not rows:
-                continue
-            if table.body is None:
-                table.body = self.writer.reserve()
-            for container in containers:
-                copier.preset(container, table.body)
-            for row in rows:
-                for cell in _children(row, "/TD"):
-                    attributes = cell.get("/A")
-                    if attributes is not None and "/Headers" in attributes:
-                        attributes.Headers = pikepdf.Array(
-                            [pikepdf.String(headers.get(str(name), str(name))) for name in attributes.Headers]
-                        )
-                table.rows.append(copier.ref(row))
+            rows = list(_rows(kid))
+            for part in _children(kid, "/THead"):
+                for page, mcid in _marked_content(part):
+                    artifacts.setdefault(page.objgen, set()).add(mcid)
+            for container in [kid, *(part for part in _kids(kid) if _is_element(part) and part.S != "/THead")]:
+                copier.preset(container, BODY)
+            _name_headers(rows, headers)
+            self.segment["rows"] += [copier.ref(row) for row in rows]
         return artifacts
 
-    def _open_table(self, copier: _Copier, element: Any) -> None:
-        number = self.writer.reserve()
-        copier.preset(element, number)
-        self.document_kids.append(b"%d 0 R" % number)
+    def _open_table(self, element: Any, headers: dict[str, str]) -> None:
+        import pikepdf
+
+        copier = self.copier
+        copier.preset(element, TABLE)
+        for head in _children(element, "/THead"):
+            for row in _children(head, "/TR"):
+                for cell in _children(row, "/TH"):
+                    cell.ID = pikepdf.String(headers[str(cell.get("/ID", ""))])
+        _name_headers(list(_rows(element)), headers)
         bodies = _children(element, "/TBody")
         body = bodies[-1] if bodies else None
         if body is not None:
-            body_number = self.writer.reserve()
-            copier.preset(body, body_number)
-        kids = [copier.text(kid) for kid in _kids(element)]
-        table = _Table(number, copier.without(element, "/K"), kids, _header_ids(element))
-        if body is not None:
-            table.body = body_number
-            table.body_head = copier.without(body, "/K")
-            table.body_kids = [copier.text(kid) for kid in _kids(body)]
-        self.table = table
+            copier.preset(body, BODY)
+        self.segment["table"] = {
+            "head": _text(copier.without(element, "/K")),
+            "kids": [_text(copier.text(kid)) for kid in _kids(element)],
+            "body_head": _text(copier.without(body, "/K")) if body is not None else None,
+            "body_kids": [_text(copier.text(kid)) for kid in _kids(body)] if body is not None else [],
+        }
 
-    def _close_table(self) -> None:
-        if self.table is not None:
-            self.table.write(self.writer)
-            self.table = None
 
-    def finish(self, identifier: bytes) -> None:
-        """What depends on the whole document, then the cross-reference stream."""
-        self._close_table()
-        writer = self.writer
-        writer.add(self.document, _with_kids(self.document_head, self.document_kids))
-        entries = b"/ParentTree %d 0 R /ParentTreeNextKey %d" % (self.parent_tree, self.next_key)
-        writer.add(self.root, _with(self.root_head, entries))
-        nums = b" ".join(b"%d %d 0 R" % pair for pair in zip(self.tree_keys, self.tree_values, strict=True))
-        writer.add(self.parent_tree, b"<< /Nums [ " + nums + b" ] >>")
-        kids = b" ".join(b"%d 0 R" % number for number in self.page_numbers)
-        writer.add(self.pages, b"<< /Count %d /Kids [ %s ] /Type /Pages >>" % (len(self.page_numbers), kids))
-        _write_outline(writer, self.outlines, self.outline, self.page_numbers)
-        writer.finish(root=self.catalog, info=self.info, identifier=identifier)
+def build_segment(piece: IO[bytes], slot: int, out: IO[bytes]) -> Segment:
+    """Write the segment of the piece in `slot` to `out` (from its first byte) and return its metadata (JSON-able),
+    which the join reads with it. It depends on the piece and its slot only."""
+    import pikepdf
+
+    piece.seek(0)
+    with pikepdf.open(cast(BinaryIO, piece)) as source:
+        return _SegmentBuilder(source, slot, out).build()
+
+
+def join(
+    segments: Iterable[tuple[Segment, IO[bytes]]],
+    *,
+    static: IO[bytes],
+    numbers: Sequence[IO[bytes]],
+    out: IO[bytes],
+    identifier: bytes = b"",
+) -> int:
+    """Write the document from its pieces' segments, in slot order (each its metadata and its bytes, read one at a
+    time): the header, each segment's bytes as they are, then the document-wide objects: the furniture (`static`,
+    one page stamped on every page, and the page numbers' renders, as many pages as the document), the catalog, the
+    Pages node, the structure root, the Document and its kids, the one Table and its body with every row, the
+    parent tree and the outline; then the cross-reference stream. `out` must be empty, as offsets count from its
+    first byte. Returns the number of pages."""
+    import pikepdf
+
+    writer = _Writer(out)
+    writer.open(1, RESERVED, "Too many fixed numbers")
+    for _ in range(1, RESERVED):
+        writer.reserve()
+    pages, tree_keys, tree_values, rows = array.array("Q"), array.array("Q"), array.array("Q"), array.array("Q")
+    # Per piece: the first number of its range and its number of pages (where their forms go).
+    forms: list[tuple[int, int]] = []
+    kids: list[bytes] = []
+    outline: list[tuple[int, str, int, float]] = []
+    head: dict[str, Any] = {}
+    table: dict[str, Any] | None = None
+    table_ref = b"%d 0 R" % TABLE
+    stop = RESERVED
+    for slot, (segment, data) in enumerate(segments):
+        if segment["slot"] != slot:
+            raise ValueError(f"Segment {segment['slot']} is in slot {slot}")
+        if slot == 0:
+            head = segment["head"]
+            writer.emit(b"%PDF-" + head["version"].encode() + b"\n%\xbf\xf7\xa2\xfe\n")
+        stop = writer.copy(segment, data)
+        forms.append((slot_base(slot), len(segment["pages"])))
+        outline += [(level, title, len(pages) + page, top) for level, title, page, top in segment["outline"]]
+        pages.extend(segment["pages"])
+        for key, value in segment["tree"]:
+            tree_keys.append(key)
+            tree_values.append(value)
+        rows.extend(segment["rows"])
+        for kid in segment["kids"]:
+            if kid is not None:
+                kids.append(_syntax(kid))
+            elif table_ref not in kids:
+                kids.append(table_ref)
+            elif kids[-1] != table_ref:
+                raise ValueError("The document has more than one table: the register's must be the only one")
+        table = segment.get("table", table)
+    if not head:
+        raise ValueError("A document needs at least one piece")
+    writer.open(stop, MAX_OBJECT + 1, f"The document needs more than the {MAX_OBJECT} object numbers PDF allows")
+    writer.add_stream(BEFORE, b"<< >>", _FURNITURE_BEFORE)
+    writer.add_stream(AFTER, b"<< /Filter /FlateDecode >>", zlib.compress(_FURNITURE_AFTER))
+    static.seek(0)
+    with pikepdf.open(cast(BinaryIO, static)) as source:
+        if len(source.pages) != 1:
+            raise ValueError(f"The furniture's running header and footer has {len(source.pages)} pages, not 1")
+        copier = _Copier(writer, source)
+        copier.copy_as(source.pages[0].as_form_xobject(), STATIC_FORM)
+        copier.drain()
+    _write_number_forms(writer, numbers, forms)
+    _write_table(writer, table, rows)
+    writer.add(DOCUMENT, _with_kids(_syntax(head["document"]), kids))
+    next_key = tree_keys[-1] + 1 if tree_keys else 0
+    entries = b"/ParentTree %d 0 R /ParentTreeNextKey %d" % (PARENT_TREE, next_key)
+    writer.add(STRUCT_ROOT, _with(_syntax(head["root"]), entries))
+    nums = b" ".join(b"%d %d 0 R" % pair for pair in zip(tree_keys, tree_values, strict=True))
+    writer.add(PARENT_TREE, b"<< /Nums [ " + nums + b" ] >>")
+    page_kids = b" ".join(b"%d 0 R" % number for number in pages)
+    writer.add(PAGES, b"<< /Count %d /Kids [ %s ] /Type /Pages >>" % (len(pages), page_kids))
+    _write_outline(writer, OUTLINES, outline, pages)
+    writer.add(CATALOG, _with(_syntax(head["catalog"]), b"/Outlines %d 0 R" % OUTLINES))
+    writer.finish(root=CATALOG, info=head["info"], identifier=identifier)
+    return len(pages)
+
+
+def _write_number_forms(writer: _Writer, files: Sequence[IO[bytes]], forms: Sequence[tuple[int, int]]) -> None:
+    """Each page's "Page X of Y", from the page numbers' renders (opened one at a time), as a form XObject at the
+    number its segment gave it: the first numbers of the piece's range."""
+    import pikepdf
+
+    numbers = (base + index for base, count in forms for index in range(count))
+    total = sum(count for _, count in forms)
+    for file in files:
+        file.seek(0)
+        with pikepdf.open(cast(BinaryIO, file)) as source:
+            # One copier per render: what its forms share (its fonts) is written once.
+            copier = _Copier(writer, source)
+            for page in source.pages:
+                number = next(numbers, None)
+                if number is None:
+                    raise ValueError(f"The furniture has more numbered pages than the document's {total}")
+                copier.copy_as(page.as_form_xobject(), number)
+                copier.drain()
+    if next(numbers, None) is not None:
+        raise ValueError("The furniture has fewer numbered pages than the document")
+
+
+def _write_table(writer: _Writer, table: dict[str, Any] | None, rows: Sequence[int]) -> None:
+    """The one Table (TABLE) and its body (BODY): the body's own rows, then every row moved into it. A number not
+    used (no table, or a table without rows) is written as null."""
+    if table is None:
+        if rows:
+            raise ValueError(f"The register's rows continue a Table that the piece in slot {TABLE_SLOT} does not start")
+        writer.add(TABLE, b"null")
+        writer.add(BODY, b"null")
+        return
+    kids = [_syntax(kid) for kid in table["kids"]]
+    body_head = table["body_head"]
+    if body_head is None and rows:
+        kids.append(b"%d 0 R" % BODY)
+    writer.add(TABLE, _with_kids(_syntax(table["head"]), kids))
+    if body_head is None and not rows:
+        writer.add(BODY, b"null")
+        return
+    head = _syntax(body_head) if body_head is not None else b"<< /P %d 0 R /S /TBody /Type /StructElem >>" % TABLE
+    body_kids = [_syntax(kid) for kid in table["body_kids"]] + [b"%d 0 R" % row for row in rows]
+    writer.add(BODY, _with_kids(head, body_kids))
 
 
 def assemble(pieces: Sequence[IO[bytes]], *, furniture: Furniture, out: IO[bytes], identifier: bytes = b"") -> int:
     """Join tagged WeasyPrint PDFs into one and stamp the running header and footer, `furniture(total)`: the
     static part (one page, stamped on every page) and the page numbers (as many pages as the document), each as
-    an artifact. The pieces are read twice (first to count their pages), so they must be seekable; `out` must be
-    empty, as the cross-reference offsets count from its first byte. Returns the number of pages."""
-    import pikepdf
-
-    total, version = 0, "1.7"
-    for index, piece in enumerate(pieces):
-        piece.seek(0)
-        with pikepdf.open(cast(BinaryIO, piece)) as counted:
-            total += len(counted.pages)
-            if index == 0:
-                version = max(counted.pdf_version, "1.5")
-    static_file, number_files = furniture(total)
-    writer = _Writer(out, version)
-    static_file.seek(0)
-    with pikepdf.open(cast(BinaryIO, static_file)) as static:
-        if len(static.pages) != 1:
-            raise ValueError(f"The furniture's running header and footer has {len(static.pages)} pages, not 1")
-        copier = _Copier(writer, static)
-        static_form = copier.ref(static.pages[0].as_form_xobject())
-        copier.drain()
-    forms = _number_forms(writer, number_files)
-    try:
-        assembly = _Assembly(writer, static_form, forms)
-        for index, piece in enumerate(pieces):
-            piece.seek(0)
-            with pikepdf.open(cast(BinaryIO, piece)) as source:
-                assembly.add(source, first=index == 0)
-        if next(forms, None) is not None:
-            raise ValueError(f"The furniture has more numbered pages than the document's {total}")
-    finally:
-        forms.close()
-    assembly.finish(identifier)
-    return total
+    an artifact. Builds each piece's segment (in a temporary file), then joins them. Returns the number of pages."""
+    with contextlib.ExitStack() as stack:
+        segments = []
+        for slot, piece in enumerate(pieces):
+            data = stack.enter_context(tempfile.TemporaryFile())
+            segments.append((build_segment(piece, slot, data), data))
+        static, numbers = furniture(sum(len(segment["pages"]) for segment, _ in segments))
+        return join(segments, static=static, numbers=numbers, out=out, identifier=identifier)

@@ -3,11 +3,14 @@
 An edition's files are made of parts, each a job that one process does in bounded memory:
 - the PDF's pieces (publishing.pdf: the front matter, then a chunk of rows each), content-addressed: a piece is
   stored under the hash of what it shows and of the template version, so a piece that did not change since any
-  earlier edition or attempt is not rendered again;
+  earlier edition or attempt is not rendered again. The same job builds the piece's segment for its place in the
+  document (its slot): the piece's objects, numbered and packed as the PDF will hold them, which depend on the
+  piece and its slot only, and are stored beside it under its key and slot;
 - the text formats (HTML fragment, CSV, JSON), each streamed to a file a chunk of rows at a time;
 - once the pieces are rendered and their pages counted, the furniture stamped on every page (the running header
   and footer, then the page numbers in parallel batches), content-addressed likewise;
-- then one assembly: the pieces joined into the edition's PDF, the furniture stamped on it.
+- then one join: the segments' bytes copied into the edition's PDF, with the furniture and what depends on the
+  whole document.
 
 Jobs hand each other storage keys (Django's storage API), never local paths, so that each can run on any worker.
 publishing.tasks runs the jobs as a Celery chord on every worker; without a broker, run_local runs them in a
@@ -16,6 +19,7 @@ process pool here. publishing.services keeps the edition's state (lease, progres
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import io
 import json
@@ -24,7 +28,7 @@ import multiprocessing
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import IO, Any, BinaryIO, cast
 
@@ -126,6 +130,44 @@ def _open_piece(key: str) -> IO[bytes]:
     return default_storage.open(_marker(key)["name"], "rb")
 
 
+def _segment(key: str, slot: int, suffix: str) -> str:
+    """A piece's segment for a slot: named by the piece's key (which covers the assembler's version), so that it
+    is pruned with the piece."""
+    return _piece(key, f"{slot}.{suffix}")
+
+
+def segment_ready(key: str, slot: int) -> bool:
+    return default_storage.exists(_segment(key, slot, "segment.json"))
+
+
+def missing_segments(keys: Sequence[str]) -> list[tuple[str, int]]:
+    """(key, slot) of each piece whose segment for its slot is not built: render_segment's arguments."""
+    return [(key, slot) for slot, key in enumerate(keys) if not segment_ready(key, slot)]
+
+
+def render_segment(key: str, slot: int) -> None:
+    """Render one piece (unless it is stored), then build its segment for `slot`, which the join copies as it is.
+    The segment's metadata, written last, names its bytes and marks it complete (as a piece's marker does)."""
+    render_piece(key)
+    if segment_ready(key, slot):
+        return
+    with _open_piece(key) as piece, tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
+        segment = pdf.build_segment(piece, slot, spool)
+        spool.seek(0)
+        segment["name"] = default_storage.save(_segment(key, slot, "segment"), File(spool, name="segment"))
+    metadata = json.dumps(segment, sort_keys=True).encode()
+    default_storage.save(_segment(key, slot, "segment.json"), ContentFile(metadata))
+
+
+def _segments(keys: Sequence[str]) -> Generator[tuple[pdf.Segment, IO[bytes]], None, None]:
+    """The segments of the pieces, in order, each opened as the join reaches it."""
+    for slot, key in enumerate(keys):
+        with default_storage.open(_segment(key, slot, "segment.json"), "rb") as handle:
+            segment = json.load(handle)
+        with default_storage.open(segment["name"], "rb") as data:
+            yield segment, data
+
+
 def write_format(content: EditionContent, fmt: str, name: str) -> None:
     """One text format, streamed a chunk of rows at a time to a spooled file, then to storage."""
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
@@ -141,29 +183,32 @@ def _require(keys: Sequence[str], what: str) -> None:
 
 
 def assemble_pdf(content: EditionContent, keys: Sequence[str], name: str) -> None:
-    """Join the stored pieces into the edition's PDF, stamp its stored furniture, and store it under `name`. Of
-    `content`, only what the furniture and the PDF's /ID show is read: not its rows."""
+    """Join the stored segments of the pieces into the edition's PDF with its stored furniture, and store it under
+    `name`. Of `content`, only what the furniture and the PDF's /ID show is read: not its rows."""
     _require(keys, "PDF pieces")
+    missing = missing_segments(keys)
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} of the edition's {len(keys)} PDF segments are not built")
     furniture_keys = prepare_furniture(content, keys)
     _require(furniture_keys, "furniture renders")
-    opened: list[IO[bytes]] = []
-
-    def open_piece(key: str) -> IO[bytes]:
-        opened.append(_open_piece(key))
-        return opened[-1]
-
-    def furniture(total: int) -> tuple[IO[bytes], list[IO[bytes]]]:
-        return open_piece(furniture_keys[0]), [open_piece(key) for key in furniture_keys[1:]]
-
-    pieces = [open_piece(key) for key in keys]
+    furniture = [_open_piece(key) for key in furniture_keys]
     try:
-        with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool:
-            pdf.assemble(pieces, furniture=furniture, out=spool, identifier=pdf.pdf_identifier(content))
+        with (
+            tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES) as spool,
+            contextlib.closing(_segments(keys)) as segments,
+        ):
+            pdf.join(
+                segments,
+                static=furniture[0],
+                numbers=furniture[1:],
+                out=spool,
+                identifier=pdf.pdf_identifier(content),
+            )
             spool.seek(0)
             _replace(name, File(spool, name=os.path.basename(name)))
     finally:
-        for piece in opened:
-            piece.close()
+        for file in furniture:
+            file.close()
 
 
 def discard_work(edition_id: int) -> None:
@@ -179,7 +224,7 @@ def discard_work(edition_id: int) -> None:
 
 
 def prune_pieces(*, keep: set[str], before: dt.datetime) -> int:
-    """Delete the stored pieces (and their specs and markers) that are not in `keep` and were written before
+    """Delete the stored pieces (and their specs, markers and segments) that are not in `keep` and were written before
     `before`: pieces are a cache, rendered again when needed, and would otherwise grow with every edition. The age
     guard spares the pieces of a render in progress. Returns the number of pieces deleted."""
     try:

@@ -308,12 +308,12 @@ def _attempt(edition_id: int, attempt: int) -> QuerySet[Edition]:
     return Edition.objects.filter(pk=edition_id, attempt=attempt, status=Edition.Status.RENDERING)
 
 
-def edition_plan(*, edition_id: int, attempt: int) -> list[str]:
-    """Store the specs of the edition's PDF pieces; returns the keys of those not rendered yet (every piece that an
-    earlier edition or attempt rendered is re-used). Sets the attempt's progress."""
+def edition_plan(*, edition_id: int, attempt: int) -> list[tuple[str, int]]:
+    """Store the specs of the edition's PDF pieces; returns (key, slot) of those whose segment is not built yet
+    (every piece and segment that an earlier edition or attempt made is re-used). Sets the attempt's progress."""
     edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
     keys = pipeline.prepare(edition_content(edition, with_entries=False), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
-    missing = [key for key in keys if not pipeline.piece_ready(key)]
+    missing = pipeline.missing_segments(keys)
     # The parts: every PDF piece, each text format, and the assembly.
     total = len(keys) + len(pipeline.TEXT_FORMATS) + 1
     _attempt(edition_id, attempt).update(parts_total=total, parts_done=len(keys) - len(missing))
@@ -361,7 +361,7 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
     try:
         missing = edition_plan(edition_id=edition_id, attempt=attempt)
         content = edition_content(edition)
-        jobs: list[pipeline.Job] = [(pipeline.render_piece, (key,)) for key in missing]
+        jobs: list[pipeline.Job] = [(pipeline.render_segment, part) for part in missing]
         jobs += [
             (
                 pipeline.write_format,

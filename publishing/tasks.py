@@ -1,10 +1,10 @@
 """Thin Celery tasks: IDs and storage keys in, one service or pipeline call, transient errors retried.
 
-An edition is published as a chord: one task per part (each PDF piece and each text format) on every worker, in
-parallel, then a second chord for the furniture stamped on the pages (it needs their number), then one task that
-assembles the PDF and publishes. Every task is idempotent and may run twice (acks
-late: a worker killed mid-task leaves its message to another worker); the edition's attempt number decides who
-may publish, and the sweep starts again any edition whose worker died (README, "Reliability").
+An edition is published as a chord: one task per part (each PDF piece with its segment, and each text format) on
+every worker, in parallel, then a second chord for the furniture stamped on the pages (it needs their number), then
+one task that joins the PDF and publishes. Every task is idempotent and may run twice (acks late: a worker killed
+mid-task leaves its message to another worker); the edition's attempt number decides who may publish, and the
+sweep starts again any edition whose worker died (README, "Reliability").
 """
 
 from __future__ import annotations
@@ -33,17 +33,21 @@ def publish_edition(register_id: int | None = None, edition_id: int | None = Non
         # No broker (make run, the tests): the same parts, in a local process pool.
         return services.edition_render_here(edition_id=edition.pk, attempt=attempt).pk
     missing = services.edition_plan(edition_id=edition.pk, attempt=attempt)
-    parts = [render_piece.si(edition.pk, attempt, key) for key in missing]
+    parts = [render_piece.si(edition.pk, attempt, key, slot) for key, slot in missing]
     parts += [render_format.si(edition.pk, attempt, fmt) for fmt in pipeline.TEXT_FORMATS]
     chord(parts)(finish_edition.si(edition.pk, attempt))
     return edition.pk
 
 
 @shared_task(**RETRY)
-def render_piece(edition_id: int, attempt: int, key: str) -> str:
-    """One piece of the PDF. Rendered even if its attempt was replaced meanwhile: the next attempt uses it."""
+def render_piece(edition_id: int, attempt: int, key: str, slot: int | None = None) -> str:
+    """One piece of the PDF and, given its slot, its segment (the furniture has none). Rendered even if its attempt
+    was replaced meanwhile: the next attempt uses it."""
     try:
-        pipeline.render_piece(key)
+        if slot is None:
+            pipeline.render_piece(key)
+        else:
+            pipeline.render_segment(key, slot)
     except services.TRANSIENT_ERRORS:
         raise
     except Exception as exc:

@@ -214,11 +214,13 @@ _SEEDING_MIGRATIONS = [
 ]
 
 
-@pytest.fixture(scope="session", autouse=True)
-def _seeded_reference_data(django_db_setup: Any, django_db_blocker: Any) -> None:
-    """With --reuse-db the test database outlives the run, but a transactional test (browser, concurrency) flushes
-    every table, the data migrations' rows included: the next run would start without the registers and NHS
-    England's permitted purposes. Seed them again before each run, as migrate did."""
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup: Any, django_db_blocker: Any) -> None:
+    """pytest-django's test database, seeded. With --reuse-db the test database outlives the run, but a
+    transactional test (browser, concurrency) flushes every table, the data migrations' rows included: the next
+    run would start without the registers and NHS England's permitted purposes. Seed them again before each run,
+    as migrate did. Here rather than in a fixture of every session: a run in which no test uses the database sets
+    none up, and the seeds would be written to the development database (var/db.sqlite3)."""
     from importlib import import_module
 
     from django.apps import apps

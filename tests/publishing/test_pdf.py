@@ -187,3 +187,30 @@ def test_text_that_reads_like_a_reference_is_copied_as_it_is() -> None:
     assert str(document.docinfo.Title).startswith(title + ":")
     assert pdf_structure.outline(data)[0] == (0, title, 1)
     assert pdf_structure.check(data).problems == []
+
+
+def test_a_piece_with_more_objects_than_its_range_of_numbers_fails_clearly(monkeypatch) -> None:
+    # A segment's objects are numbered in its slot's range of pdf.STRIDE numbers: a piece that needs more must not
+    # spill into the next piece's range (a corrupt file), but say what went wrong.
+    piece = io.BytesIO(pdf.render_spec(pdf.plan(content(_rows(30)), chunk_rows=CHUNK)[1]))
+    monkeypatch.setattr(pdf, "STRIDE", 100)
+    with pytest.raises(ValueError, match="Piece 1 of the PDF needs more than the 100 object numbers of its range"):
+        pdf.build_segment(piece, 1, io.BytesIO())
+
+    # Nor may the last piece's range end above the largest object number every common reader opens.
+    monkeypatch.undo()
+    slots = (pdf.MAX_OBJECT + 1 - pdf.RESERVED) // pdf.STRIDE
+    pdf.build_segment(io.BytesIO(piece.getvalue()), slots - 1, io.BytesIO())
+    with pytest.raises(ValueError, match=r"too many chunks for one PDF: piece .* larger chunks"):
+        pdf.build_segment(io.BytesIO(piece.getvalue()), slots, io.BytesIO())
+
+
+def test_a_small_document_in_wide_number_ranges_is_padded_so_that_qpdf_reads_every_object(monkeypatch) -> None:
+    # qpdf takes an object number above a third of the file's size for damage and ignores the object; the ranges of
+    # a few tiny pieces are mostly unused numbers, so the join pads the file rather than lose pages.
+    monkeypatch.setattr(pdf, "STRIDE", 30_000)
+    data = pdf.render_in_process(content(_rows(3)), chunk_rows=1)
+    document = pikepdf.open(io.BytesIO(data))
+    assert len(data) >= 3 * int(document.trailer.Size)
+    structure = pdf_structure.check(data)
+    assert structure.problems == [] and structure.body_rows == 3 and structure.pages == len(_page_texts(data))

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from django.core.files.storage import default_storage
 
 from publishing import pdf, pipeline, render, services
 from publishing.models import Edition
@@ -79,6 +80,45 @@ def test_republishing_renders_only_the_chunk_that_changed_and_gives_a_full_rende
     monkeypatch.setattr(pdf, "render_spec", real)
     cold = pdf.render_in_process(services.edition_content(second), chunk_rows=2)
     assert second.files.get(format="pdf").file.read() == cold
+
+
+def test_republishing_rebuilds_only_the_changed_chunk_s_segment_and_gives_a_cold_publish_s_bytes(
+    settings, seven_rows, monkeypatch, tmp_path
+) -> None:
+    settings.PUBLISH_LOCAL_PROCESSES = 1
+    publish()
+    partner = seven_rows[4].parties.get().organisation
+    partner.name = "Renamed Partner NHS Trust"
+    partner.save()
+
+    built = []
+    real = pdf.build_segment
+
+    def counting(piece, slot, out):
+        built.append(slot)
+        return real(piece, slot, out)
+
+    monkeypatch.setattr(pdf, "build_segment", counting)
+    second = publish()
+    assert second.status == Edition.Status.PUBLISHED, second.error
+    # The renamed partner's row is the fifth: the third chunk of two rows, after the front matter.
+    assert built == [3]
+    republished = second.files.get(format="pdf").file.read()
+
+    # Every piece, segment and furniture render made again in an empty media folder, then joined.
+    built.clear()
+    settings.MEDIA_ROOT = str(tmp_path / "cold")
+    content = services.edition_content(second, with_entries=False)
+    keys = pipeline.prepare(content, chunk_rows=2)
+    for key, slot in pipeline.missing_segments(keys):
+        pipeline.render_segment(key, slot)
+    for key in pipeline.prepare_furniture(content, keys):
+        pipeline.render_piece(key)
+    pipeline.assemble_pdf(content, keys, "cold.pdf")
+    assert built == [0, 1, 2, 3, 4]
+    with default_storage.open("cold.pdf", "rb") as cold:
+        assert cold.read() == republished
+    assert pdf_structure.check(republished).problems == []
 
 
 def test_the_text_formats_stream_the_same_bytes_as_whole_documents() -> None:

@@ -12,10 +12,11 @@ from django.db import OperationalError, connections
 from django.utils import timezone
 
 from agreements import rules
-from publishing import services, tasks
+from publishing import pipeline, services, tasks
 from publishing.models import Edition
 from register.celery import app
-from tests.publishing.factories import partner, seed_sub_licence, sub_licence_register
+from tests.publishing import pdf_structure
+from tests.publishing.factories import SEED_DAY, partner, seed_sub_licence, sub_licence_register
 
 
 def test_beat_publishes_quarterly_at_six_in_the_morning_london_time() -> None:
@@ -57,6 +58,27 @@ def test_transient_database_errors_are_retried(monkeypatch) -> None:
     assert tasks.publish_edition.apply(kwargs={"register": "sub-licences"}).get()
     assert len(calls) == 2
     assert Edition.objects.filter(status=Edition.Status.PUBLISHED).count() == 1
+
+
+@pytest.mark.django_db
+def test_the_chord_s_piece_tasks_build_the_segments_that_its_finish_joins(settings) -> None:
+    # The parts a worker runs, one by one: each piece's task builds its segment, the finish only joins them.
+    settings.PUBLISH_CHUNK_ROWS = 1
+    seed_sub_licence()
+    seed_sub_licence(reference="SL/25/2")
+    edition, attempt = services.edition_start(register=sub_licence_register(), on=SEED_DAY)
+    missing = services.edition_plan(edition_id=edition.pk, attempt=attempt)
+    assert [slot for _, slot in missing] == [0, 1, 2]
+    for key, slot in missing:
+        tasks.render_piece.apply(args=(edition.pk, attempt, key, slot)).get()
+    for fmt in pipeline.TEXT_FORMATS:
+        tasks.render_format.apply(args=(edition.pk, attempt, fmt)).get()
+    assert pipeline.missing_segments([key for key, _ in missing]) == []
+    tasks.finish_edition.apply(args=(edition.pk, attempt)).get()
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.PUBLISHED, edition.error
+    data = edition.files.get(format="pdf").file.read()
+    assert pdf_structure.check(data).body_rows == 2
 
 
 def _close_worker_connections(**kwargs: object) -> None:
