@@ -245,6 +245,10 @@ def _with_rule_inputs(linkages: QuerySet[Linkage]) -> QuerySet[Linkage]:
     )
 
 
+# The fields of a candidate agreement that a linkage's checklist reads (rules.linkage_checklist).
+CHECKLIST_FIELDS = ("kind", "reference", "title", "status", "start_date", "end_date")
+
+
 def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None) -> list[rules.Checklist]:
     """The checklist of each linkage on the day (today unless given), in a constant number of queries whatever the
     number of linkages or agreements: only an agreement with a party on every side of a requirement can meet it
@@ -291,10 +295,10 @@ def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None
                 and rules.may_sign(requirement, linkage, parties_of[agreement_id])
             }
     all_wanted = set().union(*wanted.values()) if wanted else set()
-    agreements = {
-        agreement.pk: agreement
-        for agreement in Agreement.objects.filter(pk__in=all_wanted).prefetch_related("parties").order_by("pk")
-    }
+    # Of each candidate, what the checklist reads: its dates, status and name, and who signed it in which role.
+    signatories = Prefetch("parties", queryset=Party.objects.only("agreement", "organisation", "role").order_by())
+    candidates = Agreement.objects.filter(pk__in=all_wanted).only(*CHECKLIST_FIELDS).prefetch_related(signatories)
+    agreements = {agreement.pk: agreement for agreement in candidates.order_by("pk")}
     return [
         rules.linkage_checklist(
             linkage,
