@@ -381,9 +381,9 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         pipeline.run_local(
             [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
-        # The assembly streams (its memory is flat in the rows), and for a large edition runs in a process of its
-        # own, whose memory is returned when it ends. It reads neither the entries nor the rows (the pieces' keys
-        # carry them): sent to that process, they would be most of its memory.
+        # The join streams the segments (its memory is flat in the rows), and for a large edition runs in a process
+        # of its own, whose memory is returned when it ends. It reads neither the entries nor the rows (the pieces'
+        # keys carry them): sent to that process, they would be most of its memory.
         keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
         pdf_content = dataclasses.replace(content, entries={}, rows=[])
         assembly = (pipeline.assemble_pdf, (pdf_content, keys, pipeline.work_name(edition_id, attempt, "pdf")))
