@@ -102,11 +102,11 @@ def workers(tmp_path: Path) -> Iterator[Workers]:
         app.control.purge()
 
 
-def _wait(predicate, *, seconds: float, what: str) -> None:
+def _wait(predicate, *, seconds: float, what: str, state=lambda: "") -> None:
     deadline = time.monotonic() + seconds
     while not predicate():
         if time.monotonic() > deadline:
-            raise AssertionError(f"Timed out after {seconds} s waiting for {what}")
+            raise AssertionError(f"Timed out after {seconds} s waiting for {what}\n{state()}")
         time.sleep(0.05)
 
 
@@ -121,14 +121,24 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
         sub_licence(start_date=dt.date(2024, 4, 1), sub_licensee=partner(dspt_assessment_year=rules.dspt_year(today)))
     approver = UserFactory(username="approver", role=roles.IG_APPROVER)
 
+    # A publish request while an edition renders returns that edition and sends nothing: there must be none.
+    assert not Edition.objects.exists(), list(Edition.objects.values("pk", "status", "trigger", "attempt"))
     first = workers.start("first")
     edition = services.edition_request(actor=approver, register=sub_licence_register())
 
     def rendering_started() -> bool:
         edition.refresh_from_db()
+        assert edition.status == Edition.Status.RENDERING, (edition.status, edition.error)
         return edition.parts_done >= 2
 
-    _wait(rendering_started, seconds=120, what="the first worker to render two parts")
+    def state() -> str:
+        # What to look at when it times out: the edition, the queue, and what the worker said.
+        queued = redis.Redis.from_url(app.conf.broker_url).llen("celery")
+        log = (workers.tmp_path / "first.log").read_text(errors="replace")[-3000:]
+        fields = ("status", "attempt", "parts_done", "parts_total", "trigger", "error")
+        return f"edition: {[getattr(edition, name) for name in fields]}; queued: {queued}\nfirst.log:\n{log}"
+
+    _wait(rendering_started, seconds=120, what="the first worker to render two parts", state=state)
     workers.kill(first)
     edition.refresh_from_db()
     assert edition.status == Edition.Status.RENDERING and edition.attempt == 1
