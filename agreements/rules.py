@@ -18,7 +18,8 @@ is what an amendment's unsaved proposed version needs; selectors hand the same c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+import functools
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -73,6 +74,12 @@ ASSURANCE_FIELDS = (
 
 def assurance_conditions(on: dt.date) -> dict[str, Q]:
     """Each assurance rule, as the condition on an organisation that breaks it on the day."""
+    return dict(_assurance_conditions(on))
+
+
+@functools.lru_cache(maxsize=64)
+def _assurance_conditions(on: dt.date) -> dict[str, Q]:
+    # Built once per day asked: the dashboard asks each partner needing attention about the same few days.
     assured = Q(dspt_status__in=sorted(ASSURED_DSPT))
     return {
         "dspt_not_met": ~assured,
@@ -92,7 +99,7 @@ def assurance_fails(on: dt.date) -> Q:
 
 def partner_assurance_violations(organisation: Organisation, *, on: dt.date) -> list[Violation]:
     name = organisation.name
-    broken = {code for code, condition in assurance_conditions(on).items() if holds(condition, organisation)}
+    broken = {code for code, condition in _assurance_conditions(on).items() if holds(condition, organisation)}
     violations = []
     if "dspt_not_met" in broken:
         status = organisation.get_dspt_status_display()
@@ -142,7 +149,7 @@ def assurance_lapses_on(organisation: Organisation, *, on: dt.date) -> dt.date |
     """The first day the organisation's assurance fails: `on` itself if it fails already, None if nothing on
     record makes it lapse. Found by asking the rules themselves on each day it could change."""
     for day in _assurance_turning_points(organisation, on):
-        if partner_assurance_violations(organisation, on=day):
+        if any(holds(condition, organisation) for condition in _assurance_conditions(day).values()):
             return day
     return None
 
@@ -415,8 +422,11 @@ def may_sign(requirement: AgreementRequirement, linkage: Linkage, organisation_i
     return all(side & present for side in side_organisations(requirement, linkage))
 
 
-def _signs(agreement: Agreement, requirement: AgreementRequirement, linkage: Linkage) -> bool:
-    held = {(party.organisation_id, party.role) for party in agreement.parties.all()}
+def _signs(
+    agreement: Agreement, requirement: AgreementRequirement, linkage: Linkage, held: Set[tuple[int, str]] | None
+) -> bool:
+    if held is None:
+        held = {(party.organisation_id, party.role) for party in agreement.parties.all()}
     if not may_sign(requirement, linkage, (organisation_id for organisation_id, _ in held)):
         return False
     for side in requirement.sides:
@@ -436,11 +446,20 @@ def _end_text(agreement: Agreement) -> str:
 
 
 def _agreement_item(
-    requirement: AgreementRequirement, linkage: Linkage, candidates: Sequence[Agreement], on: dt.date
+    requirement: AgreementRequirement,
+    linkage: Linkage,
+    candidates: Sequence[Agreement],
+    on: dt.date,
+    signatories: Mapping[int, Set[tuple[int, str]]] | None,
 ) -> ChecklistItem:
     between = " and ".join(_side_text(side, linkage) for side in requirement.sides)
     title = f"A {requirement.name} between {between}"
-    signed = [a for a in candidates if a.kind == requirement.kind and _signs(a, requirement, linkage)]
+    signed = [
+        a
+        for a in candidates
+        if a.kind == requirement.kind
+        and _signs(a, requirement, linkage, None if signatories is None else signatories[a.pk])
+    ]
     in_force = [a for a in signed if _in_force(a, on)]
     if in_force:
         # The one lasting longest: that is the one the linkage relies on.
@@ -476,13 +495,16 @@ def linkage_checklist(
     candidates: Sequence[Agreement],
     purposes: Iterable[PermittedPurpose],
     datasets: Iterable[Dataset],
+    signatories: Mapping[int, Set[tuple[int, str]]] | None = None,
 ) -> Checklist:
     """Whether the linkage is permitted on the day, requirement by requirement.
 
-    `candidates` are the agreements to which any of the linkage's organisations is a party (with their parties
-    loaded); the rules pick the ones that satisfy each requirement.
+    `candidates` are the agreements to which any of the linkage's organisations is a party, with their parties
+    loaded, or with `signatories`: for each candidate, the (organisation id, role) of its parties among the
+    linkage's organisations (the only parties the rules ask about); the rules pick the ones that satisfy each
+    requirement.
     """
-    items = [_agreement_item(requirement, linkage, candidates, on) for requirement in LINKAGE_AGREEMENTS]
+    items = [_agreement_item(requirement, linkage, candidates, on, signatories) for requirement in LINKAGE_AGREEMENTS]
     category = linkage.get_category_display()
     purposes = list(purposes)
     wrong = [p for p in purposes if p.category != linkage.category]

@@ -277,10 +277,13 @@ def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None
         if kind in LINKAGE_AGREEMENT_KINDS:
             agreements_of.setdefault(organisation_id, set()).add(agreement_id)
             kinds[agreement_id] = kind
+    # Who signed each agreement in which role, of the linkages' organisations (the only ones the rules ask about).
+    signatories: dict[int, set[tuple[int, str]]] = {}
     parties_of: dict[int, set[int]] = {}
-    for agreement_id, organisation_id in parties.filter(agreement_id__in=kinds).values_list(
-        "agreement_id", "organisation_id"
+    for agreement_id, organisation_id, role in parties.filter(agreement_id__in=kinds).values_list(
+        "agreement_id", "organisation_id", "role"
     ):
+        signatories.setdefault(agreement_id, set()).add((organisation_id, role))
         parties_of.setdefault(agreement_id, set()).add(organisation_id)
     wanted: dict[int, set[int]] = {}
     for linkage in linkages:
@@ -295,10 +298,9 @@ def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None
                 and rules.may_sign(requirement, linkage, parties_of[agreement_id])
             }
     all_wanted = set().union(*wanted.values()) if wanted else set()
-    # Of each candidate, what the checklist reads: its dates, status and name, and who signed it in which role.
-    signatories = Prefetch("parties", queryset=Party.objects.only("agreement", "organisation", "role").order_by())
-    candidates = Agreement.objects.filter(pk__in=all_wanted).only(*CHECKLIST_FIELDS).prefetch_related(signatories)
-    agreements = {agreement.pk: agreement for agreement in candidates.order_by("pk")}
+    # Of each candidate, what the checklist reads besides its signatories: its dates, status and name.
+    candidates = Agreement.objects.filter(pk__in=all_wanted).only(*CHECKLIST_FIELDS).order_by("pk")
+    agreements = {agreement.pk: agreement for agreement in candidates}
     return [
         rules.linkage_checklist(
             linkage,
@@ -306,6 +308,7 @@ def linkage_checklists(*, linkages: Iterable[Linkage], on: dt.date | None = None
             candidates=[agreements[pk] for pk in sorted(wanted[linkage.pk])],
             purposes=linkage.purposes.all(),
             datasets=linkage.datasets.all(),
+            signatories=signatories,
         )
         for linkage in linkages
     ]
