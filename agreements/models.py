@@ -326,6 +326,10 @@ class Agreement(models.Model):
         indexes = [
             models.Index(fields=["status", "end_date"]),
             models.Index(fields=["kind", "status"]),
+            # The dashboard's first rows of reviews overdue and of agreements without a signed copy, read in order
+            # rather than sorted from every active agreement.
+            models.Index(fields=["status", "review_date"]),
+            models.Index(fields=["status", "reference"]),
         ]
         permissions = [
             ("submit_agreement", "Submit an agreement for review"),
