@@ -123,11 +123,9 @@ def sign_in(page: Any) -> Any:
         page.goto("/accounts/login/")
         page.get_by_label("Username").fill(username)
         page.get_by_label("Password").fill(password)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Sign in"))
         page.get_by_label("Security code").fill(totp_code(device))
-        page.get_by_role("button", name="Continue").click()
-        page.wait_for_load_state()
+        follow(page, page.get_by_role("button", name="Continue"))
 
     return _sign_in
 

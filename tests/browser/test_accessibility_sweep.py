@@ -12,7 +12,7 @@ from django.core.management import call_command
 from agreements import services
 from agreements.models import Agreement
 from publishing.models import Edition
-from tests.browser.conftest import AXE_OPTIONS, _axe
+from tests.browser.conftest import AXE_OPTIONS, _axe, follow
 from tests.factories import UserFactory
 from tests.staff.test_urls import STAFF_URLS, _url
 
@@ -127,7 +127,7 @@ def test_every_page_is_accessible(page: Any, sign_in: Any, settings: Any, part: 
     check("/no-such-page/", status=404)
     first_entry = page.goto("/registers/information-sharing/") and page.locator("table tbody a").first
     if first_entry:
-        first_entry.click()
+        follow(page, first_entry)
         checked.append(page.url)
         if found := _violations(page):
             problems[page.url] = found

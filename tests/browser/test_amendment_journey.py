@@ -34,20 +34,20 @@ def test_a_partners_amendment_reaches_the_register_only_once_another_person_appr
     assert_accessible(page)
     page.get_by_label("Anonymised").check()
     page.get_by_label("Why are you making this change?").fill("The council needs anonymised data only")
-    page.get_by_role("button", name="Save changes").click()
+    follow(page, page.get_by_role("button", name="Save changes"))
     assert page.locator("h1").inner_text() == "Amendment of SL/25/1"
     assert_accessible(page)
-    page.get_by_role("button", name="Submit for review").click()
+    follow(page, page.get_by_role("button", name="Submit for review"))
     assert "An amendment is in progress" in page.content()
     sub_licence.refresh_from_db()
     assert sub_licence.data_level == "pseudonymised"
 
     page.context.clear_cookies()
     sign_in("approver")
-    page.get_by_role("link", name="Change of SL/25/1").click()
+    follow(page, page.get_by_role("link", name="Change of SL/25/1"))
     assert "This amendment would change SL/25/1 in the Sub Licence Release Register" in page.content()
     assert_accessible(page)
-    page.get_by_role("button", name="Approve amendment").click()
+    follow(page, page.get_by_role("button", name="Approve amendment"))
     assert "the agreement now reads as proposed" in page.content()
     assert Agreement.objects.get(pk=sub_licence.pk).data_level == "anonymised"
 

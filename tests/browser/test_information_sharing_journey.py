@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, follow
 from tests.publishing.factories import information_sharing_register, publish, statutory_return, sub_licence_register
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -18,7 +18,7 @@ def test_the_public_opens_the_information_sharing_register_an_entry_and_the_pdf(
 
     page.goto("/")
     assert_accessible(page)
-    page.get_by_role("link", name="Information Sharing Register").click()
+    follow(page, page.get_by_role("link", name="Information Sharing Register"))
     assert page.locator("h1").inner_text() == "Information Sharing Register"
     assert page.get_by_role("heading", name="Organisations we share data with").is_visible()
     headers = page.locator("table thead th").all_inner_texts()
@@ -37,14 +37,14 @@ def test_the_public_opens_the_information_sharing_register_an_entry_and_the_pdf(
     assert cells[5] == OPT_OUT and cells[6] == "22 October 2025"
     assert_accessible(page)
 
-    row.get_by_role("link", name="Leicester City Council; NHS England").click()
+    follow(page, row.get_by_role("link", name="Leicester City Council; NHS England"))
     assert page.url.endswith("/registers/information-sharing/entries/SR-LCC-ASC-CLD/")
     assert page.locator("h1").inner_text() == "Statutory return SR-LCC-ASC-CLD"
     assert page.get_by_text(OPT_OUT).is_visible()
     assert page.get_by_text("NHS England (ODS code X24): Recipient").is_visible()
     assert_accessible(page)
 
-    page.get_by_role("link", name="See the whole register").click()
+    follow(page, page.get_by_role("link", name="See the whole register"))
     assert page.locator("h1").inner_text() == "Information Sharing Register"
     pdf_link = page.get_by_role("link", name=re.compile(r"Information Sharing Register \(PDF, .+\)"))
     response = page.request.get(pdf_link.get_attribute("href"))

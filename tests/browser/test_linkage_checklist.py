@@ -29,7 +29,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     assert_accessible(page)  # the dashboard, with its linkage and assurance sections
     page.goto("/staff/linkages/")
     assert_accessible(page)
-    page.get_by_role("link", name=linkage.title).click()
+    follow(page, page.get_by_role("link", name=linkage.title))
     assert page.locator("h1").inner_text() == linkage.title
     assert _marks(page) == (4, 1)
     dpa_row = page.locator("tr[data-requirement='dpa']")
@@ -60,7 +60,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     page.get_by_label("Party 1: role").select_option(label="Controller")
     page.get_by_label("Party 2: organisation").select_option(label="Charnwood Health Analytics Ltd (8JX41)")
     page.get_by_label("Party 2: role").select_option(label="Processor")
-    page.get_by_role("button", name="Save agreement").click()
+    follow(page, page.get_by_role("button", name="Save agreement"))
     assert "DPA-LCC-2026-001" in page.locator("main").inner_text()
     assert_accessible(page)
     upload_signed_copy(page)
@@ -92,7 +92,7 @@ def test_an_officer_sees_the_missing_agreement_and_the_checklist_turns_green(pag
     assert_accessible(page)
     follow(page, page.get_by_role("link", name="Activate linkage"))
     assert_accessible(page)
-    page.get_by_role("button", name="Activate linkage").click()
+    follow(page, page.get_by_role("button", name="Activate linkage"))
     assert page.locator(".nhsuk-tag", has_text="Active").count() >= 1
     assert_accessible(page)
     linkage.refresh_from_db()

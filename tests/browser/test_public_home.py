@@ -1,6 +1,6 @@
 import pytest
 
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, follow
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -9,7 +9,7 @@ def test_home_page_is_accessible_and_links_to_sign_in(page) -> None:
     page.goto("/")
     assert page.locator("h1").inner_text() == "Who we share data with"
     assert_accessible(page)
-    page.get_by_role("link", name="Staff sign in").click()
+    follow(page, page.get_by_role("link", name="Staff sign in"))
     assert page.locator("h1").inner_text() == "Sign in"
     assert_accessible(page)
 
@@ -26,7 +26,7 @@ def test_home_page_lists_registers_with_their_last_updated_date(page) -> None:
     assert link.is_visible()
     assert page.get_by_text("Last updated 22 October 2025").is_visible()
     assert_accessible(page)
-    link.click()
+    follow(page, link)
     assert page.locator("h1").inner_text() == "Sub Licence Release Register"
     assert_accessible(page)
 

@@ -23,7 +23,7 @@ def test_an_approver_publishes_and_the_public_opens_register_archive_and_pdf(pag
     UserFactory(username="approver", role=roles.IG_APPROVER)
 
     sign_in("approver")
-    page.get_by_role("link", name="Registers", exact=True).click()
+    follow(page, page.get_by_role("link", name="Registers", exact=True))
     assert page.locator("h1").inner_text() == "Registers"
     assert_accessible(page)
     follow(page, page.get_by_role("link", name="Sub Licence Release Register"))
@@ -39,7 +39,7 @@ def test_an_approver_publishes_and_the_public_opens_register_archive_and_pdf(pag
     page.context.clear_cookies()
     page.goto("/")
     assert_accessible(page)
-    page.get_by_role("link", name="Sub Licence Release Register").click()
+    follow(page, page.get_by_role("link", name="Sub Licence Release Register"))
     assert page.locator("h1").inner_text() == "Sub Licence Release Register"
     row = page.locator("table tbody tr").first
     assert row.locator("td").all_inner_texts() == ["SL/25/1", "Leicester City Council", "Pseudonymised", "509"]
@@ -48,6 +48,6 @@ def test_an_approver_publishes_and_the_public_opens_register_archive_and_pdf(pag
     response = page.request.get(pdf_link.get_attribute("href"))
     assert response.status == 200 and response.headers["content-type"] == "application/pdf"
     assert response.body().startswith(b"%PDF")
-    page.get_by_role("link", name="See every published edition of the Sub Licence Release Register").click()
+    follow(page, page.get_by_role("link", name="See every published edition of the Sub Licence Release Register"))
     assert "all editions" in page.locator("h1").inner_text()
     assert_accessible(page)

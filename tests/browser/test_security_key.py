@@ -11,6 +11,7 @@ import pytest
 from django_otp_webauthn.models import WebAuthnCredential
 
 from audit.models import AuditEvent
+from tests.browser.conftest import follow
 from tests.factories import PASSWORD, UserFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,7 +56,7 @@ def test_register_a_security_key_at_first_sign_in_then_sign_in_with_it(
     page.get_by_role("button", name="Continue", exact=True).click()
     page.wait_for_load_state()
     assert page.locator(".app-recovery-codes li").count() == 10
-    page.get_by_role("button", name="I have saved my codes, continue").click()
+    follow(page, page.get_by_role("button", name="I have saved my codes, continue"))
     assert urlsplit(page.url).path == "/staff/"
 
     page.get_by_role("button", name="Sign out").click()

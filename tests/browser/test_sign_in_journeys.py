@@ -12,7 +12,7 @@ import pytest
 from django_otp.oath import totp
 
 from accounts import services
-from tests.browser.conftest import assert_accessible
+from tests.browser.conftest import assert_accessible, follow
 from tests.conftest import OIDCProvider, second_factor_device, totp_code
 from tests.factories import PASSWORD, UserFactory
 
@@ -39,7 +39,7 @@ def test_first_sign_in_sets_up_an_authenticator_app_then_signs_in_with_its_code(
     assert page.get_by_role("heading", name="Save your recovery codes").is_visible()
     assert page.locator(".app-recovery-codes li").count() == 10
     assert_accessible(page)
-    page.get_by_role("button", name="I have saved my codes, continue").click()
+    follow(page, page.get_by_role("button", name="I have saved my codes, continue"))
     assert urlsplit(page.url).path == "/staff/"
 
     page.get_by_role("button", name="Sign out").click()
@@ -64,7 +64,7 @@ def test_sign_in_with_a_recovery_code(page: Any) -> None:
     page.wait_for_load_state()
     assert_accessible(page)
     page.get_by_label("Recovery code").fill("wrong-code")
-    page.get_by_role("button", name="Continue").click()
+    follow(page, page.get_by_role("button", name="Continue"))
     assert page.locator(".nhsuk-error-summary").is_visible()
     assert_accessible(page)
     # After a wrong code django-otp refuses any code for a second (then 2, 4, …), as a person takes to retype.
