@@ -1007,7 +1007,9 @@ def join(
         table = segment.get("table", table)
     if not head:
         raise ValueError("A document needs at least one piece")
-    writer.open(stop, MAX_OBJECT + 1, f"The document needs more than the {MAX_OBJECT} object numbers PDF allows")
+    writer.open(
+        stop, MAX_OBJECT + 1, f"The document needs object numbers above {MAX_OBJECT}, which not every reader opens"
+    )
     writer.add_stream(BEFORE, b"<< >>", _FURNITURE_BEFORE)
     writer.add_stream(AFTER, b"<< /Filter /FlateDecode >>", zlib.compress(_FURNITURE_AFTER))
     static.seek(0)
