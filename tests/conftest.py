@@ -50,6 +50,33 @@ def _celery_eager(request: pytest.FixtureRequest) -> Iterator[None]:
     celery_app.conf.task_always_eager = previous
 
 
+def _close_worker_connections(**kwargs: object) -> None:
+    # The worker thread opened its own database connection; close it so the test database can be dropped.
+    from django.db import connections
+
+    connections.close_all()
+
+
+@pytest.fixture
+def celery_worker() -> Iterator[Any]:
+    """A real worker in a thread, on the configured broker (tests marked `broker`). The queue is emptied first:
+    a task that an earlier test's work sent after its worker stopped (an e-mail on commit, say) would otherwise
+    run here, against this test's database."""
+    from celery.contrib.testing.worker import start_worker
+    from celery.signals import task_postrun
+
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = False
+    celery_app.control.purge()
+    task_postrun.connect(_close_worker_connections)
+    try:
+        with start_worker(celery_app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
+            yield worker
+    finally:
+        task_postrun.disconnect(_close_worker_connections)
+        celery_app.conf.task_always_eager = previous
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_broker = pytest.mark.skip(reason="needs CELERY_BROKER_URL (a real Redis); .ci/run sets it")
     for item in items:

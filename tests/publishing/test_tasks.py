@@ -4,11 +4,9 @@ import datetime as dt
 import time
 
 import pytest
-from celery.contrib.testing.worker import start_worker
 from celery.exceptions import Retry
-from celery.signals import task_postrun
 from django.conf import settings
-from django.db import OperationalError, connections
+from django.db import OperationalError
 from django.utils import timezone
 
 from agreements import rules
@@ -79,21 +77,6 @@ def test_the_chord_s_piece_tasks_build_the_segments_that_its_finish_joins(settin
     assert edition.status == Edition.Status.PUBLISHED, edition.error
     data = edition.files.get(format="pdf").file.read()
     assert pdf_structure.check(data).body_rows == 2
-
-
-def _close_worker_connections(**kwargs: object) -> None:
-    connections.close_all()
-
-
-@pytest.fixture
-def celery_worker():
-    app.conf.task_always_eager = False
-    task_postrun.connect(_close_worker_connections)
-    try:
-        with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=30) as worker:
-            yield worker
-    finally:
-        task_postrun.disconnect(_close_worker_connections)
 
 
 @pytest.mark.broker
