@@ -6,16 +6,18 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.utils import timezone
 
 from agreements import roles
-from agreements.models import Agreement
+from agreements.models import Agreement, Party
 from publishing import pipeline, render, services
 from publishing.models import Edition
 from publishing.registers import period_of, register_kind
-from tests.factories import OrganisationFactory, UserFactory
+from tests.factories import OrganisationFactory, PurposeFactory, UserFactory
 from tests.publishing.factories import (
     SEED_DAY,
     partner,
     publish,
     seed_sub_licence,
+    shared_agreement,
+    statutory_return,
     sub_licence,
     sub_licence_register,
 )
@@ -65,28 +67,53 @@ def test_rows_are_active_public_sub_licences_ordered_by_year_then_number() -> No
     assert [row["reference"] for row in edition.rows] == ["SL/24/3", "SL/25/2", "SL/25/10"]
 
 
-def test_rows_read_in_batches_keep_the_order_and_each_row_its_own_partner(monkeypatch) -> None:
+def test_rows_read_in_batches_keep_the_order_and_each_row_its_own_partners_and_purposes(monkeypatch) -> None:
     from publishing import registers
 
+    # Created out of table order, some with two partners or purposes and one with none: the snapshot reads the
+    # agreements, parties and purposes as three streams merged by key, a few rows at a time.
     for reference in ("SL/25/10", "SL/24/3", "SL/25/2", "SL/23/7", "SL/25/1"):
-        sub_licence(reference=reference, sub_licensee=partner(name=f"Partner of {reference}"))
+        agreement = sub_licence(reference=reference, sub_licensee=partner(name=f"Partner of {reference}"))
+        if reference in ("SL/24/3", "SL/25/1"):
+            second = partner(name=f"Second partner of {reference}")
+            agreement.parties.create(organisation=second, role=Party.Role.SUB_LICENSEE)
+        if reference != "SL/25/2":
+            agreement.purposes.set([PurposeFactory(name=f"Purpose of {reference}"), PurposeFactory()])
     monkeypatch.setattr(registers, "SNAPSHOT_BATCH", 2)
-    rows = register_kind("sub-licences").snapshot(on=SEED_DAY).rows
-    assert [(row["reference"], row["organisation"]) for row in rows] == [
-        (reference, f"Partner of {reference}") for reference in ("SL/23/7", "SL/24/3", "SL/25/1", "SL/25/2", "SL/25/10")
+    snapshot = register_kind("sub-licences").snapshot(on=SEED_DAY)
+    assert [(row["reference"], row["organisation"]) for row in snapshot.rows] == [
+        ("SL/23/7", "Partner of SL/23/7"),
+        ("SL/24/3", "Partner of SL/24/3; Second partner of SL/24/3"),
+        ("SL/25/1", "Partner of SL/25/1; Second partner of SL/25/1"),
+        ("SL/25/2", "Partner of SL/25/2"),
+        ("SL/25/10", "Partner of SL/25/10"),
     ]
+    for reference, entry in snapshot.entries.items():
+        assert all(party["name"].endswith(f"of {reference}") for party in entry["parties"] if "artner" in party["name"])
+        assert (f"Purpose of {reference}" in entry["purposes"]) == (reference != "SL/25/2")
+        assert len(entry["purposes"]) == (0 if reference == "SL/25/2" else 2)
 
 
-def test_a_row_that_leaves_the_selection_while_the_snapshot_reads_is_left_out() -> None:
-    from agreements import selectors
+@pytest.mark.parametrize("register", ["sub-licences", "information-sharing"])
+def test_a_snapshot_reads_the_same_rows_and_entries_as_the_agreements_themselves_give(register: str) -> None:
+    """The snapshot reads records of the public fields, not Agreement instances, which an amendment's preview of
+    its effect on an edition uses: both give the same rows and entries, every field filled in."""
     from publishing import registers
 
-    staying, leaving = sub_licence(reference="SL/25/1"), sub_licence(reference="SL/25/2")
-    selection = selectors.sub_licences_publishable(on=SEED_DAY)
-    order = [staying.pk, leaving.pk]
-    # Withdrawn after the keys were read (on PostgreSQL another transaction may commit in between).
-    Agreement.objects.filter(pk=leaving.pk).update(is_public=False)
-    assert [agreement.reference for agreement in registers._in_order(selection, order)] == ["SL/25/1"]
+    purposes = [PurposeFactory(name="Population health management"), PurposeFactory(name="Commissioning")]
+    if register == "sub-licences":
+        agreement = seed_sub_licence(summary="Linked data for the city's population health.", review_date=SEED_DAY)
+        agreement.purposes.set(purposes)
+    else:
+        agreement = statutory_return()
+        shared_agreement(purposes=purposes, article_9_condition=Agreement.Article9.HEALTH_SOCIAL_CARE)
+    kind = register_kind(register)
+    snapshot = kind.snapshot(on=SEED_DAY)
+    expected = sorted(kind.selection(on=SEED_DAY), key=lambda agreement: agreement.pk)
+    assert len(snapshot.rows) == len(expected) >= 1
+    for agreement in expected:
+        assert {**kind.row(agreement), "reference": agreement.reference} in snapshot.rows
+        assert snapshot.entries[agreement.reference] == registers.public_entry(agreement)
 
 
 def test_a_published_edition_does_not_change_when_the_data_does() -> None:
