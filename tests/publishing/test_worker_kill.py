@@ -89,17 +89,22 @@ class Workers:
                     worker.wait(10)
 
 
+def _empty_the_broker() -> None:
+    # Unacknowledged messages (a killed worker's) would come back in five minutes, to whatever runs then; queued
+    # ones, sent by an earlier test's work after its worker stopped, would run against this test's database.
+    redis.Redis.from_url(app.conf.broker_url).delete("unacked", "unacked_index", "unacked_mutex")
+    app.control.purge()
+
+
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Workers]:
+    _empty_the_broker()
     running = Workers(tmp_path)
     try:
         yield running
     finally:
         running.stop_all()
-        # The killed worker's unacknowledged messages would come back in five minutes, to whatever runs then.
-        client = redis.Redis.from_url(app.conf.broker_url)
-        client.delete("unacked", "unacked_index", "unacked_mutex")
-        app.control.purge()
+        _empty_the_broker()
 
 
 def _wait(predicate, *, seconds: float, what: str, state=lambda: "") -> None:
