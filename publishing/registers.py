@@ -74,14 +74,15 @@ def _choice_labels(model: type[Model], field: str) -> dict[Any, str]:
     return {value: str(label) for value, label in choices}
 
 
-def _display(instance: Any, field: str) -> str:
+def _display(instance: Model | _Record | _Party, field: str) -> str:
     """What get_FOO_display() says, from labels read once: Django's builds the field's flat choices on every call,
     a third of a 10,000-row snapshot's time. `instance` is a model instance or a snapshot record of one."""
     value = getattr(instance, field)
-    return _choice_labels(getattr(instance, "model", None) or type(instance), field).get(value, str(value))
+    model = instance.model if isinstance(instance, _Record | _Party) else type(instance)
+    return _choice_labels(model, field).get(value, str(value))
 
 
-def legal_basis_text(agreement: Agreement) -> str:
+def legal_basis_text(agreement: PublicSource) -> str:
     """Article 6, Article 9 and the statutory gateway in plain words, e.g. "UK GDPR Article 6(1)(c) legal
     obligation; Article 9(2)(h) health or social care; Health and Social Care Act 2012, section 259"."""
     parts = [f"UK GDPR Article {_display(agreement, 'article_6_basis')}"]
@@ -92,7 +93,7 @@ def legal_basis_text(agreement: Agreement) -> str:
     return "; ".join(parts)
 
 
-def opt_out_text(agreement: Agreement) -> str:
+def opt_out_text(agreement: PublicSource) -> str:
     """Does the national data opt-out apply? "Yes", or "No" and why not, from the agreement's opt-out fields."""
     reason = agreement.opt_out_reason.strip().rstrip(".")
     if agreement.opt_out == Agreement.OptOut.APPLIED:
@@ -104,10 +105,6 @@ def opt_out_text(agreement: Agreement) -> str:
     not_applicable = "No \u2014 the national data opt-out does not apply to this sharing"
     return f"{not_applicable}. {reason}." if reason else not_applicable
 
-
-# Where an agreement's parties and purposes are found as plain lists: on the records the snapshot reads
-# (_public_records). Agreements read otherwise, such as an amendment's proposed version, go through their managers.
-_PARTIES, _PURPOSES = "public_parties", "public_purposes"
 
 # What the rows and the public entries read of an agreement, and nothing else: row() and public_entry() take an
 # Agreement, or a record of these fields.
@@ -148,16 +145,33 @@ class _Purpose:
 
 
 class _Record:
-    """An agreement as the snapshot reads it: its public fields, parties and purposes, and no more."""
+    """An agreement as the snapshot reads it: its public fields (PUBLIC_FIELDS), parties and purposes, no more."""
 
     model: ClassVar[type[Model]] = Agreement
-    __slots__ = (*PUBLIC_FIELDS, _PARTIES, _PURPOSES)
+    __slots__ = (*PUBLIC_FIELDS, "public_parties", "public_purposes")
+    reference: str
+    kind: str
+    title: str
+    summary: str
+    data_level: str
+    article_6_basis: str
+    article_9_condition: str
+    statutory_gateway: str
+    start_date: dt.date | None
+    end_date: dt.date | None
+    review_date: dt.date | None
+    opt_out: str
+    opt_out_reason: str
 
     def __init__(self, values: Sequence[Any], parties: list[_Party], purposes: list[_Purpose]) -> None:
         for name, value in zip(PUBLIC_FIELDS, values, strict=True):
             setattr(self, name, value)
-        setattr(self, _PARTIES, parties)
-        setattr(self, _PURPOSES, purposes)
+        self.public_parties = parties
+        self.public_purposes = purposes
+
+
+# What row() and public_entry() take: an Agreement (an amendment's proposed version, say), or a snapshot's record.
+PublicSource = Agreement | _Record
 
 
 # Rows fetched at a time from each of the snapshot's queries: its memory holds the rows and entries it makes, never
@@ -210,17 +224,16 @@ def _public_records(selection: QuerySet[Agreement]) -> Iterator[_Record]:
         )
 
 
-def _parties(agreement: Agreement) -> list[Party]:
-    parties = getattr(agreement, _PARTIES, None)
-    return list(agreement.parties.all()) if parties is None else parties
+def _parties(agreement: PublicSource) -> list[Any]:
+    """Party instances, or a record's parties: each with a pk, a role and an organisation's name and ODS code."""
+    return agreement.public_parties if isinstance(agreement, _Record) else list(agreement.parties.all())
 
 
-def _purposes(agreement: Agreement) -> list[Any]:
-    purposes = getattr(agreement, _PURPOSES, None)
-    return list(agreement.purposes.all()) if purposes is None else purposes
+def _purposes(agreement: PublicSource) -> list[Any]:
+    return agreement.public_purposes if isinstance(agreement, _Record) else list(agreement.purposes.all())
 
 
-def public_entry(agreement: Agreement) -> Entry:
+def public_entry(agreement: PublicSource) -> Entry:
     """The public fields of one agreement, as its entry page shows them. Parties and purposes must be
     prefetched. This is the only place that decides what of an agreement is public: nothing else is copied."""
     parties = sorted(_parties(agreement), key=lambda party: (party.organisation.name.casefold(), party.role, party.pk))
@@ -293,7 +306,7 @@ class RegisterKind:
         """Where a row comes in the table."""
         raise NotImplementedError
 
-    def row(self, agreement: Agreement) -> Row:
+    def row(self, agreement: PublicSource) -> Row:
         """One table row: a value for each column, all strings."""
         raise NotImplementedError
 
@@ -316,7 +329,7 @@ class RegisterKind:
         return {}
 
 
-def _names(agreement: Agreement, role: str) -> list[Party]:
+def _names(agreement: PublicSource, role: str) -> list[Any]:
     # Parties are read for all rows at once (_public_records); filtering in Python keeps it to one query.
     return [party for party in _parties(agreement) if party.role == role]
 
@@ -362,7 +375,7 @@ class SubLicenceRegister(RegisterKind):
         # SL/25/2 before SL/25/10.
         return Agreement.reference_sort_key(row["reference"])
 
-    def row(self, agreement: Agreement) -> Row:
+    def row(self, agreement: PublicSource) -> Row:
         partners = sorted(
             (party.organisation for party in _names(agreement, Party.Role.SUB_LICENSEE)), key=lambda o: o.name
         )
@@ -431,7 +444,7 @@ class InformationSharingRegister(RegisterKind):
         return (row["organisation"].casefold(), row["reference"])
 
     @staticmethod
-    def _organisations(agreement: Agreement) -> list[str]:
+    def _organisations(agreement: PublicSource) -> list[str]:
         # "Organisation" is who we share with: every party but ourselves. An agreement we are not a party to
         # (a partner's statutory return recorded here) names all its parties.
         parties = _parties(agreement)
@@ -439,7 +452,7 @@ class InformationSharingRegister(RegisterKind):
         others = [party for party in parties if party.organisation.ods_code != own] or parties
         return sorted({party.organisation.name for party in others}, key=str.casefold)
 
-    def row(self, agreement: Agreement) -> Row:
+    def row(self, agreement: PublicSource) -> Row:
         summary = agreement.summary.strip()
         purposes = sorted(purpose.name for purpose in _purposes(agreement))
         return {
