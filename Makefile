@@ -62,7 +62,7 @@ format: install
 test: renderer-check lint | var
 	$(BIN)/python manage.py makemigrations --check --dry-run > /dev/null || \
 		(echo "Model changes have no migration: run manage.py makemigrations"; exit 1)
-	$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) $(PYTEST_ARGS)
 
 # With CELERY_BROKER_URL set, the worker and beat for tasks (make run alone runs them in-process).
 worker: install

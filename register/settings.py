@@ -301,6 +301,8 @@ CELERY_RESULT_BACKEND = env.str(
     default=CELERY_BROKER_URL if CELERY_BROKER_URL.startswith("redis") else "cache+memory://",
 )
 CELERY_RESULT_EXPIRES = 24 * 3600
+# The queue the tasks go to and the workers read: two deployments (or test runs) sharing one Redis keep apart.
+CELERY_TASK_DEFAULT_QUEUE = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]

@@ -23,6 +23,12 @@ from register.celery import app as celery_app
 
 # Set by `.ci/run` for the second run; tests that need the real services skip without them.
 BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+if BROKER_URL and os.environ.get("PYTEST_XDIST_WORKER"):
+    # With the suite spread over processes (make test), each has a queue of its own on the shared Redis, which its
+    # workers (threads here, processes in test_worker_kill: they inherit the environment) read: a worker must only
+    # take its own process's tasks, whose test database and files are its own. Two CI runs failed when they did not.
+    os.environ["CELERY_TASK_DEFAULT_QUEUE"] = f"test-{os.environ['PYTEST_XDIST_WORKER']}"
+    celery_app.conf.task_default_queue = os.environ["CELERY_TASK_DEFAULT_QUEUE"]
 ON_POSTGRES = "postgres" in os.environ.get("DATABASE_URL", "")
 
 # A slow password hash is a production defence; in tests it only costs time.
@@ -80,12 +86,8 @@ def celery_worker() -> Iterator[Any]:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_broker = pytest.mark.skip(reason="needs CELERY_BROKER_URL (a real Redis); .ci/run sets it")
     for item in items:
-        if item.get_closest_marker("broker"):
-            # Their workers share the broker's queues: with the suite spread over processes (make test runs
-            # pytest-xdist with --dist loadgroup), they run one after another in one process.
-            item.add_marker(pytest.mark.xdist_group("broker"))
-            if not BROKER_URL:
-                item.add_marker(skip_broker)
+        if item.get_closest_marker("broker") and not BROKER_URL:
+            item.add_marker(skip_broker)
 
 
 def second_factor_device(user: Any) -> Any:

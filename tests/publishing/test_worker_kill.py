@@ -138,7 +138,7 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
 
     def state() -> str:
         # What to look at when it times out: the edition, the queue, and what the worker said.
-        queued = redis.Redis.from_url(app.conf.broker_url).llen("celery")
+        queued = redis.Redis.from_url(app.conf.broker_url).llen(app.conf.task_default_queue)
         log = (workers.tmp_path / "first.log").read_text(errors="replace")[-3000:]
         fields = ("status", "attempt", "parts_done", "parts_total", "trigger", "error")
         return f"edition: {[getattr(edition, name) for name in fields]}; queued: {queued}\nfirst.log:\n{log}"
