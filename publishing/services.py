@@ -312,12 +312,17 @@ def edition_plan(*, edition_id: int, attempt: int) -> list[tuple[str, int]]:
     """Store the specs of the edition's PDF pieces; returns (key, slot) of those whose segment is not built yet
     (every piece and segment that an earlier edition or attempt made is re-used). Sets the attempt's progress."""
     edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
-    keys = pipeline.prepare(edition_content(edition, with_entries=False), chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    return _plan(edition_id, attempt, edition_content(edition, with_entries=False))[1]
+
+
+def _plan(edition_id: int, attempt: int, content: EditionContent) -> tuple[list[str], list[tuple[str, int]]]:
+    """edition_plan of the content given: the keys of every piece, in order, and (key, slot) of those to build."""
+    keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
     missing = pipeline.missing_segments(keys)
     # The parts: every PDF piece, each text format, and the assembly.
     total = len(keys) + len(pipeline.TEXT_FORMATS) + 1
     _attempt(edition_id, attempt).update(parts_total=total, parts_done=len(keys) - len(missing))
-    return missing
+    return keys, missing
 
 
 def edition_plan_furniture(*, edition_id: int, attempt: int) -> list[str]:
@@ -327,6 +332,11 @@ def edition_plan_furniture(*, edition_id: int, attempt: int) -> list[str]:
     edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
     content = edition_content(edition, with_entries=False)
     keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
+    return _plan_furniture(edition_id, attempt, content, keys)
+
+
+def _plan_furniture(edition_id: int, attempt: int, content: EditionContent, keys: list[str]) -> list[str]:
+    """edition_plan_furniture of the content given, whose pieces' keys are `keys`."""
     missing = [key for key in pipeline.prepare_furniture(content, keys) if not pipeline.piece_ready(key)]
     if not _attempt(edition_id, attempt).update(parts_total=F("parts_total") + len(missing)):
         return []
@@ -359,8 +369,9 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
     """Every part of the attempt in a local process pool, then the assembly and publication."""
     edition = Edition.objects.select_related("register").get(pk=edition_id)
     try:
-        missing = edition_plan(edition_id=edition_id, attempt=attempt)
+        # The edition as loaded here serves every step: it is not read again from the database for each.
         content = edition_content(edition)
+        keys, missing = _plan(edition_id, attempt, dataclasses.replace(content, entries={}))
         jobs: list[pipeline.Job] = [(pipeline.render_segment, part) for part in missing]
         jobs += [
             (
@@ -377,14 +388,13 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         # alone take as long as a chunk: a republish of a large register, where one chunk changed.
         large = len(content.rows) > 4 * settings.PUBLISH_CHUNK_ROWS
         pipeline.run_local(jobs, on_done=done, parallel=len(missing) > 2 or large)
-        furniture = edition_plan_furniture(edition_id=edition_id, attempt=attempt)
+        furniture = _plan_furniture(edition_id, attempt, content, keys)
         pipeline.run_local(
             [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
         # The join streams the segments (its memory is flat in the rows), and for a large edition runs in a process
         # of its own, whose memory is returned when it ends. It reads neither the entries nor the rows (the pieces'
         # keys carry them): sent to that process, they would be most of its memory.
-        keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
         pdf_content = dataclasses.replace(content, entries={}, rows=[])
         assembly = (pipeline.assemble_pdf, (pdf_content, keys, pipeline.work_name(edition_id, attempt, "pdf")))
         pipeline.run_local([assembly], on_done=lambda: None, isolated=len(keys) > 3)
