@@ -371,7 +371,7 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
     try:
         # The edition as loaded here serves every step: it is not read again from the database for each.
         content = edition_content(edition)
-        keys, missing = _plan(edition_id, attempt, dataclasses.replace(content, entries={}))
+        keys, missing = _plan(edition_id, attempt, content)
         jobs: list[pipeline.Job] = [(pipeline.render_segment, part) for part in missing]
         jobs += [
             (
