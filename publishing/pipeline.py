@@ -25,6 +25,7 @@ import io
 import json
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import socket
 import tempfile
@@ -267,13 +268,26 @@ def _start_pool_process(shared: dict[str, Any]) -> None:
         override_settings(**changed).enable()
 
 
+def _context() -> multiprocessing.context.ForkServerContext:
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["publishing.pool_start", "weasyprint", "pikepdf", "publishing.pdf"])
+    return context
+
+
+def start_pool_server() -> None:
+    """Start the pool's fork server now, if it is not running yet. Importing Django, WeasyPrint and pikepdf takes it
+    about two seconds, which it spends in the background while this process takes the edition's snapshot, instead
+    of when the pool is first needed. It serves every pool this process starts, until the process ends."""
+    _context()
+    multiprocessing.forkserver.ensure_running()
+
+
 def _pool(processes: int) -> ProcessPoolExecutor:
     """Processes started by a fork server (a small, clean process), not forked from this one: a child forked here
     would start with this process's memory, the edition's snapshot included, and count it as its own. The server
     has Django set up and WeasyPrint and pikepdf imported already (publishing.pool_start), so a child starts in a
     few milliseconds."""
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["publishing.pool_start", "weasyprint", "pikepdf", "publishing.pdf"])
+    context = _context()
     shared = {name: getattr(settings, name) for name in _SHARED_SETTINGS}
     return ProcessPoolExecutor(
         max_workers=processes, mp_context=context, initializer=_start_pool_process, initargs=(shared,)

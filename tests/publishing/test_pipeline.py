@@ -3,6 +3,7 @@ re-used across editions (content-addressed), and the same bytes as an in-memory 
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from django.core.files.storage import default_storage
 from publishing import pdf, pipeline, render, services
 from publishing.models import Edition
 from tests.publishing import pdf_structure
-from tests.publishing.factories import publish, sub_licence
+from tests.publishing.factories import SEED_DAY, publish, sub_licence
 
 pytestmark = pytest.mark.django_db
 
@@ -50,6 +51,44 @@ def test_chunks_render_in_a_local_process_pool_and_publish_the_in_memory_bytes(
     assert structure.problems == [] and structure.tables == 1 and structure.body_rows == 7
     # The work files are gone once published; the pieces stay for the next edition.
     assert not list((Path(settings.MEDIA_ROOT) / pipeline.WORK).rglob("edition.*"))
+
+
+def test_the_local_pool_s_progress_is_recorded_once_a_second_not_once_per_part(
+    settings, seven_rows, monkeypatch
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    # On SQLite each update of the edition rewrites its row, snapshot included: the parts are counted here and
+    # recorded at most once an interval, and whatever is left when each stage of the pool ends.
+    monkeypatch.setattr(services._LocalProgress, "INTERVAL_SECONDS", 3600)
+    settings.PUBLISH_LOCAL_PROCESSES = 2
+    with CaptureQueriesContext(connection) as queries:
+        edition = publish()
+    assert edition.status == Edition.Status.PUBLISHED, edition.error
+    progress = [
+        query["sql"] for query in queries if query["sql"].startswith('UPDATE "publishing_edition" SET "parts_done"')
+    ]
+    # One record for the pieces and text formats (eight parts), one for the furniture (two), and the check of
+    # edition_finish that the attempt is still the current one.
+    assert [sql.split(",")[0].rsplit("+ ", 1)[1] for sql in progress] == ["8)", "2)", "0)"], progress
+    assert edition.parts_done == edition.parts_total == 5 + 3 + 1 + 2
+
+
+def test_a_publish_that_may_need_the_pool_starts_its_server_before_the_snapshot(settings, monkeypatch) -> None:
+    settings.PUBLISH_CHUNK_ROWS = 2
+    calls = []
+    monkeypatch.setattr(pipeline, "start_pool_server", lambda: calls.append("pool server"))
+    real_snapshot = services._snapshot
+    monkeypatch.setattr(services, "_snapshot", lambda *args: calls.append("snapshot") or real_snapshot(*args))
+    # The parent agreement and three sub-licences: no more agreements than two chunks of rows, no pool.
+    for n in range(1, 4):
+        sub_licence(reference=f"SL/25/{n}")
+    publish()
+    assert calls == ["snapshot"]
+    sub_licence(reference="SL/25/4")
+    publish(on=SEED_DAY + dt.timedelta(days=1))
+    assert calls == ["snapshot", "pool server", "snapshot"]
 
 
 def test_republishing_renders_only_the_chunk_that_changed_and_gives_a_full_render_s_bytes(
