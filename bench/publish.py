@@ -228,7 +228,9 @@ def _publish_child(rows: int, content_path: str) -> dict[str, Any]:
     Organisation.objects.bulk_update(changed, ["name"])
     incremental = _measured(publish)
     with open(content_path, "w") as handle:
-        json.dump(services.edition_content(editions[0]).__dict__, handle, default=str)
+        # The rows as a list (the content reads them from the database as it is iterated); the PDF has no entries.
+        content = services.edition_content(editions[0], with_entries=False)
+        json.dump({**content.__dict__, "rows": list(content.rows)}, handle, default=str)
     from pypdf import PdfReader
 
     with editions[0].files.get(format="pdf").file.open("rb") as stored:

@@ -1,16 +1,20 @@
 """Registers and their editions.
 
-An Edition is a frozen publication: its rows and the register's wording are copied in when it is snapshotted,
-and its files (HTML fragment, PDF, CSV, JSON) are stored with their size and SHA-256 before it becomes public.
+An Edition is a frozen publication: its rows (EditionRow, a row each) and the register's wording are copied in when
+it is snapshotted, and its files (HTML fragment, PDF, CSV, JSON) are stored with their size and SHA-256 before it
+becomes public.
 Writes go through publishing.services; public pages read published editions only.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import ExpressionWrapper, Q
 
 from publishing.registers import REGISTER_KINDS, Cadence, RegisterKind, register_kind
 
@@ -104,13 +108,9 @@ class Edition(models.Model):
     period = models.CharField(max_length=20, help_text="For example 2025/26 Q3")
     # Set only by scheduled runs: the unique key that makes a quarter publish at most one scheduled edition.
     scheduled_period = models.CharField(max_length=20, blank=True, default="", editable=False)
-    # The register's wording and the rows, frozen when the snapshot is taken.
+    # The register's wording, frozen when the snapshot is taken; the rows are EditionRows, frozen with it.
     metadata = models.JSONField(default=dict)
     columns = models.JSONField(default=list)
-    rows = models.JSONField(default=list)
-    # {reference: public entry} for each row: the public fields its entry page shows (registers.public_entry).
-    # Editions published before entry pages existed have none.
-    entries = models.JSONField(default=dict)
     row_count = models.PositiveIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
@@ -189,10 +189,95 @@ class Edition(models.Model):
             organisation_name=self.metadata.get("organisation_name", ""),
         )
 
+    def stored_rows(self, *, entries: str = "all") -> StoredRows:
+        """The edition's rows, read a batch at a time as they are iterated."""
+        return StoredRows(self.pk, self.row_count, entries=entries)
+
+    def entry(self, reference: str) -> dict[str, Any] | None:
+        """The public entry of the edition's row with that reference, or None."""
+        found = EditionRow.objects.filter(edition=self, reference=reference, entry__isnull=False)
+        return found.values_list("entry", flat=True).first()
+
     @property
     def introduction_paragraphs(self) -> list[str]:
         text = (self.metadata.get("introduction") or "").replace("\r\n", "\n")
         return [part.strip() for part in text.split("\n\n") if part.strip()]
+
+
+class EditionRow(models.Model):
+    """One row of an edition's table, with its public entry, frozen when the edition is snapshotted.
+
+    Rows are rows of their own, not one document on the edition, so that an edition of any size is written and
+    read a batch at a time (publishing holds one batch in memory, whatever the register's size), an entry page
+    reads its one row, and updating the edition's state does not rewrite its rows (SQLite rewrites a whole row)."""
+
+    edition = models.ForeignKey(Edition, on_delete=models.CASCADE, related_name="+")
+    # The row's place in the table: the bytes of the register's sort key (publishing.registers.sort_bytes), in the
+    # same order; ties keep the order rows were written in (their pk).
+    sort_key = models.BinaryField()
+    # The agreement's reference: its entry page's address, and the key "what changed" matches rows on.
+    reference = models.CharField(max_length=100)
+    row = models.JSONField()
+    # The public fields its entry page shows (registers.public_entry); null when it has none (editions published
+    # before entry pages existed).
+    entry = models.JSONField(null=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["edition", "sort_key", "id"], name="edition_row_order"),
+            models.Index(fields=["edition", "reference"], name="edition_row_reference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.reference} in edition {self.edition_id}"
+
+
+# Rows read from the database at a time: publishing holds one batch of an edition's rows in memory.
+ROW_BATCH = 2000
+ENTRIES_READ = ("none", "keys", "all")
+
+
+class StoredRows:
+    """An edition's rows in table order, read from the database a batch at a time each time they are iterated:
+    what publishing.render.EditionContent holds for an edition that is stored. It pickles as the edition's id,
+    for a worker to read again. `entries` says what pairs() reads of each row's entry: nothing ("none"), whether
+    it has one ("keys": an empty dict if so), or the entry ("all")."""
+
+    def __init__(self, edition_id: int, count: int, *, entries: str = "all") -> None:
+        if entries not in ENTRIES_READ:
+            raise ValueError(f"entries must be one of {ENTRIES_READ}")
+        self.edition_id, self.count, self.entries = edition_id, count, entries
+
+    def __repr__(self) -> str:
+        return f"StoredRows(edition {self.edition_id}, {self.count} rows)"
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __iter__(self) -> Iterator[dict[str, str]]:
+        return self._read("row", flat=True)
+
+    def reading(self, entries: str) -> StoredRows:
+        return StoredRows(self.edition_id, self.count, entries=entries)
+
+    def pairs(self) -> Iterator[tuple[dict[str, str], dict[str, Any] | None]]:
+        """Each row with its entry (None when it has none, or when `entries` is "none")."""
+        if self.entries == "none":
+            return ((row, None) for row in self)
+        if self.entries == "keys":
+            has_entry = ExpressionWrapper(Q(entry__isnull=False), output_field=models.BooleanField())
+            return ((row, {} if has else None) for row, has in self._read("row", has_entry))
+        return self._read("row", "entry")
+
+    def references(self) -> Iterator[str]:
+        """The references of the rows that have an entry, in table order."""
+        return self._read("reference", flat=True, with_entry=True)
+
+    def _read(self, *fields: Any, flat: bool = False, with_entry: bool = False) -> Iterator[Any]:
+        rows = EditionRow.objects.filter(edition_id=self.edition_id)
+        if with_entry:
+            rows = rows.filter(entry__isnull=False)
+        return rows.order_by("sort_key", "id").values_list(*fields, flat=flat).iterator(chunk_size=ROW_BATCH)
 
 
 class EditionFile(models.Model):

@@ -200,7 +200,7 @@ def _load_json(kind: str, sha256: str) -> Any:
 def _published(register: Register) -> list[Edition]:
     return list(
         Edition.objects.filter(register=register, status=Edition.Status.PUBLISHED)
-        .defer("rows", "entries", "columns", "metadata")
+        .defer("columns", "metadata")
         .order_by("-published_at", "-pk")
     )
 
@@ -313,10 +313,10 @@ def _entry_set(refresh: _Refresh, edition: Edition, *, current: bool) -> str:
     read once, not once per entry: its snapshot is as large as the register."""
     from publishing.views import entry_response
 
-    loaded = Edition.objects.select_related("register").defer("rows").get(pk=edition.pk)
+    loaded = Edition.objects.select_related("register").get(pk=edition.pk)
     register_slug = loaded.register.slug
     pages: dict[str, Any] = {}
-    for reference in loaded.entries or {}:
+    for reference in loaded.stored_rows().references():
         if current:
             path = reverse("publishing:entry", args=[register_slug, reference])
         else:

@@ -42,6 +42,7 @@ import functools
 import hashlib
 import importlib.metadata
 import io
+import itertools
 import json
 import re
 import sys
@@ -98,20 +99,20 @@ def chunk_bounds(row_count: int, chunk_rows: int) -> list[tuple[int, int]]:
     return [(start, min(start + chunk_rows, row_count)) for start in range(0, row_count, chunk_rows)]
 
 
-def plan(content: EditionContent, *, chunk_rows: int) -> list[Spec]:
-    """The pieces of the edition's PDF, in order: the front matter, then one spec per chunk of rows."""
+def plan(content: EditionContent, *, chunk_rows: int) -> Iterator[Spec]:
+    """The pieces of the edition's PDF, in order: the front matter, then one spec per chunk of rows. Made as they
+    are asked for, reading the rows a chunk at a time."""
     table = content.table_rows()
     columns = [column["label"] for column in content.columns]
-    bounds = chunk_bounds(len(table), chunk_rows)
-    specs: list[Spec] = [
-        {
-            "doc": _document(content, full=True),
-            "front": {"document_title": content.document_title, "paragraphs": content.paragraphs},
-            "parts": [],
-        }
-    ]
+    bounds = chunk_bounds(len(content.rows), chunk_rows)
+    yield {
+        "doc": _document(content, full=True),
+        "front": {"document_title": content.document_title, "paragraphs": content.paragraphs},
+        "parts": [],
+    }
     for index, (start, stop) in enumerate(bounds):
-        part: Spec = {"columns": columns, "rows": table[start:stop], "first": None, "last": None}
+        rows = list(itertools.islice(table, stop - start))
+        part: Spec = {"columns": columns, "rows": rows, "first": None, "last": None}
         if index == 0:
             part["first"] = {"heading": content.heading, "table_lead": content.table_lead, "caption": content.caption}
         if index == len(bounds) - 1:
@@ -122,8 +123,7 @@ def plan(content: EditionContent, *, chunk_rows: int) -> list[Spec]:
                 "contact_text": content.contact_text,
                 "contact_email": content.contact_email,
             }
-        specs.append({"doc": _document(content, full=False), "front": None, "parts": [part]})
-    return specs
+        yield {"doc": _document(content, full=False), "front": None, "parts": [part]}
 
 
 def furniture_spec(content: EditionContent) -> Spec:
@@ -141,7 +141,7 @@ def furniture_spec(content: EditionContent) -> Spec:
 
 def single_spec(content: EditionContent, *, chunk_rows: int) -> Spec:
     """The whole document as one render: what the assembled pieces must read like (tests and the benchmark)."""
-    pieces = plan(content, chunk_rows=chunk_rows)
+    pieces = list(plan(content, chunk_rows=chunk_rows))
     return {
         "doc": pieces[0]["doc"],
         "front": pieces[0]["front"],

@@ -29,7 +29,7 @@ import multiprocessing.forkserver
 import os
 import socket
 import tempfile
-from collections.abc import Callable, Generator, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import IO, Any, BinaryIO, cast
 
@@ -67,7 +67,7 @@ def _replace(name: str, content: File[Any]) -> None:
         raise OSError(f"Storage saved {name} as {saved}: another run is writing the same file")
 
 
-def _store_specs(specs: Sequence[pdf.Spec]) -> list[str]:
+def _store_specs(specs: Iterable[pdf.Spec]) -> list[str]:
     keys = []
     for spec in specs:
         key = pdf.piece_key(spec)
@@ -295,20 +295,35 @@ def _pool(processes: int) -> ProcessPoolExecutor:
 
 
 def run_local(
-    jobs: Sequence[Job], *, on_done: Callable[[], None], parallel: bool = True, isolated: bool = False
+    jobs: Sequence[Job],
+    *,
+    on_done: Callable[[], None],
+    here: Sequence[Job] = (),
+    parallel: bool = True,
+    isolated: bool = False,
 ) -> None:
     """Run the jobs in a pool of processes on this machine (no broker: `make run`), calling on_done as each
-    finishes. The jobs touch no database and hand each other storage keys, as Celery tasks would. A small edition
-    (not `parallel`) renders here: a pool would cost more than it saves. `isolated` runs even a single job in a
-    process of its own, so that the memory it needs is returned when it ends (the assembly of a large edition)."""
-    processes = min(_processes(), len(jobs)) if parallel else 1
-    if processes <= 1 and not (isolated and jobs):
-        for function, args in jobs:
+    finishes. The jobs touch no database and hand each other storage keys, as Celery tasks would. The jobs `here`
+    run in this process meanwhile: they read the database (the text formats read the edition's rows), which a pool
+    process may not see (the tests' in-memory SQLite). A small edition (not `parallel`) renders here: a pool
+    would cost more than it saves. `isolated` runs even a single job in a process of its own, so that the memory
+    it needs is returned when it ends (the assembly of a large edition)."""
+    pooled = parallel and _processes() > 1 and (len(jobs) > 1 or bool(here))
+    if not jobs or not (pooled or isolated):
+        for function, args in [*jobs, *here]:
             function(*args)
             on_done()
         return
-    with _pool(max(processes, 1)) as pool:
+    with _pool(min(_processes(), len(jobs))) as pool:
         pending = {pool.submit(function, *args) for function, args in jobs}
+        try:
+            for function, args in here:
+                function(*args)
+                on_done()
+        except BaseException:
+            for other in pending:
+                other.cancel()
+            raise
         while pending:
             done, pending = wait(pending, return_when=FIRST_EXCEPTION)
             for future in done:

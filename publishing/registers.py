@@ -259,6 +259,20 @@ def public_entry(agreement: PublicSource) -> Entry:
     }
 
 
+def sort_bytes(key: Any) -> bytes:
+    """Bytes that sort as the sort key does (a string, an integer, or a tuple of them), for the database to put an
+    edition's rows in table order: a byte string compares byte by byte, then the shorter first, in SQLite and
+    PostgreSQL alike. UTF-8 keeps the order of code points, as Python compares strings; each string ends with two
+    zero bytes and a zero byte inside it is escaped, so that a string sorts before any longer one it begins."""
+    if isinstance(key, tuple):
+        return b"".join(sort_bytes(part) for part in key)
+    if isinstance(key, int) and not isinstance(key, bool):
+        return b"\x01" + (key + 2**63).to_bytes(8, "big")
+    if isinstance(key, str):
+        return b"\x02" + key.encode().replace(b"\x00", b"\x00\x01") + b"\x00\x00"
+    raise TypeError(f"A sort key is a string, an integer or a tuple of them, not {type(key).__name__}")
+
+
 class RegisterKind:
     """One kind of public register. Subclasses set the class attributes and implement agreements() and row()."""
 
@@ -310,15 +324,19 @@ class RegisterKind:
         """One table row: a value for each column, all strings."""
         raise NotImplementedError
 
-    def snapshot(self, *, on: dt.date, with_entries: bool = True) -> Snapshot:
-        """The register's rows on the day, and each row's public entry (not when only the rows are wanted)."""
-        made = []
+    def records(self, *, on: dt.date, with_entries: bool = True) -> Iterator[tuple[Any, Row, dict[str, Any] | None]]:
+        """The register's rows on the day, each with its sort key and public entry (None when not wanted), in the
+        order the database gives: streamed, for an edition's snapshot to store a batch at a time."""
         for agreement in _public_records(self.selection(on=on)):
             # The reference travels with every row, so that the table can link the row to its entry page and
             # "what changed" can match rows across editions, whether or not the register shows it as a column.
             row = {**self.row(agreement), "reference": agreement.reference}
-            made.append((self.sort_key(row), row, public_entry(agreement) if with_entries else None))
-        made.sort(key=operator.itemgetter(0))
+            yield self.sort_key(row), row, public_entry(agreement) if with_entries else None
+
+    def snapshot(self, *, on: dt.date, with_entries: bool = True) -> Snapshot:
+        """The register's rows on the day in table order, and each row's public entry (not when only the rows are
+        wanted), in memory: a preview, or a comparison with the current edition."""
+        made = sorted(self.records(on=on, with_entries=with_entries), key=operator.itemgetter(0))
         rows = [row for _, row, _ in made]
         entries = {row["reference"]: entry for _, row, entry in made if entry is not None}
         return Snapshot(rows=rows, entries=entries)

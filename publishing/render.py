@@ -1,9 +1,9 @@
 """Rendering an edition's frozen content to its four files: HTML fragment, PDF, CSV and JSON.
 
-Everything here is a pure function of an EditionContent: no database access, no clock. That is what makes the
-same edition render to the same bytes every time. The text formats are written to a file object a chunk of rows
-at a time; the PDF is rendered in pieces and assembled (publishing.pdf), and publishing.pipeline runs the pieces
-in parallel.
+Everything here is a pure function of an EditionContent: no clock, and no database access but reading a stored
+edition's frozen rows (publishing.models.StoredRows) as they are iterated. That is what makes the same edition
+render to the same bytes every time. The text formats are written to a file object a chunk of rows at a time; the
+PDF is rendered in pieces and assembled (publishing.pdf), and publishing.pipeline runs the pieces in parallel.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import hashlib
 import io
+import itertools
 import json
 import os
 import threading
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, TypeVar
+from typing import IO, Any, Protocol, TypeVar, runtime_checkable
 
 from django.conf import settings
 from django.template.loader import render_to_string
@@ -34,6 +35,21 @@ FORMATS = ("html", "pdf", "csv", "json")
 # Changes only when a field is removed or changes meaning (README, "The JSON format"); "entries" was an addition.
 JSON_FORMAT_VERSION = 1
 T = TypeVar("T")
+Row = dict[str, str]
+Entry = dict[str, Any]
+
+
+@runtime_checkable
+class RowSource(Protocol):
+    """Rows read as they are iterated, each with its entry (publishing.models.StoredRows): a stored edition's."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[Row]: ...
+
+    def pairs(self) -> Iterator[tuple[Row, Entry | None]]: ...
+
+    def reading(self, entries: str) -> RowSource: ...
 
 
 def contact_text(*, sentence: str, team_name: str) -> str:
@@ -67,9 +83,11 @@ class EditionContent:
     privacy_notice_url: str
     privacy_notice_title: str
     columns: list[dict[str, str]]
-    rows: list[dict[str, str]]
-    # {reference: public entry} (publishing.registers.public_entry); the column whose cells link to them.
-    entries: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # In table order: a list (a preview, the tests), or a stored edition's rows, read as they are iterated.
+    rows: Sequence[Row] | RowSource
+    # {reference: public entry} (publishing.registers.public_entry) of rows in a list; stored rows carry their own.
+    entries: dict[str, Entry] = field(default_factory=dict)
+    # The column whose cells link to the entries.
     link_column: str = ""
     pdf_page_size: str = "A4"
     # The register's own wording (Register fields); editions snapshotted before they existed take these defaults.
@@ -113,25 +131,26 @@ class EditionContent:
     def footer_line(self) -> str:
         return f"{self.document_title} \u2014 {self.last_updated:%B %Y}"
 
-    def table_rows(self) -> list[list[str]]:
+    def pairs(self) -> Iterator[tuple[Row, Entry | None]]:
+        """Each row with its public entry (None when it has none), in table order."""
+        if isinstance(self.rows, RowSource):
+            return self.rows.pairs()
+        return ((row, self.entries.get(row.get("reference", ""))) for row in self.rows)
+
+    def table_rows(self) -> Iterator[list[str]]:
         keys = [column["key"] for column in self.columns]
-        return [[row.get(key, "") for key in keys] for row in self.rows]
+        return ([row.get(key, "") for key in keys] for row in self.rows)
 
-    def linked_rows(self) -> list[list[tuple[str, str]]]:
-        """The table's cells as (text, link): the link column's cell links to the row's entry page.
-
-        The link is relative ("entries/SL/25/1/"), so the one stored fragment leads to the current entry page
-        from /registers/<register>/ and to the edition's own entry page from /registers/<register>/editions/<e>/.
+    def labelled_rows(self, pairs: Iterable[tuple[Row, Entry | None]]) -> list[list[tuple[str, str, str]]]:
+        """The cells of the rows (with their entries, as pairs() gives them) as (text, link, column label): the
+        link column's cell links to the row's entry page, and a phone shows the label beside each cell (stacked
+        rows). The link is relative ("entries/SL/25/1/"), so the one stored fragment leads to the current entry
+        page from /registers/<register>/ and to the edition's own entry page from /registers/<register>/editions/<e>/.
         """
-        return [[(text, href) for text, href, _label in row] for row in self.labelled_rows()]
-
-    def labelled_rows(self, rows: Iterable[dict[str, str]] | None = None) -> list[list[tuple[str, str, str]]]:
-        """linked_rows with each cell's column label, which a phone shows beside the cell (stacked rows); of
-        `rows` (a chunk) when given."""
         table = []
-        for row in self.rows if rows is None else rows:
+        for row, entry in pairs:
             reference = row.get("reference", "")
-            href = f"entries/{reference_to_url(reference)}/" if reference in self.entries else ""
+            href = f"entries/{reference_to_url(reference)}/" if entry is not None else ""
             table.append(
                 [
                     (row.get(column["key"], ""), href if column["key"] == self.link_column else "", column["label"])
@@ -145,8 +164,7 @@ class EditionContent:
         return list(self.iter_entries())
 
     def iter_entries(self) -> Iterator[dict[str, Any]]:
-        for row in self.rows:
-            entry = self.entries.get(row.get("reference", ""))
+        for _row, entry in self.pairs():
             if entry is not None:
                 path = (
                     f"/registers/{self.register_slug}/editions/{self.edition_slug}/entries/"
@@ -188,17 +206,18 @@ def render_edition(content: EditionContent, *, chunk_rows: int | None = None) ->
     return files
 
 
-def _chunks(items: Sequence[T], size: int = STREAM_ROWS) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def _chunks(items: Iterable[T], size: int = STREAM_ROWS) -> Iterator[list[T]]:
+    iterator = iter(items)
+    while chunk := list(itertools.islice(iterator, size)):
+        yield chunk
 
 
 def write_html_fragment(content: EditionContent, out: IO[bytes]) -> None:
     """The table as the public page shows it (NHS.UK table markup). Django's autoescaping escapes every cell."""
     template = "publishing/_edition_table.html"
     out.write(render_to_string(template, {"content": content, "part": "head"}).encode())
-    for rows in _chunks(content.rows):
-        linked = content.labelled_rows(rows)
+    for pairs in _chunks(content.pairs()):
+        linked = content.labelled_rows(pairs)
         out.write(render_to_string(template, {"content": content, "part": "rows", "rows": linked}).encode())
     if not content.rows:
         out.write(render_to_string(template, {"content": content, "part": "empty"}).encode())
@@ -354,6 +373,8 @@ def for_writer(content: EditionContent, fmt: str) -> EditionContent:
     """The content with only the entries that `fmt`'s writer reads: what a pool process is sent, or a worker loads,
     for one format (at 50,000 rows the entries are most of an edition's size)."""
     read = ENTRIES_READ[fmt]
+    if isinstance(content.rows, RowSource):
+        return replace(content, rows=content.rows.reading(read))
     if read == "all":
         return content
     return replace(content, entries={key: {} for key in content.entries} if read == "keys" else {})

@@ -17,8 +17,8 @@ from audit.models import AuditEvent
 from publishing.models import Edition, EditionFile, Register
 from publishing.render import diff_rows
 
-# An edition's snapshot: up to megabytes of JSON at 10,000 rows, read only by the pages that show the rows.
-SNAPSHOT_FIELDS = ("rows", "entries", "columns", "metadata")
+# An edition's snapshot of the register's wording, read only by the pages that show it (its rows are EditionRows).
+SNAPSHOT_FIELDS = ("columns", "metadata")
 
 
 def _published() -> QuerySet[Edition]:
@@ -107,7 +107,7 @@ class PublicEntry:
 
 def edition_entry(*, edition: Edition, reference: str) -> PublicEntry:
     """An entry of an edition, from its snapshot (never live data). Unknown references are a 404."""
-    fields = (edition.entries or {}).get(reference)
+    fields = edition.entry(reference)
     if fields is None:
         raise Http404("No such entry in this edition")
     return PublicEntry(edition=edition, fields=fields)
@@ -126,7 +126,9 @@ def edition_changes(*, edition: Edition) -> dict[str, Any]:
     previous = edition_previous(edition=edition)
     key = edition.register.kind.key_column
     labels = {column["key"]: column["label"] for column in edition.columns}
-    changes: dict[str, Any] = diff_rows(previous.rows if previous else None, edition.rows, key=key)
+    changes: dict[str, Any] = diff_rows(
+        previous.stored_rows(entries="none") if previous else None, edition.stored_rows(entries="none"), key=key
+    )
     notes = edition.metadata.get("removal_notes") or {}
     for row in changes["removed"]:
         row["note"] = notes.get(row.get(key), "")
@@ -198,10 +200,10 @@ def next_edition(*, register: Register, on: dt.date | None = None) -> NextEditio
         for agreement in agreement_selectors.agreements_approved_not_started(kinds=kinds, on=on)
     ]
     # The rows alone, of the next edition and of the current one: their entries are as large again and not read.
-    current = _published().filter(register=register).defer("entries").order_by("-published_at", "-pk").first()
+    current = _published().filter(register=register).order_by("-published_at", "-pk").first()
     rows = kind.snapshot(on=on, with_entries=False).rows
     key = kind.key_column
-    before = {row[key]: row for row in (current.rows if current else [])}
+    before = {row[key]: row for row in (current.stored_rows(entries="none") if current else [])}
     after = {row[key]: row for row in rows}
     labels = {column.key: column.label for column in kind.columns}
     leaving = [reference for reference in before if reference not in after]

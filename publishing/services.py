@@ -12,8 +12,8 @@ import dataclasses
 import datetime as dt
 import functools
 import hashlib
+import itertools
 import logging
-import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -38,8 +38,8 @@ from agreements.dates import format_date
 from agreements.models import Agreement
 from audit.services import Action, audit_record
 from publishing import pages, pdf, pipeline, render, selectors
-from publishing.models import Edition, EditionFile, Register
-from publishing.registers import period_of, register_kind
+from publishing.models import ROW_BATCH, Edition, EditionFile, EditionRow, Register
+from publishing.registers import period_of, register_kind, sort_bytes
 from publishing.render import FORMATS, EditionContent
 
 logger = logging.getLogger(__name__)
@@ -163,10 +163,24 @@ def _snapshot(edition: Edition, rows_on: dt.date | None = None) -> None:
     register = edition.register
     kind = register.kind
     rows_on = rows_on or edition.last_updated
-    snapshot = kind.snapshot(on=rows_on)
-    edition.rows = snapshot.rows
-    edition.entries = snapshot.entries
-    edition.row_count = len(edition.rows)
+    # Streamed to the database a batch at a time, each row with the bytes of its sort key: the database gives them
+    # back in table order, and this process never holds the whole register.
+    EditionRow.objects.filter(edition=edition).delete()
+    records = kind.records(on=rows_on)
+    count = 0
+    while batch := list(itertools.islice(records, ROW_BATCH)):
+        EditionRow.objects.bulk_create(
+            EditionRow(
+                edition=edition,
+                sort_key=sort_bytes(sort_key),
+                reference=row["reference"],
+                row=row,
+                entry=entry,
+            )
+            for sort_key, row, entry in batch
+        )
+        count += len(batch)
+    edition.row_count = count
     edition.columns = [{"key": column.key, "label": column.label} for column in kind.columns]
     edition.metadata = {
         "title": register.title,
@@ -205,8 +219,7 @@ def edition_content(edition: Edition, *, with_entries: bool = True) -> EditionCo
         privacy_notice_url=metadata["privacy_notice_url"],
         privacy_notice_title=metadata["privacy_notice_title"],
         columns=edition.columns,
-        rows=edition.rows,
-        entries=(edition.entries or {}) if with_entries else {},
+        rows=edition.stored_rows(entries="all" if with_entries else "none"),
         # Editions snapshotted before entry pages existed carry neither: no links, and the page size they had.
         link_column=metadata.get("link_column", ""),
         pdf_page_size=metadata.get("pdf_page_size", "A4"),
@@ -319,7 +332,7 @@ def _attempt(edition_id: int, attempt: int) -> QuerySet[Edition]:
 def edition_plan(*, edition_id: int, attempt: int) -> list[tuple[str, int]]:
     """Store the specs of the edition's PDF pieces; returns (key, slot) of those whose segment is not built yet
     (every piece and segment that an earlier edition or attempt made is re-used). Sets the attempt's progress."""
-    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
     return _plan(edition_id, attempt, edition_content(edition, with_entries=False))[1]
 
 
@@ -337,7 +350,7 @@ def edition_plan_furniture(*, edition_id: int, attempt: int) -> list[str]:
     """Once every piece is rendered: store the specs of the furniture stamped on the assembled pages (it needs the
     number of pages) and return the keys of those not rendered yet, counted as parts of the attempt. Nothing when
     the attempt is no longer current."""
-    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
     content = edition_content(edition, with_entries=False)
     keys = pipeline.prepare(content, chunk_rows=settings.PUBLISH_CHUNK_ROWS)
     return _plan_furniture(edition_id, attempt, content, keys)
@@ -366,10 +379,8 @@ def edition_is_current(*, edition_id: int, attempt: int) -> bool:
 
 def edition_render_format(*, edition_id: int, attempt: int, fmt: str) -> None:
     """Write one text format of the attempt to its work file (a part that a worker does)."""
-    editions = Edition.objects.select_related("register")
-    with_entries = render.ENTRIES_READ[fmt] != "none"
-    edition = (editions if with_entries else editions.defer("entries")).get(pk=edition_id)
-    content = render.for_writer(edition_content(edition, with_entries=with_entries), fmt)
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
+    content = render.for_writer(edition_content(edition), fmt)
     pipeline.write_format(content, fmt, pipeline.work_name(edition_id, attempt, fmt))
 
 
@@ -380,8 +391,10 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         # The edition as loaded here serves every step: it is not read again from the database for each.
         content = edition_content(edition)
         keys, missing = _plan(edition_id, attempt, content)
-        jobs: list[pipeline.Job] = [(pipeline.render_segment, part) for part in missing]
-        jobs += [
+        pieces: list[pipeline.Job] = [(pipeline.render_segment, part) for part in missing]
+        # The text formats are written here while the pool renders the pieces: they stream the edition's rows from
+        # the database, a batch at a time.
+        text: list[pipeline.Job] = [
             (
                 pipeline.write_format,
                 (render.for_writer(content, fmt), fmt, pipeline.work_name(edition_id, attempt, fmt)),
@@ -389,20 +402,20 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
             for fmt in pipeline.TEXT_FORMATS
         ]
 
-        progress = _LocalProgress(edition_id, attempt)
+        def done() -> None:
+            edition_progress(edition_id=edition_id, attempt=attempt)
+
         # A pool pays off from two chunks of rows on (the front matter is a piece too), or when the text formats
         # alone take as long as a chunk: a republish of a large register, where one chunk changed.
         large = len(content.rows) > 4 * settings.PUBLISH_CHUNK_ROWS
-        pipeline.run_local(jobs, on_done=progress.done, parallel=len(missing) > 2 or large)
-        progress.record()
+        pipeline.run_local(pieces, here=text, on_done=done, parallel=len(missing) > 2 or large)
         furniture = _plan_furniture(edition_id, attempt, content, keys)
         pipeline.run_local(
-            [(pipeline.render_piece, (key,)) for key in furniture], on_done=progress.done, parallel=len(furniture) > 2
+            [(pipeline.render_piece, (key,)) for key in furniture], on_done=done, parallel=len(furniture) > 2
         )
-        progress.record()
         # The join streams the segments (its memory is flat in the rows), and for a large edition runs in a process
         # of its own, whose memory is returned when it ends. It reads neither the entries nor the rows (the pieces'
-        # keys carry them): sent to that process, they would be most of its memory.
+        # keys carry them).
         pdf_content = dataclasses.replace(content, entries={}, rows=[])
         assembly = (pipeline.assemble_pdf, (pdf_content, keys, pipeline.work_name(edition_id, attempt, "pdf")))
         pipeline.run_local([assembly], on_done=lambda: None, isolated=len(keys) > 3)
@@ -413,30 +426,6 @@ def edition_render_here(*, edition_id: int, attempt: int) -> Edition:
         logger.exception("Rendering edition %s of %s failed", edition.slug, edition.register.slug)
         return edition_fail(edition_id=edition_id, attempt=attempt, error=f"{type(exc).__name__}: {exc}")
     return edition_finish(edition_id=edition_id, attempt=attempt, assembled=True)
-
-
-class _LocalProgress:
-    """The parts that the local pool has done, recorded at most once a second rather than once per part. On SQLite
-    (`make run`) an update of the edition rewrites its whole row, snapshot included: at 10,000 rows 24 MB and some
-    60 ms each time, taken from the cores that the pool renders on."""
-
-    INTERVAL_SECONDS = 1.0
-
-    def __init__(self, edition_id: int, attempt: int) -> None:
-        self.edition_id, self.attempt = edition_id, attempt
-        self.unrecorded = 0
-        self.recorded_at = time.monotonic()
-
-    def done(self) -> None:
-        self.unrecorded += 1
-        if time.monotonic() - self.recorded_at >= self.INTERVAL_SECONDS:
-            self.record()
-
-    def record(self) -> None:
-        if self.unrecorded:
-            edition_progress(edition_id=self.edition_id, attempt=self.attempt, parts=self.unrecorded)
-            self.unrecorded = 0
-        self.recorded_at = time.monotonic()
 
 
 def _release(edition_id: int, attempt: int) -> None:
@@ -451,7 +440,7 @@ def edition_finish(*, edition_id: int, attempt: int, assembled: bool = False) ->
     """Assemble the attempt's PDF (unless the caller just did, `assembled`), then store every file and make the
     edition public (or a draft, for a preview) in one transaction, if the attempt is still the current one: exactly
     once, whatever the number of runs that get here. Nothing is public before that transaction commits."""
-    edition = Edition.objects.select_related("register").defer("entries").get(pk=edition_id)
+    edition = Edition.objects.select_related("register").get(pk=edition_id)
     if not edition_progress(edition_id=edition_id, attempt=attempt, parts=0):
         return edition
     try:

@@ -51,6 +51,16 @@ def seed_sub_licence(**fields: Any) -> Agreement:
     return sub_licence(**{"reference": "SL/25/1", "start_date": dt.date(2025, 10, 22), "sub_licensee": lcc, **fields})
 
 
+def rows_of(edition: Edition) -> list[dict[str, str]]:
+    """An edition's stored rows, in table order."""
+    return list(edition.stored_rows(entries="none"))
+
+
+def entries_of(edition: Edition) -> dict[str, dict[str, Any]]:
+    """{reference: public entry} of an edition's stored rows that have one."""
+    return {row["reference"]: entry for row, entry in edition.stored_rows().pairs() if entry is not None}
+
+
 def publish(register: Register | None = None, *, on: dt.date = SEED_DAY, trigger: str = "command") -> Edition:
     return services.edition_publish(register=register or sub_licence_register(), on=on, trigger=trigger)
 

@@ -18,10 +18,12 @@ from publishing.registers import REGISTER_KINDS, Cadence
 from tests.factories import PurposeFactory
 from tests.publishing.factories import (
     SEED_DAY,
+    entries_of,
     information_sharing_register,
     own_organisation,
     partner,
     publish,
+    rows_of,
     seed_sub_licence,
     shared_agreement,
     statutory_return,
@@ -97,8 +99,8 @@ def test_rows_are_active_public_isas_dsas_and_statutory_returns_in_force_with_th
     edition = publish(information_sharing_register())
     assert [column["label"] for column in edition.columns] == COLUMNS
     # Ordered by organisation; "Organisation" is every party but our own (QK1).
-    assert [row["reference"] for row in edition.rows] == ["DSA-1", "ISA-1", "SR-LCC-ASC-CLD"]
-    isa = edition.rows[1]
+    assert [row["reference"] for row in rows_of(edition)] == ["DSA-1", "ISA-1", "SR-LCC-ASC-CLD"]
+    isa = rows_of(edition)[1]
     assert {key: isa[key] for key in isa if key != "reference"} == {
         "organisation": "Leicester City Council",
         "purpose": "Care records for people leaving hospital.",
@@ -108,14 +110,14 @@ def test_rows_are_active_public_isas_dsas_and_statutory_returns_in_force_with_th
         "opt_out": "Yes",
         "review_date": "22 October 2026",
     }
-    assert "NHS Leicester, Leicestershire and Rutland ICB" not in str(edition.rows)
+    assert "NHS Leicester, Leicestershire and Rutland ICB" not in str(rows_of(edition))
     assert edition.period == "2025/26" and edition.slug == "2025-10-22"
 
 
 def test_the_statutory_return_row_says_the_opt_out_does_not_apply_and_why() -> None:
     statutory_return()
     edition = publish(information_sharing_register())
-    (row,) = edition.rows
+    (row,) = rows_of(edition)
     assert row["organisation"] == "Leicester City Council; NHS England"
     assert row["type"] == "Statutory return"
     assert row["opt_out"] == STATUTORY_OPT_OUT
@@ -142,13 +144,13 @@ def test_the_statutory_return_row_says_the_opt_out_does_not_apply_and_why() -> N
 )
 def test_the_opt_out_column_follows_the_agreement(opt_out, reason, expected) -> None:
     shared_agreement(opt_out=opt_out, opt_out_reason=reason)
-    assert publish(information_sharing_register()).rows[0]["opt_out"] == expected
+    assert rows_of(publish(information_sharing_register()))[0]["opt_out"] == expected
 
 
 def test_what_we_share_falls_back_to_the_purposes_and_review_date_to_not_set() -> None:
     purposes = [PurposeFactory(name="Planning services"), PurposeFactory(name="Direct care")]
     shared_agreement(summary="  ", purposes=purposes, review_date=None)
-    row = publish(information_sharing_register()).rows[0]
+    row = rows_of(publish(information_sharing_register()))[0]
     assert row["purpose"] == "Direct care; Planning services"
     assert row["review_date"] == "Not set"
 
@@ -243,10 +245,10 @@ def test_both_registers_publish_in_the_same_run_without_interfering() -> None:
     info = services.edition_publish(register=information_sharing_register(), on=day)
     assert sub.status == info.status == Edition.Status.PUBLISHED
     assert (sub.scheduled_period, info.scheduled_period) == ("2026-27-Q1", "2026-27")
-    assert [row["reference"] for row in sub.rows] == ["SL/25/1"]
+    assert [row["reference"] for row in rows_of(sub)] == ["SL/25/1"]
     # NHS England's DSA (the sub-licence's parent) is information sharing too; the sub-licence is not.
-    assert sorted(row["reference"] for row in info.rows) == ["DARS-NIC-655409-Q1L8R", "SR-LCC-ASC-CLD"]
-    assert set(sub.entries) == {"SL/25/1"} and set(info.entries) == {"DARS-NIC-655409-Q1L8R", "SR-LCC-ASC-CLD"}
+    assert sorted(row["reference"] for row in rows_of(info)) == ["DARS-NIC-655409-Q1L8R", "SR-LCC-ASC-CLD"]
+    assert set(entries_of(sub)) == {"SL/25/1"} and set(entries_of(info)) == {"DARS-NIC-655409-Q1L8R", "SR-LCC-ASC-CLD"}
     assert sub.files.get(format="pdf").file.name.endswith("sub-licence-release-register-2026-04-01.pdf")
     assert info.files.get(format="pdf").file.name.endswith("information-sharing-register-2026-04-01.pdf")
 
@@ -325,7 +327,7 @@ def test_other_kinds_of_agreement_stay_out_even_when_public_and_active(client) -
     shared_agreement(reference="PC-9", kind=Agreement.Kind.PROCESSOR_CONTRACT, data_level=DataLevel.AGGREGATE)
     own_organisation()
     edition = publish(information_sharing_register())
-    assert edition.rows == [] and edition.entries == {}
+    assert rows_of(edition) == [] and entries_of(edition) == {}
     assert "There are no entries in this edition." in client.get(BASE).content.decode()
 
 
@@ -338,7 +340,7 @@ def test_the_demo_data_gives_the_register_its_statutory_return_and_isa(settings)
     edition = services.edition_publish(
         register=services.register_ensure(slug="information-sharing"), actor=None, trigger="command"
     )
-    rows = {row["reference"]: row for row in edition.rows}
+    rows = {row["reference"]: row for row in rows_of(edition)}
     assert set(rows) == {"SR-LCC-ASC-CLD", "ISA-LLR-2025-003", "DARS-NIC-655409-Q1L8R"}
     statutory = rows["SR-LCC-ASC-CLD"]
     assert statutory["organisation"] == "Leicester City Council; NHS England"
@@ -346,4 +348,4 @@ def test_the_demo_data_gives_the_register_its_statutory_return_and_isa(settings)
     assert rows["ISA-LLR-2025-003"]["organisation"] == (
         "Leicester City Council; University Hospitals of Leicester NHS Trust"
     )
-    assert "DPIA" not in str(edition.entries)
+    assert "DPIA" not in str(entries_of(edition))

@@ -192,7 +192,7 @@ def test_text_that_reads_like_a_reference_is_copied_as_it_is() -> None:
 def test_a_piece_with_more_objects_than_its_range_of_numbers_fails_clearly(monkeypatch) -> None:
     # A segment's objects are numbered in its slot's range of pdf.STRIDE numbers: a piece that needs more must not
     # spill into the next piece's range (a corrupt file), but say what went wrong.
-    piece = io.BytesIO(pdf.render_spec(pdf.plan(content(_rows(30)), chunk_rows=CHUNK)[1]))
+    piece = io.BytesIO(pdf.render_spec(list(pdf.plan(content(_rows(30)), chunk_rows=CHUNK))[1]))
     monkeypatch.setattr(pdf, "STRIDE", 100)
     with pytest.raises(ValueError, match="Piece 1 of the PDF needs more than the 100 object numbers of its range"):
         pdf.build_segment(piece, 1, io.BytesIO())

@@ -53,28 +53,6 @@ def test_chunks_render_in_a_local_process_pool_and_publish_the_in_memory_bytes(
     assert not list((Path(settings.MEDIA_ROOT) / pipeline.WORK).rglob("edition.*"))
 
 
-def test_the_local_pool_s_progress_is_recorded_once_a_second_not_once_per_part(
-    settings, seven_rows, monkeypatch
-) -> None:
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    # On SQLite each update of the edition rewrites its row, snapshot included: the parts are counted here and
-    # recorded at most once an interval, and whatever is left when each stage of the pool ends.
-    monkeypatch.setattr(services._LocalProgress, "INTERVAL_SECONDS", 3600)
-    settings.PUBLISH_LOCAL_PROCESSES = 2
-    with CaptureQueriesContext(connection) as queries:
-        edition = publish()
-    assert edition.status == Edition.Status.PUBLISHED, edition.error
-    progress = [
-        query["sql"] for query in queries if query["sql"].startswith('UPDATE "publishing_edition" SET "parts_done"')
-    ]
-    # One record for the pieces and text formats (eight parts), one for the furniture (two), and the check of
-    # edition_finish that the attempt is still the current one.
-    assert [sql.split(",")[0].rsplit("+ ", 1)[1] for sql in progress] == ["8)", "2)", "0)"], progress
-    assert edition.parts_done == edition.parts_total == 5 + 3 + 1 + 2
-
-
 def test_a_publish_that_may_need_the_pool_starts_its_server_before_the_snapshot(settings, monkeypatch) -> None:
     settings.PUBLISH_CHUNK_ROWS = 2
     calls = []

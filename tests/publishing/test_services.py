@@ -15,6 +15,7 @@ from tests.publishing.factories import (
     SEED_DAY,
     partner,
     publish,
+    rows_of,
     seed_sub_licence,
     shared_agreement,
     statutory_return,
@@ -40,7 +41,7 @@ def test_publishing_snapshots_the_rows_and_stores_four_files_with_size_and_hash(
     edition = publish()
     assert edition.status == Edition.Status.PUBLISHED
     assert edition.slug == "2025-10-22" and edition.period == "2025/26 Q3"
-    assert edition.rows == [
+    assert rows_of(edition) == [
         {
             "reference": "SL/25/1",
             "organisation": "Leicester City Council",
@@ -64,7 +65,7 @@ def test_rows_are_active_public_sub_licences_ordered_by_year_then_number() -> No
     sub_licence(reference="SL/25/4", status=Agreement.Status.DRAFT)
     sub_licence(reference="SL/25/5", start_date=dt.date(2020, 1, 1), end_date=dt.date(2021, 1, 1))
     edition = publish()
-    assert [row["reference"] for row in edition.rows] == ["SL/24/3", "SL/25/2", "SL/25/10"]
+    assert [row["reference"] for row in rows_of(edition)] == ["SL/24/3", "SL/25/2", "SL/25/10"]
 
 
 def test_rows_read_in_batches_keep_the_order_and_each_row_its_own_partners_and_purposes(monkeypatch) -> None:
@@ -92,6 +93,37 @@ def test_rows_read_in_batches_keep_the_order_and_each_row_its_own_partners_and_p
         assert all(party["name"].endswith(f"of {reference}") for party in entry["parties"] if "artner" in party["name"])
         assert (f"Purpose of {reference}" in entry["purposes"]) == (reference != "SL/25/2")
         assert len(entry["purposes"]) == (0 if reference == "SL/25/2" else 2)
+
+
+def test_an_edition_s_rows_are_stored_and_read_back_a_batch_at_a_time_in_table_order(monkeypatch) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from publishing import models
+
+    # Created out of table order: the database gives the rows back in the register's (SL/25/2 before SL/25/10).
+    for reference in ("SL/25/10", "SL/24/3", "SL/25/2", "SL/23/7", "SL/25/1"):
+        sub_licence(reference=reference)
+    monkeypatch.setattr(services, "ROW_BATCH", 2)
+    monkeypatch.setattr(models, "ROW_BATCH", 2)
+    with CaptureQueriesContext(connection) as queries:
+        edition, attempt = services.edition_start(register=sub_licence_register(), on=SEED_DAY, trigger="command")
+    inserts = [query for query in queries if query["sql"].startswith('INSERT INTO "publishing_editionrow"')]
+    assert len(inserts) == 3 and edition.row_count == 5
+    expected = register_kind("sub-licences").snapshot(on=SEED_DAY)
+    stored = edition.stored_rows()
+    assert len(stored) == 5 and list(stored) == expected.rows == rows_of(edition)
+    assert [row["reference"] for row in expected.rows] == ["SL/23/7", "SL/24/3", "SL/25/1", "SL/25/2", "SL/25/10"]
+    # What each reader asks for of the entries: all of them (JSON), whether a row has one (HTML), or nothing (CSV).
+    assert [entry for _, entry in stored.pairs()] == [expected.entries[row["reference"]] for row in expected.rows]
+    assert [entry for _, entry in stored.reading("keys").pairs()] == [{}] * 5
+    assert [entry for _, entry in stored.reading("none").pairs()] == [None] * 5
+    assert list(stored.references()) == [row["reference"] for row in expected.rows]
+    assert edition.entry("SL/25/2") == expected.entries["SL/25/2"] and edition.entry("SL/99/1") is None
+    # A snapshot is taken once: the render that follows (and any later attempt) reads the stored rows.
+    services.edition_render_here(edition_id=edition.pk, attempt=attempt)
+    edition.refresh_from_db()
+    assert edition.status == Edition.Status.PUBLISHED and rows_of(edition) == expected.rows
 
 
 @pytest.mark.parametrize("register", ["sub-licences", "information-sharing"])
@@ -122,7 +154,7 @@ def test_a_published_edition_does_not_change_when_the_data_does() -> None:
     sha = edition.files.get(format="pdf").sha256
     agreement.parties.update(organisation=OrganisationFactory(name="Someone Else"))
     edition.refresh_from_db()
-    assert edition.rows[0]["organisation"] == "Leicester City Council"
+    assert rows_of(edition)[0]["organisation"] == "Leicester City Council"
     assert edition.files.get(format="pdf").sha256 == sha
 
 

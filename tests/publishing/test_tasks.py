@@ -14,7 +14,7 @@ from publishing import pipeline, services, tasks
 from publishing.models import Edition
 from register.celery import app
 from tests.publishing import pdf_structure
-from tests.publishing.factories import SEED_DAY, partner, seed_sub_licence, sub_licence_register
+from tests.publishing.factories import SEED_DAY, partner, rows_of, seed_sub_licence, sub_licence_register
 
 
 def test_beat_publishes_quarterly_at_six_in_the_morning_london_time() -> None:
@@ -96,7 +96,7 @@ def test_a_real_worker_publishes_through_redis(celery_worker) -> None:
         assert time.monotonic() < deadline, list(Edition.objects.values("status", "parts_done", "parts_total", "error"))
         time.sleep(0.2)
     edition = Edition.objects.get()
-    assert [row["reference"] for row in edition.rows] == ["SL/25/1"]
+    assert [row["reference"] for row in rows_of(edition)] == ["SL/25/1"]
     assert edition.files.count() == 4 and edition.parts_done == edition.parts_total
     # Again, as a retry or a second beat would: nothing changes.
     assert tasks.publish_edition.apply(kwargs={"register_id": register.pk}).get() == edition.pk

@@ -5,7 +5,15 @@ import pytest
 from agreements import roles
 from publishing import services
 from tests.factories import UserFactory
-from tests.publishing.factories import SEED_DAY, partner, publish, seed_sub_licence, sub_licence, sub_licence_register
+from tests.publishing.factories import (
+    SEED_DAY,
+    partner,
+    publish,
+    rows_of,
+    seed_sub_licence,
+    sub_licence,
+    sub_licence_register,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -112,10 +120,10 @@ def test_a_row_dropped_for_lapsed_assurance_shows_as_removed_with_a_public_reaso
     seed_sub_licence()
     sub_licence(reference="SL/25/2", sub_licensee=lapsing)
     first = publish(on=dt.date(2025, 7, 1))
-    assert "SL/25/2" in [row["reference"] for row in first.rows]
+    assert "SL/25/2" in [row["reference"] for row in rows_of(first)]
     Organisation.objects.filter(pk=lapsing.pk).update(dspt_status=Organisation.DsptStatus.NOT_MET)
     second = publish(on=SEED_DAY)
-    assert "SL/25/2" not in [row["reference"] for row in second.rows]
+    assert "SL/25/2" not in [row["reference"] for row in rows_of(second)]
     html = client.get(BASE).content.decode()
     assert "Removed (1)" in html
     reason = second.metadata["removal_notes"]["SL/25/2"]

@@ -30,7 +30,7 @@ from register.celery import app
 from tests.conftest import ON_POSTGRES
 from tests.factories import UserFactory
 from tests.publishing import pdf_structure
-from tests.publishing.factories import partner, sub_licence, sub_licence_register
+from tests.publishing.factories import partner, rows_of, sub_licence, sub_licence_register
 
 ROOT = Path(__file__).resolve().parents[2]
 ROWS, CHUNK_ROWS = 16, 2
@@ -174,5 +174,5 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
     data = edition.files.get(format="pdf").file.read()
     assert pdf_structure.check(data).problems == []
     text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-    for row in edition.rows:
+    for row in rows_of(edition):
         assert row["reference"] in text

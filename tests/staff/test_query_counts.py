@@ -19,7 +19,8 @@ from django.utils import timezone
 
 from agreements import roles, services
 from agreements.models import Agreement, Dataset, Linkage, Organisation, Party, PermittedPurpose
-from publishing.models import Edition
+from publishing.models import Edition, EditionRow
+from publishing.registers import sort_bytes
 from publishing.services import register_ensure
 from tests.factories import (
     AgreementFactory,
@@ -72,16 +73,19 @@ def _rows(count: int, partner_organisation: Organisation) -> None:
             agreement = AgreementFactory(kind=kind, end_date=today + dt.timedelta(days=20 if n % 2 else 400))
             for organisation, role in sides:
                 PartyFactory(agreement=agreement, organisation=organisation, role=role)
-        Edition.objects.create(
+        edition = Edition.objects.create(
             register=register,
             slug=f"edition-{Edition.objects.count() + 1}",
             status=Edition.Status.PUBLISHED,
             trigger=Edition.Trigger.COMMAND,
             last_updated=dt.date(2025, 1, 1),
             period="2024/25 Q4",
-            rows=[{"reference": f"SL/25/{i}"} for i in range(20)],
             row_count=20,
             published_at=timezone.now(),
+        )
+        EditionRow.objects.bulk_create(
+            EditionRow(edition=edition, sort_key=sort_bytes(i), reference=f"SL/25/{i}", row={"reference": f"SL/25/{i}"})
+            for i in range(20)
         )
 
 
