@@ -5,8 +5,9 @@
     python bench/publish.py --rows 2000 --processes 2
 
 For each N, in one run and on the same machine:
-- publish: edition_publish as `make run` does it with no broker: snapshot, the PDF's pieces and the text formats
-  in a pool of --processes worker processes (the same parts a Celery worker runs), the furniture (running header,
+- publish: edition_publish as `make run` does it with no broker: snapshot, the PDF's pieces in a pool of
+  --processes worker processes (the same parts a Celery worker runs) while this process writes the text formats
+  from the stored rows, the furniture (running header,
   footer and page numbers) likewise, assembly, storage. Not the stored public pages, which are written after the
   edition is published (bench/public_pages.py). A fresh
   process with a scratch SQLite database and media folder (never var/).

@@ -370,8 +370,9 @@ ENTRIES_READ = {"html": "keys", "csv": "none", "json": "all"}
 
 
 def for_writer(content: EditionContent, fmt: str) -> EditionContent:
-    """The content with only the entries that `fmt`'s writer reads: what a pool process is sent, or a worker loads,
-    for one format (at 50,000 rows the entries are most of an edition's size)."""
+    """The content with only the entries that `fmt`'s writer reads: of a stored edition, what is read from the
+    database with each row; of rows in a list, what is kept (at 50,000 rows the entries are most of an edition's
+    size)."""
     read = ENTRIES_READ[fmt]
     if isinstance(content.rows, RowSource):
         return replace(content, rows=content.rows.reading(read))
