@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import pytest
 from django.db import connection
@@ -41,25 +42,20 @@ def test_the_rows_and_entries_of_every_edition_move_to_a_row_each_in_table_order
             },
         )[0]
         Edition = old.get_model("publishing", "Edition")
-        edition = Edition.objects.create(
-            register=register,
-            slug="2025-10-22",
-            status="published",
-            trigger="command",
-            last_updated=dt.date(2025, 10, 22),
-            period="2025/26 Q3",
-            rows=rows,
-            entries=entries,
-            row_count=3,
-        )
-        empty = Edition.objects.create(
-            register=register,
-            slug="2025-07-01",
-            status="published",
-            trigger="command",
-            last_updated=dt.date(2025, 7, 1),
-            period="2025/26 Q2",
-        )
+
+        def published(day: dt.date, period: str, **snapshot: Any) -> Any:
+            return Edition.objects.create(
+                register=register,
+                slug=day.isoformat(),
+                status="published",
+                trigger="command",
+                last_updated=day,
+                period=period,
+                **snapshot,
+            )
+
+        edition = published(dt.date(2025, 10, 22), "2025/26 Q3", rows=rows, entries=entries, row_count=3)
+        empty = published(dt.date(2025, 7, 1), "2025/26 Q2")
 
         new = _migrate(AFTER)
         stored = new.get_model("publishing", "EditionRow").objects.order_by("sort_key", "id")
