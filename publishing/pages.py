@@ -310,7 +310,7 @@ class _Refresh:
 
 def _entry_set(refresh: _Refresh, edition: Edition, *, current: bool) -> str:
     """Render every entry page of an edition (as current or as archived) and store their index. The edition is
-    read once, not once per entry: its snapshot is as large as the register."""
+    read once, its rows' references a batch at a time, and each page reads its own row."""
     from publishing.views import entry_response
 
     loaded = Edition.objects.select_related("register").get(pk=edition.pk)
