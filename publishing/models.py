@@ -234,7 +234,8 @@ class EditionRow(models.Model):
 
 # Rows read from the database at a time: publishing holds one batch of an edition's rows in memory.
 ROW_BATCH = 2000
-ENTRIES_READ = ("none", "keys", "all")
+# What StoredRows reads of each row's entry (publishing.render.ENTRIES_READ gives the one each writer needs).
+ENTRY_MODES = ("none", "keys", "all")
 
 
 class StoredRows:
@@ -244,8 +245,8 @@ class StoredRows:
     it has one ("keys": an empty dict if so), or the entry ("all")."""
 
     def __init__(self, edition_id: int, count: int, *, entries: str = "all") -> None:
-        if entries not in ENTRIES_READ:
-            raise ValueError(f"entries must be one of {ENTRIES_READ}")
+        if entries not in ENTRY_MODES:
+            raise ValueError(f"entries must be one of {ENTRY_MODES}")
         self.edition_id, self.count, self.entries = edition_id, count, entries
 
     def __repr__(self) -> str:

@@ -119,6 +119,8 @@ def test_an_edition_s_rows_are_stored_and_read_back_a_batch_at_a_time_in_table_o
     assert [entry for _, entry in stored.reading("keys").pairs()] == [{}] * 5
     assert [entry for _, entry in stored.reading("none").pairs()] == [None] * 5
     assert list(stored.references()) == [row["reference"] for row in expected.rows]
+    with pytest.raises(ValueError, match="entries must be one of"):
+        stored.reading("some")
     assert edition.entry("SL/25/2") == expected.entries["SL/25/2"] and edition.entry("SL/99/1") is None
     # A snapshot is taken once: the render that follows (and any later attempt) reads the stored rows.
     services.edition_render_here(edition_id=edition.pk, attempt=attempt)
