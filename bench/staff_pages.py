@@ -189,6 +189,7 @@ def _child(args: argparse.Namespace) -> None:
     from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.db import connection
+    from django.db.models import F
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
     from django.urls import reverse
@@ -201,9 +202,12 @@ def _child(args: argparse.Namespace) -> None:
     from django_otp import DEVICE_ID_SESSION_KEY
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
+    from agreements.models import Organisation
+
     officer_and_partner = ("bench-officer", "bench-partner")
     pages = {
         "dashboard": reverse("staff:dashboard"),
+        "dashboard, after a change": reverse("staff:dashboard"),
         "agreements": reverse("staff:agreement_list"),
         "agreements, page 20": reverse("staff:agreement_list") + "?page=20",
         "agreements, search": reverse("staff:agreement_list") + "?q=partner+organisation+0001",
@@ -221,7 +225,11 @@ def _child(args: argparse.Namespace) -> None:
     lead_pages = {"users", "audit log"}
     # Not a list: it compares every row of the next edition with the current one, and grows with the register.
     # Measured and shown, outside the bar for lists and the dashboard.
-    reports = {"before you publish"}
+    # The dashboard keeps what the rules find about the whole register until one of their inputs changes
+    # (agreements.models.RuleInputs): its first view after a change finds it again, as every view did before. Measured
+    # with a change (an organisation written, as unchanged) before each request, and shown outside the bar.
+    reports = {"before you publish", "dashboard, after a change"}
+    changed_before = {"dashboard, after a change"}
     results: list[dict[str, Any]] = []
     for username in (*officer_and_partner, "bench-lead"):
         client = Client()
@@ -241,12 +249,20 @@ def _child(args: argparse.Namespace) -> None:
                 continue
             times, cpu = [], []
             for _ in range(args.requests):
+                if name in changed_before:
+                    Organisation.objects.filter(pk=Organisation.objects.order_by("pk").values("pk")[:1]).update(
+                        name=F("name")
+                    )
                 started, started_cpu = time.perf_counter(), time.process_time()
                 client.get(url)
                 times.append((time.perf_counter() - started) * 1000)
                 cpu.append((time.process_time() - started_cpu) * 1000)
             # Counted in a request of its own: recording the queries is not free (on SQLite, Django quotes every
             # parameter of every query with one more query), and production does not record them.
+            if name in changed_before:
+                Organisation.objects.filter(pk=Organisation.objects.order_by("pk").values("pk")[:1]).update(
+                    name=F("name")
+                )
             with CaptureQueriesContext(connection) as queries:
                 client.get(url)
             results.append(
@@ -309,15 +325,15 @@ def main() -> None:
         f"organisation is party to {built['partner_agreements']}. DEBUG off, Django test client, "
         f"p50 of {args.requests} requests after one warm-up."
     )
-    print(f"{'user':14} {'page':22} {'p50 ms':>8} {'CPU ms':>8} {'queries':>8} {'KB':>6}  (goal: p50 <= 100 ms)")
+    print(f"{'user':14} {'page':25} {'p50 ms':>8} {'CPU ms':>8} {'queries':>8} {'KB':>6}  (goal: p50 <= 100 ms)")
     for row in report["results"]:
         user = row["user"].removeprefix("bench-")
         if row["status"] != 200:
-            print(f"{user:14} {row['page']:22} {'HTTP ' + str(row['status']):>8}")
+            print(f"{user:14} {row['page']:25} {'HTTP ' + str(row['status']):>8}")
             continue
-        mark = "" if row["p50_ms"] <= 100 else "  over"
+        mark = "  over" if row["p50_ms"] > 100 and row.get("list", True) else ""
         print(
-            f"{user:14} {row['page']:22} {row['p50_ms']:>8.0f} {row['cpu_p50_ms']:>8.0f} {row['queries']:>8} "
+            f"{user:14} {row['page']:25} {row['p50_ms']:>8.0f} {row['cpu_p50_ms']:>8.0f} {row['queries']:>8} "
             f"{row['bytes'] / 1024:>6.0f}{mark}"
         )
 

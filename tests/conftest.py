@@ -237,6 +237,7 @@ def sso(oidc_provider: OIDCProvider, settings: Any) -> OIDCProvider:
 # The data migrations that seed reference rows, in migration order. Each is idempotent.
 _SEEDING_MIGRATIONS = [
     ("agreements.migrations.0003_permitted_purposes", "load"),
+    ("agreements.migrations.0013_rule_inputs", "create_version"),
     ("publishing.migrations.0002_sub_licence_register", "create_register"),
     ("publishing.migrations.0004_information_sharing_register", "create_register"),
     ("publishing.migrations.0005_register_wording", "fill_wording"),

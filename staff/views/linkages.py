@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, TypedDict
 
 from django.contrib import messages
@@ -37,21 +38,30 @@ def _crumbs(*items: tuple[str, str]) -> list[tuple[str, str]]:
 
 
 def dashboard_context(user: Any) -> dict[str, Any]:
-    """The dashboard's sections on linkages and partner assurance, for those who see the whole register."""
+    """The dashboard's sections on linkages and partner assurance, for those who see the whole register. The rules'
+    answers are the same for everyone who sees them: found once a day and after each change to their inputs."""
     if not (permissions.sees_everything(user) and user.has_perm(VIEW_LINKAGE)):
         return {"show_rules": False}
     today = timezone.localdate()
-    not_permitted, lapsing = selectors.linkages_attention(within_days=LINKAGE_WARNING_DAYS, on=today)
     return {
         "show_rules": True,
+        "linkage_warning_days": LINKAGE_WARNING_DAYS,
+        "assurance_days": ASSURANCE_DAYS,
+        **selectors.kept_until_inputs_change(
+            f"dashboard:linkages:{LINKAGE_WARNING_DAYS}:{ASSURANCE_DAYS}:{ASSURANCE_ROWS}", today, lambda: _rules(today)
+        ),
+    }
+
+
+def _rules(today: dt.date) -> dict[str, Any]:
+    not_permitted, lapsing = selectors.linkages_attention(within_days=LINKAGE_WARNING_DAYS, on=today)
+    return {
         "linkages_not_permitted": not_permitted,
         "linkages_lapsing": lapsing,
-        "linkage_warning_days": LINKAGE_WARNING_DAYS,
         "partners_assurance": selectors.partners_assurance_attention(
             within_days=ASSURANCE_DAYS, on=today, first=ASSURANCE_ROWS
         ),
         "partners_assurance_count": selectors.partners_needing_assurance(within_days=ASSURANCE_DAYS, on=today).count(),
-        "assurance_days": ASSURANCE_DAYS,
     }
 
 
