@@ -12,7 +12,9 @@ signs in an IG officer and a partner contact (and an IG lead for the Users page 
 the lead's), past the second factor, and requests each page in turn through Django's test client (the whole stack but
 the network), and prints for each the p50 of the wall time and of this process's CPU time (which includes SQLite's
 work but not PostgreSQL's; on a busy machine the wall time also counts waiting for a core), and the number of SQL
-queries. The issue's bar: p50 <= 100 ms.
+queries. The issue's bar: p50 <= 100 ms. The officer's dashboard is measured twice: viewed again and again (what
+the rules find about the whole register is kept until one of their inputs changes), and with a change before each
+view (found afresh: shown, outside the bar).
 """
 
 from __future__ import annotations
@@ -243,6 +245,8 @@ def _child(args: argparse.Namespace) -> None:
         for name, url in pages.items():
             if (name in lead_pages) != (username == "bench-lead"):
                 continue
+            if name in changed_before and username != "bench-officer":
+                continue  # only the officer's dashboard keeps what the rules find
             response = client.get(url)  # warm: the first request per page fills per-process caches
             if response.status_code != 200:
                 results.append({"user": username, "page": name, "status": response.status_code})
