@@ -692,15 +692,12 @@ class SentReminder(models.Model):
         return f"{self.get_kind_display()} {self.subject} ({self.threshold} days, {self.due_on})"
 
 
-class RuleInputs(models.Model):
-    """One row whose `version` changes whenever a table the rules read changes: database triggers (migration
-    0013) give it a new random value in the same transaction as the change, however it is made (a service, the
-    admin, a bulk update, raw SQL). What the rules find about the whole register (the dashboard's linkages,
-    partners' assurance and failing sub-licences) is kept under that version and the day, and found again only
-    after a change (agreements.selectors.kept_until_inputs_change). A random value, not a count: a version seen
-    inside a transaction that rolls back is never reused."""
+class RuleInputsChange(models.Model):
+    """A committed change to the tables the rules read: rows only ever added, by database triggers
+    (agreements.rule_inputs), and folded nightly into one row of their summed weight. The sum of the weights is the
+    version of the rules' inputs, under which what the rules find about the whole register is kept."""
 
-    version = models.CharField(max_length=32)
+    weight = models.BigIntegerField(default=1)
 
     def __str__(self) -> str:
-        return self.version
+        return f"{self.pk}: {self.weight}"

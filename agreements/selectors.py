@@ -5,16 +5,15 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
-from django.db import connection
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.db.models.functions import Length, Substr
 from django.utils import timezone
 from guardian.shortcuts import get_objects_for_user
 
-from agreements import rules
+from agreements import rule_inputs, rules
 from agreements.dates import format_date
 from agreements.models import (
     LINKABLE_CATEGORIES,
@@ -26,7 +25,6 @@ from agreements.models import (
     Organisation,
     Party,
     Purpose,
-    RuleInputs,
     agreement_field,
 )
 from audit.models import AuditEvent
@@ -37,38 +35,26 @@ PARTNER_PERMISSION = "agreements.act_for_organisation"
 # What the rules find about the whole register, kept until one of their inputs changes
 
 Found = TypeVar("Found")
-# A day: findings are per day, and a day's entries are not read the next.
+# A day: findings are per day, and a day's entry is not read the next.
 FINDINGS_SECONDS = 24 * 60 * 60
-_MISSING = object()
-
-
-def _rule_inputs_version() -> str | None:
-    """The version of the rules' inputs (RuleInputs), or None when findings must not be kept: the row is gone
-    (a test flushed the tables), or, on PostgreSQL, this transaction has written and may yet roll back (its
-    triggers change the version only as it commits, so what it reads is not what the version says)."""
-    version = RuleInputs.objects.filter(pk=1).values_list("version", flat=True).first()
-    if version is not None and connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT txid_current_if_assigned() IS NULL")
-            if not cursor.fetchone()[0]:
-                return None
-    return version
 
 
 def kept_until_inputs_change(name: str, on: dt.date, find: Callable[[], Found]) -> Found:
-    """What `find` returns, found once for the day and the version of the rules' inputs, and kept in the cache
-    (each process's own, unless CACHES says otherwise) until either changes: the dashboard asks the rules about the
-    whole register on every view, but the answers change only when an agreement, partner, linkage or the like is
-    written, which changes the version in the same transaction (RuleInputs). `name` says what is found, with
-    whatever else the answer depends on."""
-    version = _rule_inputs_version()
+    """What `find` returns, found once for the day and the version of the rules' inputs (agreements.rule_inputs),
+    and kept in the cache until either changes: the dashboard asks the rules about the whole register on every
+    view, but the answers change only when an agreement, partner, linkage or the like is written. `name` says what
+    is found, with whatever else the answer depends on. One entry per name and day, holding the version it was
+    found at. The cache is each process's own (Django's default), emptied when the process restarts, so findings
+    never outlive the code that found them. Inside a transaction nothing is kept (see rule_inputs.version)."""
+    version = rule_inputs.version()
     if version is None:
         return find()
-    key = f"agreements:findings:{name}:{on.isoformat()}:{version}"
-    found = cache.get(key, _MISSING)
-    if found is _MISSING:
-        found = find()
-        cache.set(key, found, FINDINGS_SECONDS)
+    key = f"agreements:findings:{name}:{on.isoformat()}"
+    kept = cache.get(key)
+    if kept is not None and kept[0] == version:
+        return cast(Found, kept[1])
+    found = find()
+    cache.set(key, (version, found), FINDINGS_SECONDS)
     return found
 
 

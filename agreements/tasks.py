@@ -3,7 +3,7 @@
 from celery import shared_task
 from django.db import OperationalError
 
-from agreements import reminders, services
+from agreements import reminders, rule_inputs, services
 
 
 @shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
@@ -24,3 +24,9 @@ def recheck_linkages() -> list[int]:
 def send_reminders() -> int:
     """Daily: e-mail the IG team and owners about what is about to lapse. Sends each reminder once."""
     return len(reminders.reminders_send())
+
+
+@shared_task(autoretry_for=(OperationalError,), retry_backoff=True, max_retries=5)
+def compact_rule_inputs() -> int:
+    """Daily: fold the day's counted changes to the rules' inputs into one row (the version stays as it is)."""
+    return rule_inputs.compact()

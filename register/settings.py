@@ -338,6 +338,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict] = {
         "task": "agreements.tasks.send_reminders",
         "schedule": crontab(hour=7, minute=0),
     },
+    "compact-rule-inputs-daily": {
+        "task": "agreements.tasks.compact_rule_inputs",
+        "schedule": crontab(hour=2, minute=15),
+    },
     "prune-audit-events-daily": {
         "task": "audit.tasks.prune_audit_events",
         "schedule": crontab(hour=2, minute=30),
