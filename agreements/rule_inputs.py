@@ -17,6 +17,7 @@ migration rebuilds the table.
 
 from __future__ import annotations
 
+import secrets
 from typing import Any
 
 from django.db import connection, connections, transaction
@@ -44,7 +45,11 @@ CHANGES = RuleInputsChange._meta.db_table
 SQLITE_EVENTS = ("INSERT", "UPDATE", "DELETE")
 # Rows deleted per statement when compacting (SQLite bounds a statement's parameters).
 COMPACT_BATCH = 500
-_FUNCTION = "agreements_rule_inputs_changed"
+# How long making a missing trigger waits for its table's lock before the migrate fails (PostgreSQL).
+LOCK_TIMEOUT = "10s"
+# Names of their own: migration 0014 drops the triggers of the first design (0013), which had the names
+# agreements_rule_inputs_<table>_<event>.
+_FUNCTION = "agreements_rule_inputs_count"
 
 _POSTGRESQL_FUNCTION = f"""
 CREATE OR REPLACE FUNCTION {_FUNCTION}() RETURNS trigger AS $$
@@ -59,27 +64,37 @@ $$ LANGUAGE plpgsql
 """  # noqa: S608 - the names are this module's constants
 
 
-def trigger_name(table: str, event: str = "change") -> str:
-    return f"agreements_rule_inputs_{table.removeprefix('agreements_')}_{event.lower()}"
+def trigger_name(table: str, event: str = "") -> str:
+    suffix = f"_{event.lower()}" if event else ""
+    return f"agreements_rule_inputs_count_{table.removeprefix('agreements_')}{suffix}"
 
 
 def install(*, using: str = "default", **kwargs: Any) -> None:
     """Make the triggers that are missing (a post_migrate receiver; nothing before the migration that makes the
-    changes table, or after it is reversed)."""
+    changes table, or after it is reversed). Then count one change of a random weight: a write made while a table
+    had lost its triggers (SQLite, during a migration that rebuilt it) still moves the version, and a database that
+    was emptied (flush) does not count through versions it had before. Existing triggers are left alone: making
+    one locks its table, which a running site is using (PostgreSQL waits at most LOCK_TIMEOUT for that lock)."""
     database = connections[using]
-    if CHANGES not in database.introspection.table_names():
+    existing = set(database.introspection.table_names())
+    if CHANGES not in existing:
         return
+    tables = [table for table in TABLES if table in existing]
     with transaction.atomic(using=using), database.cursor() as cursor:
         if database.vendor == "postgresql":
-            cursor.execute(_POSTGRESQL_FUNCTION)
-            for table in TABLES:
-                cursor.execute(f"DROP TRIGGER IF EXISTS {trigger_name(table)} ON {table}")
+            cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'agreements_rule_inputs_count_%%'")
+            made = {row[0] for row in cursor.fetchall()}
+            missing = [table for table in tables if trigger_name(table) not in made]
+            if missing:
+                cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+                cursor.execute(_POSTGRESQL_FUNCTION)
+            for table in missing:
                 cursor.execute(
                     f"CREATE TRIGGER {trigger_name(table)} AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON {table} "
                     f"FOR EACH STATEMENT EXECUTE FUNCTION {_FUNCTION}()"
                 )
         elif database.vendor == "sqlite":
-            for table in TABLES:
+            for table in tables:
                 for event in SQLITE_EVENTS:
                     name = trigger_name(table, event)
                     count = f"INSERT INTO {CHANGES} (weight) VALUES (1)"  # noqa: S608 - this module's names
@@ -88,6 +103,7 @@ def install(*, using: str = "default", **kwargs: Any) -> None:
             raise NotImplementedError(
                 f"The rules' input triggers are written for PostgreSQL and SQLite, not {database.vendor}"
             )
+        cursor.execute(f"INSERT INTO {CHANGES} (weight) VALUES (%s)", [secrets.randbelow(2**31) + 1])  # noqa: S608
 
 
 def uninstall(schema_editor: Any) -> None:

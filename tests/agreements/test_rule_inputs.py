@@ -52,17 +52,24 @@ def test_every_table_of_the_app_is_an_input_or_named_as_not_one() -> None:
     assert not set(rule_inputs.TABLES) & NOT_INPUTS
 
 
-def _triggered_tables() -> list[str]:
+def _triggers() -> list[tuple[str, str]]:
+    """(table, definition) of each counting trigger."""
     with connection.cursor() as cursor:
         if ON_POSTGRES:
             cursor.execute(
-                "SELECT tgrelid::regclass::text FROM pg_trigger WHERE tgname LIKE 'agreements_rule_inputs_%%'"
+                "SELECT tgrelid::regclass::text, pg_get_triggerdef(oid) FROM pg_trigger "
+                "WHERE tgname LIKE 'agreements_rule_inputs_%%'"
             )
         else:
             cursor.execute(
-                "SELECT tbl_name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'agreements_rule_inputs_%'"
+                "SELECT tbl_name, sql FROM sqlite_master "
+                "WHERE type = 'trigger' AND name LIKE 'agreements_rule_inputs_%'"
             )
-        return sorted(row[0] for row in cursor.fetchall())
+        return sorted(cursor.fetchall())
+
+
+def _triggered_tables() -> list[str]:
+    return [table for table, _ in _triggers()]
 
 
 def _expected_triggers() -> list[str]:
@@ -71,8 +78,15 @@ def _expected_triggers() -> list[str]:
 
 
 @pytest.mark.django_db
-def test_each_input_table_has_its_triggers() -> None:
+def test_each_input_table_has_its_triggers_which_add_a_change() -> None:
     assert _triggered_tables() == _expected_triggers()
+    for _, definition in _triggers():
+        assert "agreements_rule_inputs_count" in definition
+        if ON_POSTGRES:
+            assert "AFTER INSERT OR DELETE OR UPDATE OR TRUNCATE" in definition
+            assert "FOR EACH STATEMENT" in definition
+        else:
+            assert "INSERT INTO agreements_ruleinputschange" in definition
 
 
 @pytest.mark.django_db(transaction=True)
@@ -187,9 +201,14 @@ def test_the_dashboard_keeps_the_rules_findings_and_shows_a_bulk_update_at_once(
     # Kept: the rules' queries are not run again, and the page says the same.
     assert len(second) < len(first)
     assert again.count("SL/25/8") == page.count("SL/25/8")
+    assert "is Not Met" not in page
     Agreement.objects.filter(pk=sub_licence.pk).update(data_level="identifiable")
     page = client.get(reverse("staff:dashboard")).content.decode()
     assert "SL/25/8</a>: The sub-licence shares Identifiable data" in page
+    # The linkages' and partners' section is kept and found again likewise.
+    Organisation.objects.filter(parties__agreement=sub_licence).update(dspt_status=Organisation.DsptStatus.NOT_MET)
+    page = client.get(reverse("staff:dashboard")).content.decode()
+    assert "DSPT status for" in page and "is Not Met" in page
 
 
 @pytest.mark.skipif(not ON_POSTGRES, reason="row locks and foreign keys checked at commit: PostgreSQL")
@@ -236,3 +255,35 @@ def test_writers_of_the_same_rows_do_not_deadlock_through_the_version() -> None:
     for thread in threads:
         thread.join(30)
     assert errors == {"holder": None, "adder": None}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_database_with_the_first_design_moves_to_the_count_and_back() -> None:
+    """Migration 0014 drops the triggers of 0013 (one version row, changed at commit: it could deadlock writers on
+    PostgreSQL), which reused their names on PostgreSQL; the counting triggers come with the next migrate."""
+    from django.core.management import call_command
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(target: str) -> None:
+        MigrationExecutor(connection).migrate([("agreements", target)])
+
+    def names() -> set[str]:
+        with connection.cursor() as cursor:
+            if ON_POSTGRES:
+                cursor.execute("SELECT tgname FROM pg_trigger WHERE tgname LIKE 'agreements_rule_inputs_%%'")
+            else:
+                cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'")
+            return {row[0] for row in cursor.fetchall() if row[0].startswith("agreements_rule_inputs_")}
+
+    try:
+        migrate("0013_rule_inputs")
+        first = names()
+        assert first and not any(name.startswith("agreements_rule_inputs_count_") for name in first)
+        migrate("0014_rule_inputs_changes")
+        assert names() == set()
+    finally:
+        call_command("migrate", verbosity=0)
+    assert _triggered_tables() == _expected_triggers()
+    before = rule_inputs.version()
+    OrganisationFactory()
+    assert int(rule_inputs.version() or 0) > int(before or 0)
