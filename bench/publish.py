@@ -59,14 +59,22 @@ def _status(pid: int) -> dict[str, int]:
 
 
 def _descendants(pid: int) -> list[int]:
+    """Every process under `pid`, from each process's parent in /proc/*/stat. Not /proc/PID/task/TID/children,
+    which lists only what that thread started and, the kernel says, may miss children of a running process (a
+    whole worker pool went unseen in one run)."""
+    parents: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as handle:
+                parent = int(handle.read().rsplit(")", 1)[1].split()[1])
+        except (FileNotFoundError, ProcessLookupError, IndexError, ValueError):
+            continue
+        parents.setdefault(parent, []).append(int(entry))
     found, queue = [], [pid]
     while queue:
-        current = queue.pop()
-        try:
-            with open(f"/proc/{current}/task/{current}/children") as handle:
-                children = [int(child) for child in handle.read().split()]
-        except FileNotFoundError:
-            children = []
+        children = parents.get(queue.pop(), [])
         found += children
         queue += children
     return found
