@@ -11,8 +11,8 @@ The version is the sum of the rows' weights: a count of committed changes, which
 commit in (the greatest id would not: a transaction that took an id earlier may commit later). compact() folds the
 rows into one of their summed weight, nightly.
 
-The triggers are made again after every migrate (post_migrate, idempotent): SQLite drops a table's triggers when a
-migration rebuilds the table.
+install() makes the triggers that are missing after every migrate (post_migrate), as SQLite drops a table's triggers
+when a migration rebuilds the table, and counts one change of a random weight each time.
 """
 
 from __future__ import annotations
@@ -94,10 +94,10 @@ def install(*, using: str = "default", **kwargs: Any) -> None:
                     f"FOR EACH STATEMENT EXECUTE FUNCTION {_FUNCTION}()"
                 )
         elif database.vendor == "sqlite":
+            count = f"INSERT INTO {CHANGES} (weight) VALUES (1)"  # noqa: S608 - this module's names
             for table in tables:
                 for event in SQLITE_EVENTS:
                     name = trigger_name(table, event)
-                    count = f"INSERT INTO {CHANGES} (weight) VALUES (1)"  # noqa: S608 - this module's names
                     cursor.execute(f"CREATE TRIGGER IF NOT EXISTS {name} AFTER {event} ON {table} BEGIN {count}; END")
         else:
             raise NotImplementedError(
