@@ -30,3 +30,18 @@ def test_a_task_runs_end_to_end_through_the_broker(celery_worker) -> None:
     # If something else expired it first, its audit trail says so.
     assert expired == [ended.reference], (ended.status, list(AuditEvent.objects.filter(subject_id=ended.pk).values()))
     assert ended.status == Agreement.Status.EXPIRED
+
+
+def test_each_worker_process_keeps_the_collector_off_what_it_imported() -> None:
+    """publishing.pipeline.settle_worker, as a prefork worker process starts (chunks render faster)."""
+    import gc
+
+    from celery.signals import worker_process_init
+
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    try:
+        worker_process_init.send(sender=None)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
