@@ -27,7 +27,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.mail import send_mail
-from django.db import DatabaseError, InterfaceError, OperationalError, transaction
+from django.db import DatabaseError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
@@ -169,15 +169,8 @@ def _snapshot(edition: Edition, rows_on: dt.date | None = None) -> None:
     records = kind.records(on=rows_on)
     count = 0
     while batch := list(itertools.islice(records, ROW_BATCH)):
-        EditionRow.objects.bulk_create(
-            EditionRow(
-                edition=edition,
-                sort_key=sort_bytes(sort_key),
-                reference=row["reference"],
-                row=row,
-                entry=entry,
-            )
-            for sort_key, row, entry in batch
+        _insert_rows(
+            [(edition.pk, sort_bytes(sort_key), row["reference"], row, entry) for sort_key, row, entry in batch]
         )
         count += len(batch)
     edition.row_count = count
@@ -200,6 +193,29 @@ def _snapshot(edition: Edition, rows_on: dt.date | None = None) -> None:
         "removal_notes": kind.removal_notes(on=rows_on),
     }
     edition.snapshot_at = timezone.now()
+
+
+_ROW_FIELDS = ("edition", "sort_key", "reference", "row", "entry")
+
+
+def _insert_rows(values: list[tuple[Any, ...]]) -> None:
+    """Insert EditionRows, given as values of _ROW_FIELDS: what bulk_create does, in one executemany, without its
+    model instance and compiler work per value (more than half of a 10,000-row snapshot's time). Each value is
+    prepared for the database by its field, as bulk_create would (JSON, bytes)."""
+    fields = [EditionRow._meta.get_field(name) for name in _ROW_FIELDS]
+    quote = connection.ops.quote_name
+    sql = (
+        f"INSERT INTO {quote(EditionRow._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from the model
+        f"VALUES ({', '.join(['%s'] * len(fields))})"
+    )
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            sql,
+            [
+                [field.get_db_prep_save(value, connection) for field, value in zip(fields, row, strict=True)]
+                for row in values
+            ],
+        )
 
 
 def edition_content(edition: Edition, *, with_entries: bool = True) -> EditionContent:
