@@ -16,7 +16,7 @@ import itertools
 import logging
 import uuid
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import kombu.exceptions
 from celery import current_app
@@ -202,10 +202,12 @@ def _insert_rows(values: list[tuple[Any, ...]]) -> None:
     """Insert EditionRows, given as values of _ROW_FIELDS: what bulk_create does, in one executemany, without its
     model instance and compiler work per value (more than half of a 10,000-row snapshot's time). Each value is
     prepared for the database by its field, as bulk_create would (JSON, bytes)."""
-    fields = [EditionRow._meta.get_field(name) for name in _ROW_FIELDS]
+    by_name = {field.name: field for field in EditionRow._meta.concrete_fields}
+    fields = [by_name[name] for name in _ROW_FIELDS]
     quote = connection.ops.quote_name
+    columns = ", ".join(quote(cast(str, field.column)) for field in fields)
     sql = (
-        f"INSERT INTO {quote(EditionRow._meta.db_table)} ({', '.join(quote(field.column) for field in fields)}) "  # noqa: S608 - names from the model
+        f"INSERT INTO {quote(EditionRow._meta.db_table)} ({columns}) "  # noqa: S608 - names from the model
         f"VALUES ({', '.join(['%s'] * len(fields))})"
     )
     with connection.cursor() as cursor:
