@@ -264,7 +264,9 @@ def settle_worker() -> None:
     object the process holds: Django's, WeasyPrint's and pikepdf's too, which live as long as the process and are
     never garbage. gc.freeze() moves them out of the collector's sight: measured on 250-row chunks, a chunk costs
     about 15% less CPU time (0.82 s instead of 0.97 s). Nothing is kept that would not have been: they would be
-    collected only when the process ends. What a render allocates is collected as before."""
+    collected only when the process ends. What a render allocates is collected as before. Garbage is collected
+    first, so that none of it is frozen with them."""
+    gc.collect()
     gc.freeze()
 
 

@@ -35,13 +35,25 @@ def test_a_task_runs_end_to_end_through_the_broker(celery_worker) -> None:
 def test_each_worker_process_keeps_the_collector_off_what_it_imported() -> None:
     """publishing.pipeline.settle_worker, as a prefork worker process starts (chunks render faster)."""
     import gc
+    import weakref
 
     from celery.signals import worker_process_init
 
+    class Node:
+        pass
+
     gc.unfreeze()
     assert gc.get_freeze_count() == 0
+    gc.disable()
     try:
+        # Garbage (a cycle no one refers to) is collected, not frozen with the rest.
+        garbage = Node()
+        garbage.itself = garbage  # type: ignore[attr-defined]
+        alive = weakref.ref(garbage)
+        del garbage
         worker_process_init.send(sender=None)
         assert gc.get_freeze_count() > 0
+        assert alive() is None
     finally:
+        gc.enable()
         gc.unfreeze()
