@@ -24,7 +24,7 @@ from django.utils import timezone
 from pypdf import PdfReader
 
 from agreements import roles, rules
-from publishing import services
+from publishing import pipeline, services
 from publishing.models import Edition
 from register.celery import app
 from tests.conftest import ON_POSTGRES
@@ -60,13 +60,21 @@ class Workers:
             # Short, so that the test waits seconds rather than the production minutes.
             "PUBLISH_LEASE_SECONDS": "4",
             "PUBLISH_SWEEP_SECONDS": "2",
+            "HOLD_FILE": str(self.held),
         }
 
-    def start(self, name: str, *, beat: bool = False) -> subprocess.Popen[bytes]:
+    @property
+    def held(self) -> Path:
+        """The key of the chunk that the first worker holds until it is killed (tests.publishing.hold_one_chunk)."""
+        return self.tmp_path / "held-chunk"
+
+    def start(self, name: str, *, beat: bool = False, hold: bool = False) -> subprocess.Popen[bytes]:
         command = [sys.executable, "-m", "celery", "-A", "register", "worker", "-P", "prefork", "-c", "2"]
         command += ["-n", f"{name}-{os.getpid()}@%h", "--without-gossip", "--without-mingle", "--loglevel=INFO"]
         if beat:
             command += ["-B", "-s", str(self.tmp_path / "beat-schedule")]
+        if hold:
+            command += ["--include", "tests.publishing.hold_one_chunk"]
         log = (self.tmp_path / f"{name}.log").open("wb")
         worker = subprocess.Popen(  # noqa: S603 - our own command
             command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
@@ -128,13 +136,14 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
 
     # A publish request while an edition renders returns that edition and sends nothing: there must be none.
     assert not Edition.objects.exists(), list(Edition.objects.values("pk", "status", "trigger", "attempt"))
-    first = workers.start("first")
+    first = workers.start("first", hold=True)
     edition = services.edition_request(actor=approver, register=sub_licence_register())
 
     def rendering_started() -> bool:
         edition.refresh_from_db()
         assert edition.status == Edition.Status.RENDERING, (edition.status, edition.error)
-        return edition.parts_done >= 2
+        # Two parts done, and one chunk held in the middle of its render: the kill takes that chunk.
+        return edition.parts_done >= 2 and workers.held.exists() and workers.held.read_text() != ""
 
     def state() -> str:
         # What to look at when it times out: the edition, the queue, and what the worker said.
@@ -143,13 +152,15 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
         fields = ("status", "attempt", "parts_done", "parts_total", "trigger", "error")
         return f"edition: {[getattr(edition, name) for name in fields]}; queued: {queued}\nfirst.log:\n{log}"
 
-    _wait(rendering_started, seconds=120, what="the first worker to render two parts", state=state)
+    _wait(rendering_started, seconds=120, what="the first worker to render two parts and hold a chunk", state=state)
     workers.kill(first)
     edition.refresh_from_db()
     assert edition.status == Edition.Status.RENDERING and edition.attempt == 1
     assert not edition.files.exists()
     done_before = _pieces()
     assert done_before, "no piece was rendered before the kill"
+    lost = workers.held.read_text()
+    assert not pipeline.piece_ready(lost), "the held chunk was rendered before the kill"
 
     # A worker is available again (with beat, as the README runs them): the edition completes, once.
     started = time.monotonic()
@@ -162,7 +173,8 @@ def test_a_worker_killed_mid_publication_costs_only_its_chunk_and_the_edition_is
     _wait(published, seconds=240, what="the second worker to publish the edition")
     recovered_in = time.monotonic() - started
     assert edition.status == Edition.Status.PUBLISHED, edition.error
-    assert edition.attempt >= 2
+    # The chunk killed was never acknowledged: the sweep started the edition again, which rendered it.
+    assert edition.attempt >= 2 and pipeline.piece_ready(lost)
     assert recovered_in < 300
     assert Edition.objects.count() == 1 and edition.files.count() == 4
     # The pieces rendered before the kill were kept, not rendered again.
