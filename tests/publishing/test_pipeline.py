@@ -53,7 +53,7 @@ def test_chunks_render_in_a_local_process_pool_and_publish_the_in_memory_bytes(
     assert not list((Path(settings.MEDIA_ROOT) / pipeline.WORK).rglob("edition.*"))
 
 
-def test_a_pool_process_keeps_the_collector_off_what_it_imported(settings) -> None:
+def test_a_pool_process_keeps_the_collector_off_what_it_imported() -> None:
     """publishing.pipeline.settle_worker: a pool process freezes what it imported, which makes a chunk cheaper."""
     import gc
 
